@@ -1,0 +1,1 @@
+"""Experiments: each a pure function of a config that trains seeds and measures predictions."""
