@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from multiview.config import FIELD_HELP, SimConfig, all_fields, preset, with_overrides
-from multiview.errors import MultiviewError
+from multiview.errors import ConfigError, MultiviewError
 
 app = typer.Typer(
     add_completion=False,
@@ -53,45 +53,80 @@ def _fail(err: MultiviewError) -> None:
     raise typer.Exit(err.exit_code)
 
 
+def _option(name: str, typ: type, help_text: str, panel: str) -> inspect.Parameter:
+    if typ is tuple:  # ensemble_sizes: a comma-separated list on the command line
+        typ = str
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Optional[typ],  # noqa: UP045 - typer needs Optional here
+            typer.Option(help=help_text, rich_help_panel=panel),
+        ],
+    )
+
+
+def _theorems_config(values: dict[str, Any]):
+    from multiview.config import TheoremsConfig
+
+    given = {k: v for k, v in values.items() if v is not None}
+    if isinstance(given.get("ensemble_sizes"), str):
+        try:
+            given["ensemble_sizes"] = tuple(int(v) for v in given["ensemble_sizes"].split(","))
+        except ValueError:
+            raise ConfigError(
+                f"ensemble_sizes = {given['ensemble_sizes']!r} is invalid: must be a "
+                "comma-separated list of integers, e.g. 1,2,4,8,16"
+            ) from None
+    return TheoremsConfig(**given)
+
+
 def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Give ``func(cfg: SimConfig, **rest)`` a ``--preset`` option and one per config field.
+    """Give ``func(cfg: SimConfig, [th: TheoremsConfig,] **rest)`` ``--preset`` and one option
+    per config field (and per experiment field when it takes ``th``).
 
     The wrapper resolves the preset, applies the given fields and validates once; a
     :class:`MultiviewError` anywhere becomes one line and the error's exit code.
     """
+    from dataclasses import fields as dc_fields
+
+    from multiview.config import TheoremsConfig
+
     sig = inspect.signature(func)
-    rest = [p for name, p in sig.parameters.items() if name != "cfg"]
+    wants_th = "th" in sig.parameters
+    rest = [p for name, p in sig.parameters.items() if name not in ("cfg", "th")]
     params = [
         inspect.Parameter(
             "preset_name",
             inspect.Parameter.KEYWORD_ONLY,
             default="default",
-            annotation=Annotated[str, typer.Option("--preset", help="named preset: default, quick, paper")],
+            annotation=Annotated[
+                str, typer.Option("--preset", help="named preset: default, quick, paper")
+            ],
         )
     ]
     taken = {p.name for p in rest}
-    field_names = []
-    for name, typ, _default in all_fields():
-        if name in taken:
-            continue
-        field_names.append(name)
-        params.append(
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=None,
-                annotation=Annotated[
-                    Optional[typ],  # noqa: UP045 - typer needs Optional here
-                    typer.Option(help=FIELD_HELP.get(name, name), rich_help_panel="Config fields"),
-                ],
-            )
-        )
+    field_names = [name for name, _, _ in all_fields() if name not in taken]
+    params += [
+        _option(name, typ, FIELD_HELP.get(name, name), "Config fields")
+        for name, typ, _ in all_fields()
+        if name not in taken
+    ]
+    th_names = [f.name for f in dc_fields(TheoremsConfig)] if wants_th else []
+    params += [
+        _option(name, type(getattr(TheoremsConfig(), name)), name.replace("_", " "),
+                "Experiment fields")
+        for name in th_names
+    ]
 
     @functools.wraps(func)
     def wrapper(**kwargs):
         try:
             overrides = {n: kwargs.pop(n) for n in field_names}
             cfg = with_overrides(preset(kwargs.pop("preset_name")), **overrides)
+            if wants_th:
+                kwargs["th"] = _theorems_config({n: kwargs.pop(n) for n in th_names})
             return func(cfg, **kwargs)
         except MultiviewError as err:
             _fail(err)
@@ -257,7 +292,7 @@ def _register_optional() -> None:
     """Commands that live in their own modules (registered if those modules exist)."""
     import importlib
 
-    for module in ("multiview.experiments.commands", "multiview.cifar.cli"):
+    for module in ("multiview.cli_theorems", "multiview.bench_cli", "multiview.cifar.cli"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as err:

@@ -19,6 +19,7 @@ __all__ = [
     "ModelConfig",
     "TrainConfig",
     "SimConfig",
+    "TheoremsConfig",
     "PRESETS",
     "preset",
     "config_to_dict",
@@ -70,7 +71,7 @@ class DataConfig:
     weak_view: float = 0.05  # rho: strength of the non-surviving own views of single-view data
     strength_jitter: float = 0.2
     feature_noise: float = 0.0  # gamma: every patch gets alpha_v v, alpha_v ~ U[0, gamma]
-    noise_scale: float = 2.0  # sigma_p * sqrt(d): Gaussian patch noise N(0, sigma_p^2 I_d)
+    noise_scale: float = 1.5  # sigma_p * sqrt(d): Gaussian patch noise N(0, sigma_p^2 I_d)
     single_view_frac: float = 0.2  # mu
     n_train: int = 200  # N
     n_test: int = 1000  # fresh test samples per kind (multi-view and single-view)
@@ -125,10 +126,10 @@ class DataConfig:
 class ModelConfig:
     """Two-layer smoothed-ReLU network F_i(X) = sum_r sum_p ReLU~(<w_{i,r}, x_p>)."""
 
-    width: int = 4  # m: neurons per class
+    width: int = 2  # m: neurons per class
     q: int = 3  # smoothed-ReLU power
-    varrho: float = 1.0  # smoothed-ReLU threshold
-    init_std: float = 0.003  # per-coordinate std of w ~ N(0, sigma_0^2 I)
+    varrho: float = 3.0  # smoothed-ReLU threshold
+    init_std: float = 0.009  # per-coordinate std of w ~ N(0, sigma_0^2 I)
 
     def __post_init__(self):
         _int("width", self.width, 1)
@@ -142,7 +143,7 @@ class TrainConfig:
     """Gradient descent on the cross-entropy of softmax(F)."""
 
     steps: int = 1500
-    lr: float = 5.0
+    lr: float = 15.0
     batch_size: int = 0  # 0: full-batch GD; otherwise minibatch SGD of this size
     log_points: int = 60  # log-spaced steps at which trajectories are recorded
     chunks: int = 20  # the run is driven in this many equal jitted chunks (progress display)
@@ -294,3 +295,48 @@ def all_fields() -> list[tuple[str, type, Any]]:
         (f.name, type(f.default), f.default) for f in fields(SimConfig) if f.name not in _SECTIONS
     ]
     return out
+
+
+@dataclass(frozen=True)
+class TheoremsConfig:
+    """Settings of the ensemble / distillation experiments (on top of a :class:`SimConfig`).
+
+    ``kd_tau = 0`` means the paper's choice tau = 1 / log^2 k. ``kd_weight`` is eta'/eta, the
+    weight of the distillation term against the cross-entropy.
+    """
+
+    ensemble_sizes: tuple[int, ...] = (1, 2, 4, 8, 16)
+    teacher_size: int = 8  # members of the KD teacher ensemble
+    kd_loss: str = "paper"  # "paper": CE + truncated tau-softmax term; "hinton": alpha CE + KL
+    kd_tau: float = 0.0
+    kd_weight: float = 1.0
+    hinton_alpha: float = 0.5
+    hinton_temperature: float = 4.0
+    kd_students: int = 8  # one per teacher group (capped by the seeds available)
+    average_size: int = 4  # K of the jointly trained average
+    average_groups: int = 8
+    average_lr_scale: float = 0.0  # 0: scale the step by K (each member moves as a single model)
+    sd_pairs: int = 16  # teacher-student pairs of self-distillation
+
+    def __post_init__(self):
+        _check(
+            len(self.ensemble_sizes) > 0
+            and all(isinstance(K, int) and K >= 1 for K in self.ensemble_sizes),
+            "ensemble_sizes",
+            "a non-empty list of integers >= 1",
+            self.ensemble_sizes,
+        )
+        _int("teacher_size", self.teacher_size, 1)
+        _check(self.kd_loss in ("paper", "hinton"), "kd_loss", "'paper' or 'hinton'", self.kd_loss)
+        _float("kd_tau", self.kd_tau, 0.0)
+        _float("kd_weight", self.kd_weight, 0.0)
+        _float("hinton_alpha", self.hinton_alpha, 0.0, 1.0)
+        _float("hinton_temperature", self.hinton_temperature, 0.0, open_lo=True)
+        _int("kd_students", self.kd_students, 1)
+        _int("average_size", self.average_size, 1)
+        _int("average_groups", self.average_groups, 1)
+        _float("average_lr_scale", self.average_lr_scale, 0.0)
+        _int("sd_pairs", self.sd_pairs, 1)
+
+    def tau(self, k: int) -> float:
+        return self.kd_tau if self.kd_tau > 0 else 1.0 / math.log(k) ** 2

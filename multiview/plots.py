@@ -105,3 +105,98 @@ def plot_accuracy_distributions(per_seed: dict[str, np.ndarray], expected_single
     ax.set_title("Accuracy over seeds")
     fig.tight_layout()
     return fig
+
+
+def plot_ensemble_curve(K, acc_single, acc_multi, theory):
+    """Single-view (and multi-view) accuracy vs ensemble size, against 1 - 2^-K.
+
+    Arguments:
+        K: ensemble sizes ``(nK,)``.
+        acc_single, acc_multi: lists of ``(G,)`` arrays per K (groups of disjoint seeds).
+        theory: ``(nK,)`` the theory's single-view curve.
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for accs, label, color in ((acc_single, "single-view test", "#d62728"),
+                               (acc_multi, "multi-view test", "#1f77b4")):
+        m = [float(np.mean(a)) for a in accs]
+        s = [float(np.std(a)) for a in accs]
+        ax.errorbar(K, m, yerr=s, marker="o", capsize=3, label=label, color=color)
+    ax.plot(K, theory, "k--", label=r"theory $1 - 2^{-K}$")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(K, [str(k) for k in K])
+    ax.set_xlabel("ensemble size K")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Ensembles recover the views single models miss")
+    fig.tight_layout()
+    return fig
+
+
+def plot_views_per_method(counts: dict[str, dict[str, float]], views: int):
+    """Stacked bars: fraction of classes with no / one / all views learned, per method.
+
+    Arguments:
+        counts: ``{method: {"none": f0, "one": f1, "all": fV}}`` (fractions of classes).
+    """
+    methods = list(counts)
+    fig, ax = plt.subplots(figsize=(1.3 * len(methods) + 2, 3.6))
+    bottom = np.zeros(len(methods))
+    for key, label, color in (("one", "exactly one view", "#1f77b4"),
+                              ("all", f"all {views} views", "#2ca02c"),
+                              ("none", "no view", "#bbbbbb")):
+        vals = np.array([counts[m].get(key, 0.0) for m in methods])
+        ax.bar(methods, vals, bottom=bottom, label=label, color=color)
+        bottom += vals
+    ax.set_ylabel("fraction of classes")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title("Views learned per class")
+    fig.tight_layout()
+    return fig
+
+
+def plot_student_vs_plain(steps, lam_plain, lam_student, classes=(0, 1, 2)):
+    """Lambda trajectories of a plain single model and a KD student (seed 0 of each).
+
+    Arguments:
+        steps: ``(T,)``; lam_plain, lam_student: ``(S, T, k, V)``.
+    """
+    classes = [c for c in classes if c < lam_plain.shape[2]]
+    V = lam_plain.shape[3]
+    fig, axes = plt.subplots(2, len(classes), figsize=(3.2 * len(classes), 5), squeeze=False)
+    x = np.maximum(steps, 0.5)
+    for row, (lam, name) in enumerate(((lam_plain, "single model"), (lam_student, "KD student"))):
+        for b, c in enumerate(classes):
+            ax = axes[row, b]
+            for v in range(V):
+                ax.plot(x, lam[0, :, c, v], color=VIEW_COLORS[v % 6], label=f"view {v + 1}")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(f"{name}, class {c}", fontsize=9)
+            if row == 1:
+                ax.set_xlabel("step")
+            if b == 0:
+                ax.set_ylabel(r"$\Lambda_{i,l}(t)$")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle("A distilled student learns every view; a single model learns one")
+    fig.tight_layout()
+    return fig
+
+
+def plot_method_accuracy(methods: dict[str, tuple[float, float]], title=None, ylabel=None):
+    """Bar chart of accuracy (mean, std) per method."""
+    names = list(methods)
+    means = [methods[n][0] for n in names]
+    stds = [methods[n][1] for n in names]
+    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2, 3.6))
+    ax.bar(names, means, yerr=stds, capsize=4, color="#4c72b0")
+    for i, m in enumerate(means):
+        ax.text(i, m + 0.01, f"{m:.3f}", ha="center", fontsize=8)
+    lo = max(0.0, min(means) - 0.15)
+    ax.set_ylim(lo, min(1.02, max(means) + 0.08))
+    ax.set_ylabel(ylabel or "single-view test accuracy")
+    ax.set_title(title or "Accuracy by method (mean ± std)")
+    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
+    fig.tight_layout()
+    return fig

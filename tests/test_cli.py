@@ -1,0 +1,79 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from multiview.cli import app
+
+runner = CliRunner()
+
+TINY = [
+    "--k", "4", "--d", "64", "--patches", "8", "--n-train", "40", "--n-test", "50",
+    "--width", "2", "--steps", "30", "--chunks", "3", "--log-points", "6", "--seeds", "4",
+]
+
+
+def test_simulate_end_to_end_writes_the_results_directory(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["simulate", *TINY, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("train_acc", "test_acc_multi", "test_acc_single", "frac_classes_one_view",
+                "frac_classes_all_views", "lottery_agreement", "memorization_flip_rate"):
+        assert key in summary["metrics"] and key + "_std" in summary["metrics"]
+    ids = {p["id"] for p in summary["predictions"]}
+    assert {"learn_subset", "lottery", "memorize", "single_view_half"} <= ids
+    for p in summary["predictions"]:
+        assert set(p) >= {"id", "claim", "measured", "expected", "holds"}
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["config"]["data"]["k"] == 4 and cfg["config"]["seeds"] == 4
+    assert {"jax_version", "backend", "devices", "multiview_version"} <= set(cfg["run"])
+    for fig in ("lambda.png", "learned_views.png", "accuracy.png"):
+        assert (out / "figures" / fig).stat().st_size > 1000
+    assert (out / "per_seed.npz").exists()
+    # --json printed the same summary on stdout
+    assert json.loads(result.stdout)["metrics"]["train_acc"] == summary["metrics"]["train_acc"]
+
+
+def test_views_3_reports_the_same_metrics(tmp_path):
+    args = [a if a != "8" else "10" for a in TINY]  # more patches for 3 views + off-target
+    result = runner.invoke(app, ["simulate", *args, "--views", "3", "--out", str(tmp_path),
+                                 "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    single = next(p for p in summary["predictions"] if p["id"] == "single_view_half")
+    assert "0.233" in single["expected"]  # 0.7 / 3
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["--d", "5"], "d"),
+        (["--single-view-frac", "1.5"], "single_view_frac"),
+        (["--q", "1"], "q"),
+        (["--seeds", "-3"], "seeds"),
+        (["--patches", "2"], "patches"),
+        (["--preset", "nope"], "preset"),
+    ],
+)
+def test_bad_config_values_give_one_clear_line_and_exit_code_2(args, field):
+    result = runner.invoke(app, ["simulate", *args])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and field in lines[0] and "error" in lines[0]
+
+
+def test_resume_reuses_saved_blocks(tmp_path):
+    out = tmp_path / "r"
+    args = ["simulate", *TINY, "--seed-chunk", "2", "--out", str(out), "--quiet"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    blocks = sorted((out / "chunks").glob("seeds_*.npz"))
+    assert len(blocks) == 2
+    summary1 = (out / "summary.json").read_text()
+    again = runner.invoke(app, [*args, "--resume"])
+    assert again.exit_code == 0 and "reused" in again.output
+    assert (out / "summary.json").read_text() == summary1
+    changed = runner.invoke(app, [*args, "--resume", "--lr", "1.0"])
+    assert changed.exit_code == 2 and "different config" in changed.output

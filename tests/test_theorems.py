@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from multiview.cli import app
+from multiview.config import TheoremsConfig
+from multiview.experiments.average import as_wide_model
+from multiview.experiments.ensemble import group_seeds, theory_single_view
+from multiview.experiments.theorems import run_theorems
+
+runner = CliRunner()
+
+
+def test_groups_are_disjoint_and_theory_curve_is_one_minus_two_to_minus_k():
+    g = group_seeds(16, 4)
+    assert g.shape == (4, 4) and len(np.unique(g)) == 16
+    np.testing.assert_allclose(theory_single_view([1, 2, 4, 8]), [0.5, 0.75, 0.9375, 0.99609375])
+
+
+def test_average_as_wide_model_has_the_same_predictions():
+    import jax
+
+    from multiview.config import ModelConfig
+    from multiview.model import forward
+
+    cfg = ModelConfig(width=2, init_std=0.5)
+    w = 0.5 * jax.random.normal(jax.random.key(0), (3, 4, 2, 8))  # (K, k, m, d)
+    x = jax.random.normal(jax.random.key(1), (6, 5, 8))
+    avg = np.mean([np.asarray(forward(cfg, w[i], x)) for i in range(3)], axis=0)
+    wide = np.asarray(forward(cfg, as_wide_model(w), x))
+    np.testing.assert_allclose(wide, 3 * avg, rtol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def tiny_theorems(tiny_config):
+    th = TheoremsConfig(ensemble_sizes=(1, 2), teacher_size=2, kd_students=2, average_size=2,
+                        average_groups=1, sd_pairs=1)
+    return run_theorems(tiny_config, th, parts=("ensemble", "average", "kd", "sd"))
+
+
+def test_each_experiment_runs_at_tiny_size(tiny_theorems, tiny_config):
+    r = tiny_theorems
+    assert r["ensemble"]["K"] == [1, 2]
+    assert r["kd"]["student"]["test_acc_single"].shape == (1,)  # 3 seeds -> one group of 2
+    assert r["sd"]["student"]["learned"].shape == (1, tiny_config.data.k, 2)
+    assert r["average"]["average"]["test_acc_multi"].shape == (1,)
+    ids = {p["id"] for p in r["predictions"]}
+    assert {"ensemble_gain", "ensemble_curve", "train_average_no_gain", "kd_transfer",
+            "kd_all_views", "kd_ensemble_no_gain", "self_distill_gain",
+            "self_distill_union", "learn_subset"} <= ids
+    for p in r["predictions"]:
+        assert isinstance(p["holds"], bool)
+
+
+def test_theorems_command_writes_report_and_summary(tmp_path):
+    out = tmp_path / "th"
+    result = runner.invoke(app, [
+        "theorems", "--k", "4", "--d", "64", "--patches", "8", "--n-train", "40",
+        "--n-test", "40", "--width", "2", "--steps", "20", "--chunks", "2", "--log-points", "5",
+        "--seeds", "4", "--ensemble-sizes", "1,2", "--teacher-size", "2", "--kd-students", "1",
+        "--average-size", "2", "--average-groups", "1", "--sd-pairs", "1", "--quiet",
+        "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    for p in summary["predictions"]:
+        assert set(p) >= {"id", "claim", "measured", "expected", "holds"}
+    report = (out / "report.md").read_text()
+    assert "| id | claim |" in report and "ensemble_gain" in report
+    for fig in ("ensemble_curve.png", "views_per_method.png", "method_accuracy.png",
+                "kd_vs_single_lambda.png"):
+        assert (out / "figures" / fig).exists()
+
+
+def test_bad_experiment_values_exit_2(tmp_path):
+    result = runner.invoke(app, ["distill", "--kd-loss", "magic"])
+    assert result.exit_code == 2 and "kd_loss" in result.output
+    result = runner.invoke(app, ["ensemble", "--ensemble-sizes", "1,x"])
+    assert result.exit_code == 2 and "ensemble_sizes" in result.output
