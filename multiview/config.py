@@ -190,8 +190,8 @@ class SimConfig:
 
 
 _QUICK = SimConfig(
-    data=DataConfig(n_test=500),
-    train=TrainConfig(steps=600, chunks=6),
+    data=DataConfig(n_test=300),
+    train=TrainConfig(chunks=5, log_points=30),
     seeds=8,
 )
 
@@ -314,8 +314,9 @@ class TheoremsConfig:
     hinton_temperature: float = 4.0
     kd_students: int = 8  # one per teacher group (capped by the seeds available)
     average_size: int = 4  # K of the jointly trained average
-    average_groups: int = 8
-    average_lr_scale: float = 0.0  # 0: scale the step by K (each member moves as a single model)
+    average_groups: int = 4
+    average_lr_scale: float = 1.0  # step of the joint average = lr * this
+    average_steps: int = 0  # 0: steps * K / average_lr_scale (the same lr x steps per member)
     sd_pairs: int = 16  # teacher-student pairs of self-distillation
 
     def __post_init__(self):
@@ -335,7 +336,8 @@ class TheoremsConfig:
         _int("kd_students", self.kd_students, 1)
         _int("average_size", self.average_size, 1)
         _int("average_groups", self.average_groups, 1)
-        _float("average_lr_scale", self.average_lr_scale, 0.0)
+        _float("average_lr_scale", self.average_lr_scale, 0.0, open_lo=True)
+        _int("average_steps", self.average_steps, 0)
         _int("sd_pairs", self.sd_pairs, 1)
 
     def tau(self, k: int) -> float:

@@ -41,7 +41,7 @@ def test_truncated_term_only_pushes_scores_up():
 def test_hinton_term_is_zero_at_the_teacher_and_positive_elsewhere():
     _, _, _, g = _setup()
     assert abs(float(hinton_kd_term(g, g, 4.0))) < 1e-5
-    assert float(hinton_kd_term(g + jnp.array([1.0, 0.0, -1.0]), g, 4.0)) > 0
+    assert float(hinton_kd_term(g + jnp.array([[1.0, 0.0, -1.0]]), g, 4.0)) > 0
 
 
 @pytest.mark.parametrize("loss", ["paper", "hinton"])

@@ -1,8 +1,16 @@
 """Training the average (1/K) sum_k F_k jointly (the paper's third point: it gains nothing).
 
-K members from independent inits, one cross-entropy loss on their averaged scores. The
-gradient reaching member k is (1/K) grad F_k, so by default the step is scaled by K: each
-member then moves, at the start, exactly as a single model would (``average_lr_scale``).
+K members from independent inits, one cross-entropy loss on their averaged scores, plain
+gradient descent with the single models' step. The gradient reaching member k is
+(1/K) grad F_k, so each member moves K times slower than a single model: by default the
+average is trained for K times as many steps (``average_steps``), i.e. the same
+``lr x steps`` per member, so it converges.
+
+A finding worth knowing (README): giving each member a K-times larger step instead
+(``average_lr_scale = K``) makes every member run its own lottery at single-model speed
+while the averaged loss falls only 1/K as fast, and the joint average then learns the union
+of the members' views, i.e. it *does* gain. "Training the average gains nothing" depends on
+the loss falling as soon as any member has learned a view.
 """
 
 from __future__ import annotations

@@ -124,6 +124,7 @@ def run_kd(
         "student": per_student,
         "student_ensemble": student_ens,
         "history": history,
+        "w": w,
     }
 
 
@@ -142,9 +143,11 @@ def run_self_distill(
     )
     per_student = _student_metrics(cfg, sim.data, params["w"], history)
     learned = sim.per_seed["learned"]
+    w = params["w"]
     union = learned[teachers] | learned[students]  # (P, k, V)
     got = per_student["learned"]
     return {
+        "w": w,
         "pairs": P,
         "student": per_student,
         "union_match": (got == union).all(axis=-1).mean(axis=-1),  # (P,) classes matching
@@ -163,8 +166,10 @@ def run_train_average(
     K, G = th.average_size, th.average_groups
     keys, w0 = _init(cfg, G * K, offset=10_000)
     w0 = w0.reshape(G, K, *w0.shape[1:])
-    scale = th.average_lr_scale if th.average_lr_scale > 0 else float(K)
-    tcfg = replace(cfg.train, lr=cfg.train.lr * scale)
+    scale = th.average_lr_scale
+    steps = th.average_steps or max(1, round(cfg.train.steps * K / scale))
+    tcfg = replace(cfg.train, lr=cfg.train.lr * scale, steps=steps,
+                   chunks=min(steps, cfg.train.chunks))
     w_avg, hist_avg = train(
         average_loss_fn(cfg.model), w0, training_data(datasets), tcfg,
         n_train=cfg.data.n_train, keys=keys[::K], record_fn=record_average, on_chunk=on_chunk,
@@ -176,7 +181,7 @@ def run_train_average(
         wide_cfg, datasets, seeds=G, offset=20_000, on_chunk=on_chunk
     )
     wide_metrics = evaluate_single_models(wide_cfg, datasets, w_wide, hist_wide)
-    return {"K": K, "groups": G, "lr_scale": scale, "average": avg_metrics,
+    return {"K": K, "groups": G, "lr_scale": scale, "steps": steps, "average": avg_metrics,
             "wide": wide_metrics}
 
 
@@ -278,8 +283,26 @@ def run_theorems(
         kd = run_kd(cfg, th, sim, scores, on_chunk=progress("KD students"))
     if "sd" in parts:
         sd = run_self_distill(cfg, th, sim, scores, on_chunk=progress("self-distillation"))
+    extra: dict[str, Any] = {}
+    if "rf" in parts:
+        from multiview.experiments.baselines import run_kernel_baselines
+
+        extra["rf"] = run_kernel_baselines(cfg, th, sim.data, progress)
+    if "gaussian" in parts:
+        from multiview.experiments.gaussian import run_gaussian_control
+
+        extra["gaussian"] = run_gaussian_control(cfg, th, progress)
+    if "ablation" in parts:
+        from multiview.experiments.ablation import run_view_ablation
+
+        groups = group_seeds(cfg.seeds, min(8, cfg.seeds))
+        extra["ablation"] = run_view_ablation(
+            cfg, sim, groups, None if kd is None else kd["w"], None if sd is None else sd["w"]
+        )
     preds = list(sim.summary["predictions"])
     preds += [p.to_dict() for p in theorem_predictions(cfg, sim.per_seed, ens, avg, kd, sd)]
-    return {"sim": sim, "ensemble": ens, "average": avg, "kd": kd, "sd": sd,
+    for part in extra.values():
+        preds += [p.to_dict() if hasattr(p, "to_dict") else p for p in part["predictions"]]
+    return {"sim": sim, "ensemble": ens, "average": avg, "kd": kd, "sd": sd, **extra,
             "predictions": preds, "metrics": summarize_metrics(sim.per_seed)}
 
