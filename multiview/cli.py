@@ -292,7 +292,12 @@ def _register_optional() -> None:
     """Commands that live in their own modules (registered if those modules exist)."""
     import importlib
 
-    for module in ("multiview.cli_theorems", "multiview.bench_cli", "multiview.cifar.cli"):
+    for module in (
+        "multiview.cli_theorems",
+        "multiview.cli_sweep",
+        "multiview.bench_cli",
+        "multiview.cifar.cli",
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as err:

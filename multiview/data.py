@@ -37,7 +37,6 @@ __all__ = [
     "sample",
     "make_datasets",
     "redraw_noise",
-    "sample_gaussian_like",
 ]
 
 
@@ -187,35 +186,4 @@ def make_datasets(cfg: DataConfig, key: jax.Array) -> Datasets:
         sample(cfg, features, kt, cfg.n_train),
         sample(cfg, features, km, cfg.n_test, single_view_frac=0.0),
         sample(cfg, features, ks, cfg.n_test, single_view_frac=1.0),
-    )
-
-
-def sample_gaussian_like(
-    cfg: DataConfig, teacher_w: jax.Array, key: jax.Array, n: int, activation
-) -> Dataset:
-    """The control with no multi-view structure: i.i.d. Gaussian patches labelled by a teacher.
-
-    Arguments:
-        cfg: gives P, d and the patch scale (``noise_scale / sqrt(d)`` per coordinate times 4,
-            so a patch has norm ~ the signal patches' norm).
-        teacher_w: ``(k, m, d)`` weights of a fixed random network of the same architecture.
-        key: PRNG key.
-        n: number of samples.
-        activation: the teacher's activation (``z -> ReLU~(z)``).
-
-    Returns:
-        A :class:`Dataset` with ``y = argmax_i F_i^teacher(X)``; ``coef`` is zero, ``view`` is
-        -1, ``single`` False, ``patch_feature`` -1 (there are no features).
-    """
-    x = jax.random.normal(key, (n, cfg.patches, cfg.d), jnp.float32) / jnp.sqrt(cfg.d)
-    logits = activation(jnp.einsum("kmd,npd->nkmp", teacher_w, x)).sum((2, 3))
-    y = jnp.argmax(logits, axis=1).astype(jnp.int32)
-    return Dataset(
-        x,
-        jnp.zeros_like(x),
-        y,
-        jnp.zeros((n,), bool),
-        jnp.full((n,), -1, jnp.int32),
-        jnp.zeros((n, cfg.k, cfg.views), jnp.float32),
-        jnp.full((n, cfg.patches), -1, jnp.int32),
     )
