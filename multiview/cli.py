@@ -269,21 +269,39 @@ def simulate(
     quiet: QuietOpt = False,
     seed_chunk: SeedChunkOpt = 0,
     resume: ResumeOpt = False,
+    distributed: Annotated[
+        bool,
+        typer.Option(
+            "--distributed",
+            help="one process of a jax.distributed job (MULTIVIEW_COORDINATOR / "
+            "MULTIVIEW_NUM_PROCESSES / MULTIVIEW_PROCESS_ID, or Slurm): each process trains "
+            "its share of the seeds into --out, process 0 merges",
+        ),
+    ] = False,
 ):
     """Train many single models from independent seeds and check Theorem 1."""
+    from multiview.distributed import run_distributed_simulation
     from multiview.experiments.simulate import run_simulation
+    from multiview.parallel import plan_seed_chunk
     from multiview.report import write_simulation
 
     started = time.time()
     out = _out_dir(out, "simulate")
     with TrainingProgress(f"{cfg.seeds} seeds", enabled=not (quiet or as_json)) as bar:
-        result = _interruptible(
-            lambda: run_simulation(
-                cfg, on_chunk=bar, out=out, seed_chunk=seed_chunk, resume=resume,
+        if distributed:
+            run = lambda: run_distributed_simulation(  # noqa: E731
+                cfg, out, seed_chunk=seed_chunk, resume=resume, on_chunk=bar,
                 on_block=bar.block,
-            ),
-            out,
-        )
+            )
+        else:
+            chunk = plan_seed_chunk(cfg, seed_chunk)  # memory check; auto-chunk if needed
+            run = lambda: run_simulation(  # noqa: E731
+                cfg, on_chunk=bar, out=out, seed_chunk=chunk, resume=resume,
+                on_block=bar.block,
+            )
+        result = _interruptible(run, out)
+    if result is None:  # a process other than 0 of a distributed job: its blocks are saved
+        return
     write_simulation(result, out)
     _finish(result.summary, out, as_json, started)
 

@@ -41,18 +41,29 @@ def init_weights(cfg: ModelConfig, k: int, d: int, key: jax.Array) -> jax.Array:
     return cfg.init_std * jax.random.normal(key, (k, cfg.width, d), jnp.float32)
 
 
-def forward(cfg: ModelConfig, w: jax.Array, x: jax.Array) -> jax.Array:
+def forward(
+    cfg: ModelConfig, w: jax.Array, x: jax.Array, *, matmul_dtype: str | None = None
+) -> jax.Array:
     """Class scores.
 
     Arguments:
         cfg: model configuration (q, varrho).
         w: ``(k, m, d)`` weights.
         x: ``(n, P, d)`` inputs.
+        matmul_dtype: if given (e.g. ``"bfloat16"``), the contraction ``<w, x_p>`` runs with
+            ``w`` and ``x`` in this dtype and float32 accumulation; the activation and the
+            scores stay float32. None: in ``w``'s dtype, as before.
 
     Returns:
         ``(n, k)`` scores F_i(X).
     """
-    pre = jnp.einsum("kmd,npd->nkmp", w, x.astype(w.dtype))
+    if matmul_dtype is None:
+        pre = jnp.einsum("kmd,npd->nkmp", w, x.astype(w.dtype))
+    else:
+        dt = jnp.dtype(matmul_dtype)
+        pre = jnp.einsum(
+            "kmd,npd->nkmp", w.astype(dt), x.astype(dt), preferred_element_type=jnp.float32
+        )
     return smoothed_relu(pre, cfg.q, cfg.varrho).sum((2, 3)).astype(jnp.float32)
 
 

@@ -21,6 +21,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.config import TrainConfig
+from multiview.parallel import (
+    replicated_sharding,
+    seed_mesh,
+    seed_sharding,
+    shard_seeds,
+    unpad_seeds,
+)
 
 __all__ = ["History", "log_steps", "train", "cross_entropy"]
 
@@ -59,7 +66,12 @@ def cross_entropy(logits: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array
     return loss, acc
 
 
-def _make_chunk(loss_fn, record_fn, cfg: TrainConfig, n_train: int):
+def _make_chunk(loss_fn, record_fn, cfg: TrainConfig, n_train: int, mesh=None):
+    """One jitted chunk: ``(params (S, ...), data, start, keys (S,)) -> (params, records)``.
+
+    With a ``mesh``, the seed axis of params, keys and every output is split over its
+    ``"seeds"`` axis and the data are replicated (``S`` must be a multiple of the mesh size).
+    """
     chunk_steps = cfg.chunk_steps
 
     def one_seed(params, data, start, key):
@@ -81,7 +93,11 @@ def _make_chunk(loss_fn, record_fn, cfg: TrainConfig, n_train: int):
 
         return jax.lax.scan(body, params, jnp.arange(chunk_steps))
 
-    return jax.jit(jax.vmap(one_seed, in_axes=(0, None, None, 0)))
+    fn = jax.vmap(one_seed, in_axes=(0, None, None, 0))
+    if mesh is None:
+        return jax.jit(fn)
+    seeds, rep = seed_sharding(mesh), replicated_sharding(mesh)
+    return jax.jit(fn, in_shardings=(seeds, rep, rep, seeds), out_shardings=seeds)
 
 
 def train(
@@ -111,12 +127,17 @@ def train(
     Returns:
         The trained params (same structure) and the :class:`History`.
     """
-    chunk = _make_chunk(loss_fn, record_fn, cfg, n_train)
+    # Seeds split over every local device (padded to a multiple of the device count by
+    # repeating seed 0), data replicated; each seed computes exactly what it would alone.
+    mesh = seed_mesh()
+    (params, keys), n_seeds = shard_seeds((params, keys), mesh)
+    data = jax.device_put(data, replicated_sharding(mesh))
+    chunk = _make_chunk(loss_fn, record_fn, cfg, n_train, mesh)
     wanted = log_steps(cfg.steps, cfg.log_points)
     records: dict[str, list[np.ndarray]] = {}
 
     def keep(name, arr):
-        records.setdefault(name, []).append(np.asarray(arr))
+        records.setdefault(name, []).append(np.asarray(arr)[:n_seeds])
 
     # Step 0: the aux of the loss at init, and the record of the initial parameters.
     if record_fn is not None:
@@ -141,4 +162,4 @@ def train(
             jax.block_until_ready(params)
             on_chunk(min(start + cs, cfg.steps), cfg.steps)
     out = {name: np.concatenate(vals, axis=1) for name, vals in records.items()}
-    return params, History(wanted, out)
+    return unpad_seeds(params, n_seeds), History(wanted, out)
