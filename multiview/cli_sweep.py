@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from multiview.cli import (
+from multiview._cli_common import (
     JsonOpt,
     OutOpt,
     QuietOpt,

@@ -16,7 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from multiview.cli import (
+from multiview._cli_common import (
     JsonOpt,
     OutOpt,
     QuietOpt,
