@@ -23,6 +23,7 @@ __all__ = [
     "accuracy",
     "memorization",
     "mean_std",
+    "mean_std_dict",
 ]
 
 
@@ -148,3 +149,9 @@ def mean_std(values: np.ndarray) -> tuple[float, float]:
     if v.size == 0:
         return float("nan"), float("nan")
     return float(v.mean()), float(v.std())
+
+
+def mean_std_dict(values: np.ndarray) -> dict[str, float]:
+    """``{"mean", "std"}`` over seeds (NaN ignored), the shape used in summaries."""
+    mean, std = mean_std(values)
+    return {"mean": mean, "std": std}

@@ -84,8 +84,9 @@ def _counts(per_seed: dict[str, np.ndarray]) -> dict[str, float]:
 
 
 def _ms(values) -> dict[str, float]:
-    v = np.asarray(values, dtype=float)
-    return {"mean": float(np.mean(v)), "std": float(np.std(v))}
+    from multiview.metrics import mean_std_dict
+
+    return mean_std_dict(values)
 
 
 def theorems_summary(res: dict[str, Any]) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from multiview import metrics as M
 from multiview.config import ModelConfig, SimConfig, TheoremsConfig
 from multiview.data import Datasets
 from multiview.errors import ConfigError
-from multiview.experiments.distill import hinton_kd_term, paper_kd_term
+from multiview.experiments.distill import kd_objective
 from multiview.experiments.ensemble import ensemble_scores, group_seeds
 from multiview.experiments.simulate import init_keys
 from multiview.model import forward, init_weights, smoothed_relu
@@ -275,13 +275,7 @@ def linear_loss_fn(th: TheoremsConfig, k: int, kd: bool):
         if not kd:
             return ce, {"acc": acc}
         g = jax.lax.stop_gradient(params["teacher"])
-        if th.kd_loss == "paper":
-            loss = ce + th.kd_weight * paper_kd_term(f, g, tau)
-        else:
-            loss = th.hinton_alpha * ce + (1 - th.hinton_alpha) * hinton_kd_term(
-                f, g, th.hinton_temperature
-            )
-        return loss, {"acc": acc, "ce": ce}
+        return kd_objective(th, tau, f, g, ce), {"acc": acc, "ce": ce}
 
     return loss_fn
 
@@ -485,9 +479,7 @@ def kernel_predictions(kind: str, res: dict[str, Any]) -> list[Prediction]:
     ]
 
 
-def _ms(v) -> dict[str, float]:
-    mean, std = M.mean_std(v)
-    return {"mean": mean, "std": std}
+_ms = M.mean_std_dict
 
 
 def run_kernel_baselines(

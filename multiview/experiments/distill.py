@@ -26,7 +26,7 @@ from multiview.config import ModelConfig, TheoremsConfig
 from multiview.model import forward
 from multiview.train import cross_entropy
 
-__all__ = ["paper_kd_term", "kd_loss_fn", "hinton_kd_term"]
+__all__ = ["paper_kd_term", "hinton_kd_term", "kd_objective", "kd_loss_fn"]
 
 
 def paper_kd_term(f: jax.Array, g: jax.Array, tau: float) -> jax.Array:
@@ -54,6 +54,16 @@ def hinton_kd_term(f: jax.Array, g: jax.Array, temperature: float) -> jax.Array:
     return temperature**2 * jnp.mean(kl)
 
 
+def kd_objective(th: TheoremsConfig, tau: float, f: jax.Array, g: jax.Array, ce: jax.Array):
+    """The student's loss from its cross-entropy ``ce`` and scores ``f`` against the teacher's
+    ``g`` (``(n, k)`` each): the paper's ``CE + (eta'/eta) term`` or Hinton's mix."""
+    if th.kd_loss == "paper":
+        return ce + th.kd_weight * paper_kd_term(f, g, tau)
+    return th.hinton_alpha * ce + (1 - th.hinton_alpha) * hinton_kd_term(
+        f, g, th.hinton_temperature
+    )
+
+
 def kd_loss_fn(model: ModelConfig, th: TheoremsConfig, k: int):
     """Loss of one student ``params = {"w": (k, m, d), "teacher": (n_train, k)}``."""
     tau = th.tau(k)
@@ -67,13 +77,7 @@ def kd_loss_fn(model: ModelConfig, th: TheoremsConfig, k: int):
             g = g[idx]
         f = forward(model, w, x)
         ce, acc = cross_entropy(f, y)
-        if th.kd_loss == "paper":
-            loss = ce + th.kd_weight * paper_kd_term(f, g, tau)
-        else:
-            loss = th.hinton_alpha * ce + (1 - th.hinton_alpha) * hinton_kd_term(
-                f, g, th.hinton_temperature
-            )
-        return loss, {"acc": acc, "ce": ce}
+        return kd_objective(th, tau, f, g, ce), {"acc": acc, "ce": ce}
 
     return loss_fn
 

@@ -209,9 +209,7 @@ def run_variant(cfg: SimConfig, th: TheoremsConfig, gc: GaussianConfig, variant:
     }
 
 
-def _ms(v) -> dict[str, float]:
-    m, s = M.mean_std(v)
-    return {"mean": m, "std": s}
+_ms = M.mean_std_dict
 
 
 def run_gaussian_control(
