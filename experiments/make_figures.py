@@ -31,7 +31,7 @@ def main() -> None:
     dest.mkdir(exist_ok=True)
     for png in sorted((out / "figures").glob("*.png")):
         shutil.copy2(png, dest / png.name)
-    report = (out / "report.md").read_text()
+    report = (out / "report.md").read_text().replace("](figures/", "](")
     (dest / "theorems_report.md").write_text(report)
     shutil.copy2(out / "summary.json", dest / "theorems_summary.json")
     print(f"figures in {dest}")
