@@ -156,9 +156,9 @@ class TrainConfig:
         _int("log_points", self.log_points, 2)
         _int("chunks", self.chunks, 1)
         _check(
-            self.dtype in ("float32", "bfloat16", "float64"),
+            self.dtype in ("float32", "bfloat16"),
             "dtype",
-            "'float32', 'bfloat16' or 'float64'",
+            "'float32' or 'bfloat16' (bf16 matmuls, float32 accumulation)",
             self.dtype,
         )
 
@@ -279,7 +279,7 @@ FIELD_HELP: dict[str, str] = {
     "batch_size": "minibatch size (0: full-batch GD)",
     "log_points": "log-spaced steps recorded in trajectories",
     "chunks": "jitted chunks the run is driven in (progress granularity)",
-    "dtype": "matmul dtype: float32, bfloat16 or float64",
+    "dtype": "matmul dtype of training: float32, or bfloat16 (float32 accumulation)",
     "seeds": "independent initializations trained side by side",
     "data_seed": "seed of the data set (shared by all models)",
     "init_seed": "base seed of the initializations",

@@ -91,3 +91,18 @@ def test_minibatch_sgd_runs_and_differs_from_full_batch(tiny_config):
     w_gd, _ = train_single_models(tiny_config, ds)
     assert np.all(np.isfinite(np.asarray(w_sgd)))
     assert not np.allclose(np.asarray(w_sgd), np.asarray(w_gd))
+
+
+def test_bfloat16_matmuls_leave_predictions_nearly_unchanged(tiny_config):
+    from multiview.metrics import predict
+
+    bf = dataclasses.replace(
+        tiny_config, train=dataclasses.replace(tiny_config.train, dtype="bfloat16")
+    )
+    ds = make_datasets(tiny_config.data, data_key(tiny_config))
+    w32, _ = train_single_models(tiny_config, ds)
+    w16, _ = train_single_models(bf, ds)
+    p32 = predict(tiny_config.model, w32, ds.test_multi.x).argmax(-1)
+    p16 = predict(tiny_config.model, w16, ds.test_multi.x).argmax(-1)
+    assert not np.array_equal(np.asarray(w32), np.asarray(w16))  # bf16 was really used
+    assert (p32 == p16).mean() >= 0.9

@@ -68,12 +68,13 @@ def _subset(data, idx):
     return (data.x, data.y) if idx is None else (data.x[idx], data.y[idx])
 
 
-def ce_loss_fn(model: ModelConfig):
+def ce_loss_fn(model: ModelConfig, matmul_dtype: str = "float32"):
     """Cross-entropy loss of one model ``w (k, m, d)`` on ``data.train`` (or a minibatch)."""
+    mm = None if matmul_dtype == "float32" else matmul_dtype
 
     def loss_fn(w, data, idx):
         x, y = _subset(data["train"], idx)
-        loss, acc = cross_entropy(forward(model, w, x), y)
+        loss, acc = cross_entropy(forward(model, w, x, matmul_dtype=mm), y)
         return loss, {"acc": acc}
 
     return loss_fn
@@ -121,7 +122,7 @@ def train_single_models(
     d = cfg.data
     w0 = jax.vmap(lambda kk: init_weights(cfg.model, d.k, d.d, kk))(keys)
     return train(
-        ce_loss_fn(cfg.model),
+        ce_loss_fn(cfg.model, cfg.train.dtype),
         w0,
         training_data(datasets),
         cfg.train,
