@@ -1,0 +1,183 @@
+"""The paper's Figure-1 experiments on CIFAR: single, ensemble, KD, self-distillation, training
+the average, and their random-feature counterparts.
+
+:func:`run_cifar` trains everything a :class:`CifarConfig` asks for and returns the summary
+(accuracies as fractions in [0, 1]):
+
+- ``single``: S independently seeded models;
+- ``ensemble``: output (logit) average of each disjoint group of K single models;
+- ``kd``: S fresh students distilled from the first K-ensemble (Hinton loss);
+- ``self_distill``: student i (fresh seed) distilled from single model i;
+- ``train_average``: R runs of K models whose average is trained jointly;
+- ``rf_*``: the same four for random-feature models (frozen random conv features).
+
+Teachers' logits are taken on the un-augmented training images; the students see augmented
+images (offline distillation). Training state is checkpointed under ``out/checkpoints``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from multiview.cifar.config import CifarConfig
+from multiview.cifar.data import CifarData, class_balanced_subset
+from multiview.cifar.losses import accuracy
+from multiview.cifar.nets import NetConfig, build_net, param_count
+from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
+from multiview.cifar.train import EpochReport, predict_logits, train_models
+
+__all__ = ["METHODS", "prepare_data", "run_cifar", "ensemble_groups", "mean_std"]
+
+METHODS = ("single", "ensemble", "kd", "self_distill", "train_average",
+           "rf_single", "rf_ensemble", "rf_kd", "rf_train_average")
+
+
+def prepare_data(data: CifarData, cfg: CifarConfig) -> CifarData:
+    """Apply ``train_subset`` (class-balanced, seeded) and ``test_subset`` (first n)."""
+    if cfg.train_subset is not None and cfg.train_subset < data.train_x.shape[0]:
+        data = data.subset_train(class_balanced_subset(data.train_y, cfg.train_subset, cfg.seed))
+    if cfg.test_subset is not None and cfg.test_subset < data.test_x.shape[0]:
+        n = cfg.test_subset
+        data = CifarData(data.train_x, data.train_y, data.test_x[:n], data.test_y[:n],
+                         data.classes, data.name)
+    return data
+
+
+def ensemble_groups(n_models: int, k: int) -> list[list[int]]:
+    """Disjoint groups of ``k`` consecutive model indices out of ``n_models``."""
+    return [list(range(g * k, (g + 1) * k)) for g in range(n_models // k)]
+
+
+def mean_std(values) -> dict[str, float]:
+    """``{"mean", "std"}`` of a list of accuracies (sample std; 0 for one value)."""
+    v = np.asarray(values, dtype=np.float64)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0}
+
+
+def _acc(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Accuracy over the last two axes of ``logits`` ``(..., N, C)`` -> ``(...)``."""
+    return np.asarray(accuracy(logits, labels))
+
+
+def run_cifar(
+    cfg: CifarConfig,
+    data: CifarData,
+    out_dir: str | Path,
+    *,
+    resume: bool = True,
+    progress: Callable[[EpochReport], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Run every method of the summary; write nothing but checkpoints (see ``report``).
+
+    Arguments:
+        cfg: the configuration. data: the full data set (subsets are taken here).
+        out_dir: run folder; checkpoints go to ``out_dir/checkpoints/<method>.npz``.
+        resume: reuse matching checkpoints.
+        progress: per-epoch callback; log: one-line messages.
+
+    Returns the summary dict: ``methods`` (method -> ``{mean, std}``), ``runs`` (method ->
+    per-run accuracies), ``gains`` (points over the single model), ``seconds`` (per method)
+    and the configuration and data description.
+    """
+    log = log or (lambda _msg: None)
+    t_start = time.perf_counter()
+    data = prepare_data(data, cfg)
+    net_cfg = cfg.net if cfg.net.num_classes == data.num_classes else NetConfig(
+        cfg.net.arch, cfg.net.width, cfg.net.depth, data.num_classes)
+    net = build_net(net_cfg)
+    ck = Path(out_dir) / "checkpoints"
+    base = jax.random.key(cfg.seed)
+    s, k, r = cfg.seeds, cfg.ensemble_size, cfg.train_average_runs
+    groups = ensemble_groups(s, k)
+    runs: dict[str, list[float]] = {}
+    seconds: dict[str, float] = {}
+
+    def train(name, stream, n_runs, members=1, teacher=None):
+        t0 = time.perf_counter()
+        trained = train_models(
+            net, cfg.train, data.train_x, data.train_y, key=jax.random.fold_in(base, stream),
+            runs=n_runs, members=members, teacher_logits=teacher, distill=cfg.distill,
+            checkpoint=ck / f"{name}.npz", resume=resume, progress=progress, name=name)
+        test = predict_logits(net, trained, data.test_x, cfg=cfg.train).mean(axis=1)
+        seconds[name] = time.perf_counter() - t0
+        return trained, test  # test: (n_runs, N_test, C)
+
+    # ------------------------------------------------------------------ CNN
+    single, single_test = train("single", 1, s)
+    runs["single"] = _acc(single_test, data.test_y).tolist()
+    runs["ensemble"] = [float(_acc(single_test[g].mean(0), data.test_y)) for g in groups]
+    log(f"single {np.mean(runs['single']):.4f}, ensemble {np.mean(runs['ensemble']):.4f}")
+    single_train = predict_logits(net, single, data.train_x, cfg=cfg.train)[:, 0]  # (S, N, C)
+    teacher = np.broadcast_to(single_train[groups[0]].mean(0), single_train.shape)
+    _, kd_test = train("kd", 2, s, teacher=np.ascontiguousarray(teacher))
+    runs["kd"] = _acc(kd_test, data.test_y).tolist()
+    _, sd_test = train("self_distill", 3, s, teacher=single_train)
+    runs["self_distill"] = _acc(sd_test, data.test_y).tolist()
+    _, avg_test = train("train_average", 4, r, members=k)
+    runs["train_average"] = _acc(avg_test, data.test_y).tolist()
+    log(f"kd {np.mean(runs['kd']):.4f}, self_distill {np.mean(runs['self_distill']):.4f}, "
+        f"train_average {np.mean(runs['train_average']):.4f}")
+
+    # ------------------------------------------------------------------ random features
+    t0 = time.perf_counter()
+    rf_key = jax.random.fold_in(base, 5)
+    feature_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def feats(i):
+        if i not in feature_cache:
+            feature_cache[i] = random_features(jax.random.fold_in(rf_key, i), cfg.rf,
+                                               data.train_x, data.test_x)
+        return feature_cache[i]
+
+    def rf_run(ids, run_id, teacher=None):
+        """Train one run over feature seeds ``ids``; (test logits, train logits), averaged."""
+        tr = np.stack([feats(i)[0] for i in ids])
+        te = np.stack([feats(i)[1] for i in ids])
+        heads = train_rf_heads(tr, data.train_y, cfg.rf, key=jax.random.fold_in(rf_key, 10_000
+                               + run_id), teacher_logits=teacher, distill=cfg.distill)
+        return rf_logits(te, heads).mean(0), rf_logits(tr, heads).mean(0)
+
+    rf_single = [rf_run([i], i) for i in range(s)]
+    runs["rf_single"] = [float(_acc(te, data.test_y)) for te, _ in rf_single]
+    runs["rf_ensemble"] = [float(_acc(np.mean([rf_single[i][0] for i in g], 0), data.test_y))
+                           for g in groups]
+    rf_teacher = np.mean([rf_single[i][1] for i in groups[0]], 0)
+    for i in range(s):  # features of the single models are no longer needed
+        feature_cache.pop(i, None)
+    runs["rf_kd"] = [float(_acc(rf_run([s + i], s + i, rf_teacher)[0], data.test_y))
+                     for i in range(s)]
+    runs["rf_train_average"] = []
+    for j in range(r):
+        ids = [2 * s + j * k + m for m in range(k)]
+        runs["rf_train_average"].append(float(_acc(rf_run(ids, 2 * s + j)[0], data.test_y)))
+        for i in ids:
+            feature_cache.pop(i, None)
+    seconds["random_features"] = time.perf_counter() - t0
+    log(f"rf single {np.mean(runs['rf_single']):.4f}, ensemble "
+        f"{np.mean(runs['rf_ensemble']):.4f}, kd {np.mean(runs['rf_kd']):.4f}, "
+        f"train_average {np.mean(runs['rf_train_average']):.4f}")
+
+    methods = {m: mean_std(runs[m]) for m in METHODS}
+    gains = {m: 100 * (methods[m]["mean"] - methods["single"]["mean"])
+             for m in ("ensemble", "kd", "self_distill", "train_average")}
+    gains.update({m: 100 * (methods[m]["mean"] - methods["rf_single"]["mean"])
+                  for m in ("rf_ensemble", "rf_kd", "rf_train_average")})
+    return {
+        "preset": cfg.preset,
+        "methods": methods,
+        "runs": runs,
+        "gains_points": gains,
+        "seconds": seconds,
+        "wall_seconds": time.perf_counter() - t_start,
+        "config": asdict(cfg),
+        "net_params": param_count(jax.tree_util.tree_map(lambda a: a[0, 0], single.params)),
+        "data": {"name": data.name, "classes": list(data.classes),
+                 "n_train": int(data.train_x.shape[0]), "n_test": int(data.test_x.shape[0])},
+    }

@@ -1,0 +1,159 @@
+"""Random-feature baselines: frozen random convolutional features, a trained linear head.
+
+A random-feature model is ``x -> W^T phi_seed(x) + b``: ``phi_seed`` is a random 3x3
+convolution (``channels`` filters, Gaussian, frozen) followed by ReLU and average pooling to a
+``(32/pool) x (32/pool)`` grid, flattened and standardized with training-set statistics; only
+the linear head ``(W, b)`` is trained (minibatch SGD, cross-entropy or distillation loss).
+Its seed fixes its features, so an ensemble of such models is a larger random-feature model,
+which a single student with its own features cannot imitate (the paper's contrast to deep
+learning). The head is a convex problem of matrix products, so its whole training loop is one
+``lax.scan`` (cheap on CPU, unlike conv loops).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+
+from multiview.cifar.augment import normalize
+from multiview.cifar.layers import avg_pool, channel, conv
+from multiview.cifar.losses import cross_entropy, distillation_loss
+from multiview.cifar.train import DistillConfig
+from multiview.errors import ConfigError
+
+__all__ = ["RFConfig", "random_features", "train_rf_heads", "rf_logits"]
+
+
+@dataclass(frozen=True)
+class RFConfig:
+    """Random-feature model settings.
+
+    Attributes:
+        channels: random 3x3 filters, >= 1.
+        pool: average-pool window, a divisor of 32 (features: ``channels * (32/pool)^2``).
+        epochs: head-training epochs, >= 1.
+        batch_size: head mini-batch, >= 1.
+        lr: peak learning rate of the head (linear warm-up over the first epoch, linear decay).
+        weight_decay: L2 on the head weights, >= 0.
+    """
+
+    channels: int = 32
+    pool: int = 4
+    epochs: int = 20
+    batch_size: int = 250
+    lr: float = 0.02
+    weight_decay: float = 1e-3
+
+    def __post_init__(self):
+        if self.channels < 1:
+            raise ConfigError(f"rf.channels must be >= 1; got {self.channels}")
+        if self.pool < 1 or 32 % self.pool:
+            raise ConfigError(f"rf.pool must divide 32; got {self.pool}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("rf.epochs and rf.batch_size must be >= 1")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ConfigError("rf.lr must be > 0 and rf.weight_decay >= 0")
+
+    @property
+    def dim(self) -> int:
+        return self.channels * (32 // self.pool) ** 2
+
+
+def random_features(
+    key: jax.Array, cfg: RFConfig, train_x: np.ndarray, test_x: np.ndarray, *, chunk: int = 1000
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of one random-feature seed.
+
+    Arguments:
+        key: the seed's PRNG key (fixes the filters).
+        train_x: ``(N_train, 32, 32, 3)`` uint8; test_x: ``(N_test, 32, 32, 3)`` uint8.
+
+    Returns ``(train_f, test_f)``: ``(N_train, D)`` and ``(N_test, D)`` float32, each feature
+    standardized with the training set's mean and std (``D = cfg.dim``).
+    """
+    k_w, k_b = jax.random.split(key)
+    w = jax.random.normal(k_w, (3, 3, 3, cfg.channels), jnp.float32) / np.sqrt(27.0)
+    b = 0.5 * jax.random.normal(k_b, (cfg.channels,), jnp.float32)
+
+    @jax.jit
+    def phi(xb):
+        h = jax.nn.relu(conv(normalize(xb), w) + channel(b, 4))
+        return avg_pool(h, cfg.pool).reshape(xb.shape[0], -1)
+
+    def all_features(x):
+        return np.concatenate([np.asarray(phi(jnp.asarray(x[i:i + chunk])))
+                               for i in range(0, x.shape[0], chunk)])
+
+    train_f, test_f = all_features(train_x), all_features(test_x)
+    mean, std = train_f.mean(0), train_f.std(0) + 1e-6
+    return (train_f - mean) / std, (test_f - mean) / std
+
+
+def train_rf_heads(
+    features: np.ndarray,
+    labels: np.ndarray,
+    cfg: RFConfig,
+    *,
+    key: jax.Array,
+    teacher_logits: np.ndarray | None = None,
+    distill: DistillConfig | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """Train one run: ``members`` linear heads whose logits are averaged before the loss.
+
+    Arguments:
+        features: ``(members, N, D)`` standardized features (one member: an ordinary model).
+        labels: ``(N,)`` int labels.
+        key: PRNG key for the data order.
+        teacher_logits: ``(N, C)``: train with :func:`distillation_loss` against them.
+
+    Returns ``(W, b)``: ``(members, D, C)`` and ``(members, C)``.
+    """
+    m, n, d = features.shape
+    c = int(labels.max()) + 1 if teacher_logits is None else teacher_logits.shape[-1]
+    c = max(c, int(labels.max()) + 1)
+    distill = distill or DistillConfig()
+    batch = min(cfg.batch_size, n)
+    spe = n // batch
+    total = cfg.epochs * spe
+    schedule = optax.join_schedules(
+        [optax.linear_schedule(0.0, cfg.lr, spe), optax.linear_schedule(cfg.lr, 0.0, total - spe)],
+        [spe])
+    opt = optax.chain(optax.add_decayed_weights(cfg.weight_decay),
+                      optax.sgd(schedule, momentum=0.9, nesterov=True))
+    perms = jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(key, e), n))(
+        jnp.arange(cfg.epochs))[:, : spe * batch].reshape(total, batch)
+
+    def loss_fn(params, idx, f, y, t):
+        w, b = params
+        logits = jnp.mean(jnp.einsum("mbd,mdc->mbc", f[:, idx], w) + b[:, None, :], axis=0)
+        if t is None:
+            return cross_entropy(logits, y[idx])
+        return distillation_loss(logits, y[idx], t[idx], alpha=distill.alpha,
+                                 temperature=distill.temperature)
+
+    @jax.jit
+    def train(f, y, t):
+        params = (jnp.zeros((m, d, c), jnp.float32), jnp.zeros((m, c), jnp.float32))
+
+        def step(carry, idx):
+            params, opt_state = carry
+            grads = jax.grad(loss_fn)(params, idx, f, y, t)
+            updates, opt_state = opt.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), None
+
+        (params, _), _ = lax.scan(step, (params, opt.init(params)), perms)
+        return params
+
+    t = None if teacher_logits is None else jnp.asarray(teacher_logits, jnp.float32)
+    return train(jnp.asarray(features), jnp.asarray(labels, jnp.int32), t)
+
+
+def rf_logits(features: np.ndarray, heads: tuple[jax.Array, jax.Array]) -> np.ndarray:
+    """Per-member logits ``(members, N, C)`` of heads ``(W, b)`` on ``features`` ``(members, N, D)``."""
+    w, b = heads
+    return np.asarray(jnp.einsum("mnd,mdc->mnc", jnp.asarray(features), w) + b[:, None, :])

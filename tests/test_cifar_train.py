@@ -1,0 +1,139 @@
+"""Training engine: the seed strategies agree, learning happens, checkpoints resume exactly."""
+
+import jax
+import numpy as np
+import pytest
+
+from multiview.cifar.fixtures import fake_images
+from multiview.cifar.nets import NetConfig, build_net
+from multiview.cifar.random_features import RFConfig, random_features, rf_logits, train_rf_heads
+from multiview.cifar.train import (
+    DistillConfig,
+    TrainConfig,
+    predict_logits,
+    train_models,
+)
+from multiview.errors import ConfigError
+
+NET = build_net(NetConfig("tiny", width=4, num_classes=4))
+
+
+def _data(n=64, seed=0):
+    y = np.random.default_rng(seed).permutation(np.arange(n) % 4).astype(np.int32)
+    return fake_images(y, 4, seed), y
+
+
+def _cfg(**kw):
+    base = dict(epochs=2, batch_size=16, lr=0.05, warmup_epochs=0.5, eval_batch_size=40)
+    return TrainConfig(**{**base, **kw})
+
+
+def _strategies_agree(strategies):
+    x, y = _data(32)
+    outs = {}
+    for strategy in strategies:
+        cfg = _cfg(seed_parallel=strategy, epochs=1)
+        tr = train_models(NET, cfg, x, y, key=jax.random.key(0), runs=2)
+        outs[strategy] = predict_logits(NET, tr, x[:8], cfg=cfg)
+        assert outs[strategy].shape == (2, 1, 8, 4)
+    first = outs[strategies[0]]
+    for s in strategies[1:]:
+        np.testing.assert_allclose(first, outs[s], rtol=2e-3, atol=2e-3)
+    assert not np.allclose(first[0], first[1])  # seeds differ
+
+
+def test_vmap_and_unrolled_seeds_give_the_same_models():
+    _strategies_agree(("unroll", "vmap"))
+
+
+@pytest.mark.slow
+def test_lax_map_seeds_give_the_same_models():
+    _strategies_agree(("unroll", "map"))
+
+
+def test_training_learns_the_generated_classes():
+    x, y = _data(128)
+    cfg = _cfg(epochs=3, lr=0.1)
+    tr = train_models(NET, cfg, x, y, key=jax.random.key(1), runs=1)
+    xt, yt = _data(64, seed=7)
+    acc = (predict_logits(NET, tr, xt, cfg=cfg)[0, 0].argmax(-1) == yt).mean()
+    assert acc > 0.6
+
+
+def test_checkpoint_resume_is_exact(tmp_path):
+    x, y = _data()
+    cfg = _cfg(epochs=2)
+    ck = tmp_path / "m.npz"
+    reports = []
+    full = train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck,
+                        progress=reports.append, name="m")
+    assert [r.epoch for r in reports] == [1, 2] and reports[0].loss.shape == (2,)
+    # Interrupt after epoch 1: train a 1-epoch prefix into another checkpoint, then resume.
+    ck2 = tmp_path / "m2.npz"
+    import multiview.cifar.train as train_module
+
+    calls = {"n": 0}
+    real = train_module._save_checkpoint
+
+    def save_then_stop(*a, **k):
+        real(*a, **k)
+        calls["n"] += 1
+        raise KeyboardInterrupt
+
+    train_module._save_checkpoint = save_then_stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck2, name="m")
+    finally:
+        train_module._save_checkpoint = real
+    resumed_reports = []
+    resumed = train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck2,
+                           progress=resumed_reports.append, name="m")
+    assert [r.epoch for r in resumed_reports] == [2] and resumed_reports[0].resumed
+    for a, b in zip(jax.tree_util.tree_leaves(full.params),
+                    jax.tree_util.tree_leaves(resumed.params), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_train_average_and_distillation_shapes():
+    x, y = _data()
+    cfg = _cfg(epochs=1)
+    avg = train_models(NET, cfg, x, y, key=jax.random.key(3), runs=1, members=2)
+    assert predict_logits(NET, avg, x[:8], cfg=cfg).shape == (1, 2, 8, 4)
+    teacher = np.random.default_rng(0).normal(size=(1, 64, 4)).astype(np.float32)
+    kd = train_models(NET, cfg, x, y, key=jax.random.key(4), runs=1, teacher_logits=teacher,
+                      distill=DistillConfig(alpha=0.5, temperature=2.0))
+    assert predict_logits(NET, kd, x[:8], cfg=cfg).shape == (1, 1, 8, 4)
+    with pytest.raises(ConfigError, match="teacher_logits"):
+        train_models(NET, cfg, x, y, key=jax.random.key(4), runs=2, teacher_logits=teacher)
+
+
+def test_mixed_precision_path_runs():
+    x, y = _data(32)
+    cfg = _cfg(epochs=1, mixed_precision=True, tta_flip=True)
+    tr = train_models(NET, cfg, x, y, key=jax.random.key(5), runs=2)
+    out = predict_logits(NET, tr, x[:4], cfg=cfg)
+    assert out.dtype == np.float32 and np.isfinite(out).all()
+
+
+def test_random_feature_heads_learn_and_average():
+    x, y = _data(128)
+    xt, yt = _data(64, seed=9)
+    cfg = RFConfig(channels=4, pool=8, epochs=10, batch_size=32, lr=0.05)
+    tr, te = random_features(jax.random.key(0), cfg, x, xt)
+    assert tr.shape == (128, cfg.dim) and te.shape == (64, cfg.dim)
+    np.testing.assert_allclose(tr.mean(0), 0, atol=1e-4)
+    heads = train_rf_heads(tr[None], y, cfg, key=jax.random.key(1))
+    logits = rf_logits(te[None], heads)
+    assert logits.shape == (1, 64, 4) and (logits[0].argmax(-1) == yt).mean() > 0.5
+    two = train_rf_heads(np.stack([tr, tr]), y, cfg, key=jax.random.key(1),
+                         teacher_logits=rf_logits(tr[None], heads)[0])
+    assert two[0].shape == (2, cfg.dim, 4)
+
+
+@pytest.mark.parametrize("kw,field", [(dict(epochs=0), "epochs"), (dict(lr=0), "lr"),
+                                      (dict(seed_parallel="pmap"), "seed_parallel"),
+                                      (dict(warmup_epochs=5, epochs=2), "warmup_epochs")])
+def test_bad_train_config_names_the_field(kw, field):
+    with pytest.raises(ConfigError, match=f"train.{field}"):
+        TrainConfig(**kw)
