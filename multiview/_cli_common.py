@@ -148,21 +148,47 @@ def catch_errors(func):
     return wrapper
 
 
+def make_progress(enabled: bool = True) -> Progress:
+    """The progress display of every command: spinner, label, bar, done/total, elapsed."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not enabled,
+    )
+
+
+class StageProgress:
+    """One progress bar per training stage; ``progress(label)`` returns its callback."""
+
+    def __init__(self, enabled: bool = True):
+        self.progress = make_progress(enabled)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def __call__(self, label: str):
+        task = self.progress.add_task(f"{label} (compiling)", total=None)
+
+        def update(done: int, total: int) -> None:
+            self.progress.update(task, description=label, completed=done, total=total)
+
+        return update
+
+
 class TrainingProgress:
     """A rich progress bar: 'compiling' until the first chunk returns, then steps done."""
 
     def __init__(self, label: str, enabled: bool = True):
         self.label = label
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not enabled,
-            transient=False,
-        )
+        self.progress = make_progress(enabled)
         self.task = None
 
     def __enter__(self):

@@ -43,7 +43,7 @@ def sweep(
     them."""
     import json
 
-    from multiview.cli_theorems import StageProgress
+    from multiview._cli_common import StageProgress
     from multiview.sweep import parse_axis, plot_heatmaps, run_sweep
 
     started = time.time()

@@ -7,53 +7,20 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from multiview._cli_common import (
     JsonOpt,
     OutOpt,
     QuietOpt,
+    StageProgress,
     _finish,
     _out_dir,
     console,
-    print_predictions,
     with_config_options,
 )
 from multiview.config import SimConfig, TheoremsConfig
 
 __all__ = ["register", "StageProgress", "run_and_write"]
-
-
-class StageProgress:
-    """One progress bar per training stage; ``progress(label)`` returns its callback."""
-
-    def __init__(self, enabled: bool = True):
-        self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=not enabled,
-        )
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
-
-    def __call__(self, label: str):
-        task = self.progress.add_task(f"{label} (compiling)", total=None)
-
-        def update(done: int, total: int) -> None:
-            self.progress.update(task, description=label, completed=done, total=total)
-
-        return update
 
 
 def run_and_write(cfg: SimConfig, th: TheoremsConfig, parts, out: Path, quiet: bool):
@@ -107,5 +74,3 @@ def register(app: typer.Typer) -> None:
     for name, (parts, doc) in COMMANDS.items():
         app.command(name)(_command(parts, name, doc))
 
-
-_ = print_predictions
