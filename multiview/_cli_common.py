@@ -202,7 +202,8 @@ class TrainingProgress:
     def block(self, start: int, stop: int, reused: bool) -> None:
         """Report a finished block of seeds (a new bar starts for the next block)."""
         what = "reused from disk" if reused else "done"
-        self.progress.console.print(f"seeds {start}..{stop - 1}: {what}", highlight=False)
+        if not self.progress.disable:
+            self.progress.console.print(f"seeds {start}..{stop - 1}: {what}", highlight=False)
         self.progress.reset(self.task, description=f"{self.label}: next block", total=None)
 
     def __call__(self, done: int, total: int) -> None:

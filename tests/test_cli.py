@@ -72,7 +72,7 @@ def test_resume_reuses_saved_blocks(tmp_path):
     blocks = sorted((out / "chunks").glob("seeds_*.npz"))
     assert len(blocks) == 2
     summary1 = (out / "summary.json").read_text()
-    again = runner.invoke(app, [*args, "--resume"])
+    again = runner.invoke(app, [a for a in args if a != "--quiet"] + ["--resume"])
     assert again.exit_code == 0 and "reused" in again.output
     assert (out / "summary.json").read_text() == summary1
     changed = runner.invoke(app, [*args, "--resume", "--lr", "1.0"])
