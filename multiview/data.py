@@ -37,6 +37,7 @@ __all__ = [
     "sample",
     "make_datasets",
     "redraw_noise",
+    "inputs_and_labels",
 ]
 
 
@@ -166,6 +167,11 @@ def redraw_noise(cfg: DataConfig, data: Dataset, key: jax.Array) -> Dataset:
     """The same samples with fresh Gaussian patch noise (used to measure memorization)."""
     noise = cfg.sigma_p * jax.random.normal(key, data.noise.shape, data.noise.dtype)
     return data._replace(x=data.x - data.noise + noise, noise=noise)
+
+
+def inputs_and_labels(data: Dataset, idx: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+    """``(x, y)`` of all samples (``idx`` None, full-batch GD) or of the minibatch ``idx``."""
+    return (data.x, data.y) if idx is None else (data.x[idx], data.y[idx])
 
 
 class Datasets(NamedTuple):

@@ -11,7 +11,7 @@ import numpy as np
 
 from multiview.config import ModelConfig
 from multiview.data import Dataset
-from multiview.model import forward
+from multiview.model import correlations, forward
 
 __all__ = [
     "view_lambda",
@@ -29,14 +29,12 @@ __all__ = [
 
 def view_lambda(w: jax.Array, features: jax.Array) -> jax.Array:
     """Lambda_{i,l} = max_r <w_{i,r}, v_{i,l}>^+ : ``(..., k, V)`` from ``w (..., k, m, d)``."""
-    c = jnp.einsum("...kmd,kvd->...kmv", w.astype(jnp.float32), features)
-    return jnp.maximum(c, 0.0).max(axis=-2)
+    return jnp.maximum(correlations(w, features), 0.0).max(axis=-2)
 
 
 def view_phi(w: jax.Array, features: jax.Array) -> jax.Array:
     """Phi_{i,l} = sum_r <w_{i,r}, v_{i,l}>^+ : ``(..., k, V)``."""
-    c = jnp.einsum("...kmd,kvd->...kmv", w.astype(jnp.float32), features)
-    return jnp.maximum(c, 0.0).sum(axis=-2)
+    return jnp.maximum(correlations(w, features), 0.0).sum(axis=-2)
 
 
 def learned_views(lam: np.ndarray, varrho: float, ratio: float = 0.5) -> np.ndarray:

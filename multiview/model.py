@@ -68,5 +68,6 @@ def forward(
 
 
 def correlations(w: jax.Array, features: jax.Array) -> jax.Array:
-    """<w_{i,r}, v_{i,l}> for every class's own views: ``(k, m, V)`` from ``w (k, m, d)``."""
-    return jnp.einsum("kmd,kvd->kmv", w.astype(jnp.float32), features)
+    """<w_{i,r}, v_{i,l}> for every class's own views: ``(..., k, m, V)`` from
+    ``w (..., k, m, d)`` and ``features (k, V, d)``."""
+    return jnp.einsum("...kmd,kvd->...kmv", w.astype(jnp.float32), features)

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from multiview.config import ModelConfig
+from multiview.data import inputs_and_labels
 from multiview.model import forward
 from multiview.train import cross_entropy
 
@@ -39,8 +40,7 @@ def average_loss_fn(model: ModelConfig):
     """Cross-entropy of the averaged scores of members ``w (K, k, m, d)``."""
 
     def loss_fn(w, data, idx):
-        tr = data["train"]
-        x, y = (tr.x, tr.y) if idx is None else (tr.x[idx], tr.y[idx])
+        x, y = inputs_and_labels(data["train"], idx)
         f = jax.vmap(lambda wk: forward(model, wk, x))(w).mean(axis=0)
         loss, acc = cross_entropy(f, y)
         return loss, {"acc": acc}

@@ -41,7 +41,6 @@ single model's, as in ``average.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -53,6 +52,7 @@ from multiview import metrics as M
 from multiview.config import ModelConfig, SimConfig, TheoremsConfig
 from multiview.data import Datasets
 from multiview.errors import ConfigError
+from multiview.experiments import Progress
 from multiview.experiments.distill import kd_objective
 from multiview.experiments.ensemble import ensemble_scores, group_seeds
 from multiview.experiments.simulate import init_keys
@@ -77,7 +77,6 @@ __all__ = [
     "overall",
 ]
 
-Progress = Callable[[str], Callable[[int, int], None] | None]
 KINDS = ("rf", "ntk")
 _OFFSETS = {"rf": 40_000, "ntk": 60_000}
 

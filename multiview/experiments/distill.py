@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from multiview.config import ModelConfig, TheoremsConfig
+from multiview.data import inputs_and_labels
 from multiview.model import forward
 from multiview.train import cross_entropy
 
@@ -71,8 +72,7 @@ def kd_loss_fn(model: ModelConfig, th: TheoremsConfig, k: int):
     def loss_fn(params, data, idx):
         w = params["w"]
         g = jax.lax.stop_gradient(params["teacher"])
-        tr = data["train"]
-        x, y = (tr.x, tr.y) if idx is None else (tr.x[idx], tr.y[idx])
+        x, y = inputs_and_labels(data["train"], idx)
         if idx is not None:
             g = g[idx]
         f = forward(model, w, x)

@@ -31,7 +31,6 @@ without multi-view structure the seeds should learn nearly the same function.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
@@ -44,6 +43,7 @@ from multiview import metrics as M
 from multiview.config import SimConfig, TheoremsConfig
 from multiview.data import Dataset
 from multiview.errors import ConfigError
+from multiview.experiments import Progress
 from multiview.experiments.ensemble import ensemble_scores, group_seeds
 from multiview.experiments.simulate import ce_loss_fn, init_keys
 from multiview.model import forward, init_weights
@@ -59,7 +59,6 @@ __all__ = [
     "run_gaussian_control",
 ]
 
-Progress = Callable[[str], Callable[[int, int], None] | None]
 VARIANTS = ("teacher", "mixture")
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from multiview import metrics as M
 from multiview.config import ModelConfig, SimConfig, config_to_dict
-from multiview.data import Datasets, make_datasets, redraw_noise
+from multiview.data import Datasets, inputs_and_labels, make_datasets, redraw_noise
 from multiview.errors import ConfigError
 from multiview.io import load_npz, read_json, save_npz, to_jsonable, write_json
 from multiview.model import forward, init_weights
@@ -64,16 +64,12 @@ def init_keys(cfg: SimConfig, n: int | None = None, offset: int = 0) -> jax.Arra
     return jax.vmap(lambda s: jax.random.fold_in(base, s))(offset + jnp.arange(n))
 
 
-def _subset(data, idx):
-    return (data.x, data.y) if idx is None else (data.x[idx], data.y[idx])
-
-
 def ce_loss_fn(model: ModelConfig, matmul_dtype: str = "float32"):
     """Cross-entropy loss of one model ``w (k, m, d)`` on ``data.train`` (or a minibatch)."""
     mm = None if matmul_dtype == "float32" else matmul_dtype
 
     def loss_fn(w, data, idx):
-        x, y = _subset(data["train"], idx)
+        x, y = inputs_and_labels(data["train"], idx)
         loss, acc = cross_entropy(forward(model, w, x, matmul_dtype=mm), y)
         return loss, {"acc": acc}
 

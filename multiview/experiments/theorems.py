@@ -11,7 +11,6 @@ start from fresh seeds too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 from multiview import metrics as M
 from multiview.config import SimConfig, TheoremsConfig
 from multiview.data import Datasets
+from multiview.experiments import Progress
 from multiview.experiments.average import as_wide_model, average_loss_fn, record_average
 from multiview.experiments.distill import kd_loss_fn, record_student
 from multiview.experiments.ensemble import ensemble_curve, ensemble_scores, group_seeds
@@ -47,7 +47,6 @@ __all__ = [
     "run_theorems",
 ]
 
-Progress = Callable[[str], Callable[[int, int], None] | None]
 
 
 def _no_progress(_label: str):
@@ -92,10 +91,6 @@ def _students(cfg, datasets, params, loss_fn, record_fn, keys, on_chunk):
     )
 
 
-def _student_metrics(cfg, datasets, w, history) -> dict[str, np.ndarray]:
-    return evaluate_single_models(cfg, datasets, w, history)
-
-
 def run_kd(
     cfg: SimConfig, th: TheoremsConfig, sim: SimulationResult, scores, on_chunk=None
 ) -> dict[str, Any]:
@@ -112,7 +107,7 @@ def run_kd(
         on_chunk,
     )
     w = params["w"]
-    per_student = _student_metrics(cfg, sim.data, w, history)
+    per_student = evaluate_single_models(cfg, sim.data, w, history)
     st_scores = model_scores(cfg, sim.data, w)
     all_students = np.arange(G)[None]
     student_ens = _acc({n: ensemble_scores(s, all_students) for n, s in st_scores.items()},
@@ -141,7 +136,7 @@ def run_self_distill(
         cfg, sim.data, params, kd_loss_fn(cfg.model, th, cfg.data.k), record_student, keys,
         on_chunk,
     )
-    per_student = _student_metrics(cfg, sim.data, params["w"], history)
+    per_student = evaluate_single_models(cfg, sim.data, params["w"], history)
     learned = sim.per_seed["learned"]
     w = params["w"]
     union = learned[teachers] | learned[students]  # (P, k, V)
