@@ -1,0 +1,368 @@
+"""One prepared accelerator measurement: everything issue 11 asks of a lent GPU, in one call.
+
+    bash benchmarks/gpu.sh [--out DIR] [--data ZIP] [--budget SECONDS]
+    bash benchmarks/gpu.sh --smoke --out /tmp/x      # CPU smoke run (the test suite runs it)
+
+Stages, in priority order; each is timed, guarded (a failing stage is recorded and the next
+one runs) and skipped when the time budget is spent. Results are rewritten atomically after
+every stage to ``OUT/gpu.json`` and ``OUT/gpu.md``, so a run killed at its limit still leaves
+everything it measured.
+
+1. ``device``: what JAX sees. Without ``--smoke`` a CPU backend stops the script (exit 2):
+   device time must not be spent measuring the wrong machine.
+2. ``peak``: matmul FLOP/s of an ``n^3`` product in fp32 (default precision, which is what
+   the trainer uses; on Hopper that may be TF32), fp32 at ``highest`` precision, and bf16.
+3. ``sim_step``: one full-batch GD step of the default preset at 64 / 256 / 1,024 / 4,096
+   seeds (the trainer's own jitted, vmapped chunk) in fp32 and bf16 matmuls, as model FLOP/s
+   and as a fraction of the peak of the same dtype timed in this run.
+4. ``simulate``: wall time of ``multiview simulate --seeds 1024`` in a fresh process, compile
+   and start-up included, and its Theorem-1 verdicts.
+5. ``cifar``: models of the ``gpu`` CIFAR preset trained one after another on real CIFAR-10
+   (first includes compilation): test accuracy, seconds per model, images per second.
+6. ``kd_grid``: the distillation regime search at larger k (issue 13): each cell a fresh
+   process running single models, ensembles, KD and self-distillation; cells come from
+   ``benchmarks/gpu_kd_grid.json`` in order, until the budget is spent. One JSON line per
+   cell in ``OUT/kd_grid.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import jax
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SIM_SEEDS = (64, 256, 1024, 4096)
+SMOKE_SEEDS = (2, 4)
+CLI = [sys.executable, "-c", "from multiview.cli import main; main()"]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class Run:
+    """The results so far, the clock, and the files they are written to."""
+
+    def __init__(self, out: Path, budget: float, smoke: bool):
+        self.out, self.budget, self.smoke = out, budget, smoke
+        self.t0 = time.perf_counter()
+        self.results: dict = {"smoke": smoke, "budget_s": budget, "stages": {}}
+
+    def left(self) -> float:
+        return self.budget - (time.perf_counter() - self.t0)
+
+    def stage(self, name: str, fn, need_s: float = 0.0) -> None:
+        """Run ``fn()`` (returns a dict) as stage ``name`` unless under ``need_s`` is left."""
+        if self.left() < need_s:
+            self.results["stages"][name] = {"status": "skipped", "why": "time budget"}
+            print(f"[{name}] skipped: {self.left():.0f} s left, needs ~{need_s:.0f} s", flush=True)
+            self.save()
+            return
+        print(f"[{name}] start ({self.left():.0f} s left)", flush=True)
+        t = time.perf_counter()
+        try:
+            res = {"status": "ok", **fn()}
+        except Exception as e:  # a failing stage must not cost the stages after it
+            res = {"status": "failed", "error": f"{type(e).__name__}: {e}",
+                   "traceback": traceback.format_exc()[-3000:]}
+            print(res["traceback"], flush=True)
+        res["seconds"] = round(time.perf_counter() - t, 2)
+        self.results["stages"][name] = res
+        print(f"[{name}] {res['status']} in {res['seconds']:.1f} s", flush=True)
+        self.save()
+
+    def save(self) -> None:
+        self.results["elapsed_s"] = round(time.perf_counter() - self.t0, 2)
+        _atomic_write(self.out / "gpu.json", json.dumps(self.results, indent=2) + "\n")
+        _atomic_write(self.out / "gpu.md", markdown(self.results))
+
+
+# ----------------------------------------------------------------------------- stages
+def device_info() -> dict:
+    devs = jax.devices()
+    info = {"backend": jax.default_backend(), "jax": jax.__version__,
+            "devices": [d.device_kind for d in devs], "device_count": len(devs)}
+    try:
+        stats = devs[0].memory_stats() or {}
+        info["memory_gib"] = round(stats.get("bytes_limit", 0) / 2**30, 1)
+    except Exception:  # CPU devices have no memory stats
+        pass
+    return info
+
+
+def _peak(n: int, dtype, precision=None, repeats: int = 10) -> float:
+    import jax.numpy as jnp
+
+    a = jax.random.normal(jax.random.key(0), (n, n), dtype)
+    b = jax.random.normal(jax.random.key(1), (n, n), dtype)
+    f = jax.jit(lambda x, y: jnp.matmul(x, y, precision=precision))
+    f(a, b).block_until_ready()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        f(a, b).block_until_ready()
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / float(np.median(times))
+
+
+def peaks(smoke: bool) -> dict:
+    import jax.numpy as jnp
+
+    n = 256 if smoke else 8192
+    return {"n": n,
+            "fp32_default_flops": _peak(n, jnp.float32),
+            "fp32_highest_flops": _peak(n, jnp.float32, jax.lax.Precision.HIGHEST),
+            "bf16_flops": _peak(n, jnp.bfloat16)}
+
+
+def sim_step(run: Run) -> dict:
+    from multiview.bench import bench_config, model_flops_per_seed_step, prepare_vmapped
+
+    pk = run.results["stages"].get("peak", {})
+    seeds_list = SMOKE_SEEDS if run.smoke else SIM_SEEDS
+    steps = 2 if run.smoke else 50
+    cfg = bench_config("quick" if run.smoke else "default")
+    flops = model_flops_per_seed_step(cfg)
+    rows = []
+    for dtype in ("float32", "bfloat16"):
+        peak = pk.get("fp32_default_flops" if dtype == "float32" else "bf16_flops", float("nan"))
+        for s in seeds_list:
+            fn = prepare_vmapped(cfg, s, steps, matmul_dtype=None if dtype == "float32" else dtype)
+            t = time.perf_counter()
+            fn()  # compile + first run
+            compile_s = time.perf_counter() - t
+            times = []
+            for _ in range(3 if run.smoke else 5):
+                t = time.perf_counter()
+                fn()
+                times.append((time.perf_counter() - t) / steps)
+            step_s = float(np.median(times))
+            rows.append({"dtype": dtype, "seeds": s, "step_s": step_s,
+                         "first_call_s": compile_s, "seed_steps_per_s": s / step_s,
+                         "model_flops": s * flops / step_s,
+                         "peak_fraction": s * flops / step_s / peak})
+            print(f"  {dtype} {s:5d} seeds: {1e3 * step_s:8.3f} ms/step, "
+                  f"{s * flops / step_s / 1e12:7.2f} TFLOP/s, {100 * rows[-1]['peak_fraction']:.0f}%"
+                  " of peak", flush=True)
+    return {"preset": "quick" if run.smoke else "default", "steps_per_call": steps,
+            "model_flops_per_seed_step": flops, "rows": rows}
+
+
+def _cli(args: list[str], timeout: float) -> tuple[float, subprocess.CompletedProcess]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    t = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    return time.perf_counter() - t, proc
+
+
+def simulate_wall(run: Run) -> dict:
+    out = Path(tempfile.mkdtemp()) / "simulate"  # its npz files stay off the results folder
+    args = ["simulate", "--out", str(out), "--quiet", "--json"]
+    args += (["--preset", "quick", "--seeds", "2", "--steps", "30", "--n-test", "50"]
+             if run.smoke else ["--seeds", "1024"])
+    wall, proc = _cli(CLI + args, timeout=max(30.0, run.left()))
+    if proc.returncode != 0:
+        raise RuntimeError(f"simulate exited {proc.returncode}: {proc.stderr[-2000:]}")
+    summary = json.loads(proc.stdout)
+    preds = {p["id"]: {"measured": p["measured"], "holds": p["holds"]}
+             for p in summary["predictions"]}
+    return {"seeds": 2 if run.smoke else 1024, "wall_s": wall, "predictions": preds,
+            "metrics": {k: v for k, v in summary["metrics"].items() if not k.endswith("_std")}}
+
+
+def cifar(run: Run, data: Path | None) -> dict:
+    from multiview.cifar.config import preset_config
+    from multiview.cifar.data import load_cifar
+    from multiview.cifar.fixtures import write_image_zip
+    from multiview.cifar.losses import accuracy
+    from multiview.cifar.nets import build_net
+    from multiview.cifar.train import predict_logits, train_models
+
+    tmp = Path(tempfile.mkdtemp())
+    if run.smoke:
+        data = tmp / "fake.zip"
+        write_image_zip(data, classes=tuple("abcdefghij"), per_class_train=8, per_class_test=4)
+        cfg = preset_config("tiny")
+    else:
+        if data is None or not data.exists():
+            raise FileNotFoundError(f"CIFAR zip not found: {data}")
+        cfg = preset_config("gpu")
+    t = time.perf_counter()
+    ds = load_cifar(data, cache_dir=tmp / "cache")
+    load_s = time.perf_counter() - t
+    net = build_net(cfg.net)
+    n = int(ds.train_x.shape[0])
+    models = []
+    for i in range(2):
+        if models and run.left() < 1.5 * models[-1]["seconds"]:
+            break
+        t = time.perf_counter()
+        trained = train_models(net, cfg.train, ds.train_x, ds.train_y,
+                               key=jax.random.key(100 + i), runs=1)
+        jax.block_until_ready(trained.params)
+        train_s = time.perf_counter() - t
+        logits = predict_logits(net, trained, ds.test_x, cfg=cfg.train)[0, 0]
+        acc = float(np.asarray(accuracy(logits, ds.test_y)))
+        sec = time.perf_counter() - t
+        models.append({"seed": 100 + i, "test_accuracy": acc, "seconds": sec, "train_s": train_s,
+                       "train_images_per_s": cfg.train.epochs * n / train_s})
+        print(f"  model {i}: acc {acc:.4f}, {sec:.1f} s (first includes compilation)", flush=True)
+    later = [m for m in models[1:]] or models
+    return {"preset": cfg.preset, "train_images": n, "test_images": int(ds.test_x.shape[0]),
+            "epochs": cfg.train.epochs, "load_s": load_s, "models": models,
+            "seconds_per_model": float(np.mean([m["seconds"] for m in later])),
+            "mean_accuracy": float(np.mean([m["test_accuracy"] for m in models]))}
+
+
+def kd_cell(spec: dict) -> dict:
+    """One cell of the distillation grid (run in a fresh process: ``--kd-cell JSON``)."""
+    from multiview.config import TheoremsConfig, preset, with_overrides
+    from multiview.experiments.theorems import run_theorems
+
+    cfg = with_overrides(preset(spec.get("preset", "default")), **spec["sim"])
+    th = TheoremsConfig(**{k: tuple(v) if isinstance(v, list) else v
+                          for k, v in spec.get("theorems", {}).items()})
+    t = time.perf_counter()
+    res = run_theorems(cfg, th, parts=tuple(spec.get("parts", ("ensemble", "kd", "sd"))))
+    preds = {p["id"]: {"measured": p["measured"], "holds": p["holds"],
+                       **({"details": p["details"]} if p.get("details") else {})}
+             for p in res["predictions"]}
+    return {"name": spec["name"], "spec": spec, "wall_s": time.perf_counter() - t,
+            "predictions": preds, "metrics": {k: v for k, v in res["metrics"].items()
+                                              if not k.endswith("_std")}}
+
+
+def kd_grid(run: Run) -> dict:
+    grid_file = ROOT / "benchmarks" / "gpu_kd_grid.json"
+    grid = json.loads(grid_file.read_text())
+    cells = grid["smoke"] if run.smoke else grid["cells"]
+    lines, done = run.out / "kd_grid.jsonl", []
+    for spec in cells:
+        need = spec.get("expect_s", 60)
+        if run.left() < need:
+            done.append({"name": spec["name"], "status": "skipped"})
+            continue
+        try:
+            wall, proc = _cli([sys.executable, str(Path(__file__)), "--kd-cell", json.dumps(spec)],
+                              timeout=max(30.0, run.left()))
+            if proc.returncode != 0:
+                raise RuntimeError(proc.stderr[-1500:])
+            cell = json.loads(proc.stdout.strip().splitlines()[-1])
+            cell["process_wall_s"] = wall
+        except Exception as e:
+            cell = {"name": spec["name"], "spec": spec, "error": f"{type(e).__name__}: {e}"}
+        with lines.open("a") as f:
+            f.write(json.dumps(cell, default=float) + "\n")
+        brief = {pid: round(p["measured"], 3) if isinstance(p["measured"], float) else p["measured"]
+                 for pid, p in cell.get("predictions", {}).items()}
+        print(f"  {spec['name']}: {brief or cell.get('error')}", flush=True)
+        done.append({"name": spec["name"], "status": "error" if "error" in cell else "ok",
+                     "wall_s": cell.get("process_wall_s")})
+    return {"cells": done, "file": str(lines.name)}
+
+
+# ----------------------------------------------------------------------------- report
+def _f(x, fmt="{:.3f}"):
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.format(x)
+
+
+def markdown(r: dict) -> str:
+    st = r["stages"]
+    dev = st.get("device", {})
+    lines = [f"# GPU benchmark ({'smoke, ' if r['smoke'] else ''}{', '.join(dev.get('devices', ['?']))}"
+             f", {dev.get('backend', '?')}, jax {dev.get('jax', '?')})", "",
+             f"Elapsed {r.get('elapsed_s', 0):.0f} s of a {r['budget_s']:.0f} s budget.", ""]
+    pk = st.get("peak", {})
+    if pk.get("status") == "ok":
+        lines += [f"Matmul peak ({pk['n']}^3, same run): fp32 default precision "
+                  f"{pk['fp32_default_flops'] / 1e12:.1f} TFLOP/s, fp32 highest "
+                  f"{pk['fp32_highest_flops'] / 1e12:.1f}, bf16 {pk['bf16_flops'] / 1e12:.1f}.", ""]
+    ss = st.get("sim_step", {})
+    if ss.get("status") == "ok":
+        lines += [f"Simulator GD step, preset {ss['preset']!r} "
+                  f"({ss['model_flops_per_seed_step'] / 1e6:.0f} MFLOP per seed-step):", "",
+                  "| matmul dtype | seeds | ms / step | seed-steps / s | TFLOP/s | of peak |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {w['dtype']} | {w['seeds']} | {1e3 * w['step_s']:.3f} | "
+                  f"{w['seed_steps_per_s']:.0f} | {w['model_flops'] / 1e12:.2f} | "
+                  f"{100 * w['peak_fraction']:.0f}% |" for w in ss["rows"]]
+        lines.append("")
+    sim = st.get("simulate", {})
+    if sim.get("status") == "ok":
+        holds = ", ".join(f"{k} {'holds' if v['holds'] else 'FAILS'}"
+                          for k, v in sim["predictions"].items())
+        lines += [f"`multiview simulate --seeds {sim['seeds']}`: {sim['wall_s']:.1f} s wall "
+                  f"(fresh process, compile included); {holds}.", ""]
+    cf = st.get("cifar", {})
+    if cf.get("status") == "ok":
+        lines += [f"CIFAR `{cf['preset']}` preset ({cf['train_images']} train / "
+                  f"{cf['test_images']} test images, {cf['epochs']} epochs; data load "
+                  f"{cf['load_s']:.0f} s):", "", "| model | test accuracy | seconds | train images/s |",
+                  "|---|---|---|---|"]
+        lines += [f"| {i} | {_f(m['test_accuracy'], '{:.4f}')} | {m['seconds']:.1f} | "
+                  f"{m['train_images_per_s']:.0f} |" for i, m in enumerate(cf["models"])]
+        lines += ["", f"Seconds per model (after the first): {cf['seconds_per_model']:.1f}.", ""]
+    kd = st.get("kd_grid", {})
+    if kd.get("status") == "ok":
+        lines += ["Distillation grid cells (details in kd_grid.jsonl): " + ", ".join(
+            f"{c['name']} ({c['status']})" for c in kd["cells"]), ""]
+    failed = [f"{k}: {v.get('error', v.get('why'))}" for k, v in st.items()
+              if v.get("status") in ("failed", "skipped")]
+    if failed:
+        lines += ["Not measured:", *[f"- {x}" for x in failed], ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, CPU allowed")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--data", type=Path, default=None, help="CIFAR-10 JPEG zip")
+    ap.add_argument("--budget", type=float, default=450.0, help="seconds for all stages")
+    ap.add_argument("--skip", default="", help="comma-separated stages to skip")
+    ap.add_argument("--kd-cell", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.kd_cell is not None:
+        print(json.dumps(kd_cell(json.loads(a.kd_cell)), default=float))
+        return 0
+    try:
+        a.out.mkdir(parents=True, exist_ok=True)
+        probe = a.out / ".write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        print(f"error: --out {a.out} is not a writable folder ({e.strerror})", file=sys.stderr)
+        return 2
+    run = Run(a.out, a.budget, a.smoke)
+    skip = set(filter(None, a.skip.split(",")))
+    run.stage("device", device_info)
+    if run.results["stages"]["device"].get("backend") == "cpu" and not a.smoke:
+        print("error: JAX sees only a CPU here; this script measures an accelerator "
+              "(use --smoke for a CPU check)", file=sys.stderr)
+        return 2
+    stages = [("peak", lambda: peaks(a.smoke), 5), ("sim_step", lambda: sim_step(run), 30),
+              ("simulate", lambda: simulate_wall(run), 30),
+              ("cifar", lambda: cifar(run, a.data), 60), ("kd_grid", lambda: kd_grid(run), 30)]
+    for name, fn, need in stages:
+        if name not in skip:
+            run.stage(name, fn, 0 if a.smoke else need)
+    print(markdown(run.results), flush=True)
+    bad = [k for k, v in run.results["stages"].items() if v["status"] == "failed"]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

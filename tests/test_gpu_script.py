@@ -1,0 +1,53 @@
+"""The one-call GPU measurement (benchmarks/gpu.sh) must not burn device time on a typo: its
+smoke mode runs every stage on the CPU at tiny sizes, and on a CPU without --smoke it stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "gpu.sh"
+
+
+def _run(*args: str, timeout: float) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHON": sys.executable, "JAX_PLATFORMS": "cpu"}
+    return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_gpu_script_refuses_a_cpu_without_smoke(tmp_path):
+    proc = _run("--out", str(tmp_path), "--skip", "peak", timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: JAX sees only a CPU")
+    assert json.loads((tmp_path / "gpu.json").read_text())["stages"]["device"]["backend"] == "cpu"
+
+
+def test_gpu_script_refuses_an_unwritable_out(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = _run("--smoke", "--out", str(blocker / "sub"), timeout=60)
+    assert proc.returncode == 2
+    assert "not a writable folder" in proc.stderr
+
+
+@pytest.mark.slow
+def test_gpu_script_smoke_runs_every_stage(tmp_path):
+    proc = _run("--smoke", "--out", str(tmp_path), timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((tmp_path / "gpu.json").read_text())
+    stages = result["stages"]
+    assert set(stages) == {"device", "peak", "sim_step", "simulate", "cifar", "kd_grid"}
+    assert all(s["status"] == "ok" for s in stages.values()), stages
+    assert [r["seeds"] for r in stages["sim_step"]["rows"]] == [2, 4, 2, 4]
+    assert all(r["step_s"] > 0 for r in stages["sim_step"]["rows"])
+    assert stages["simulate"]["predictions"], "simulate reported no verdicts"
+    assert 0.0 <= stages["cifar"]["mean_accuracy"] <= 1.0
+    cells = [json.loads(line) for line in (tmp_path / "kd_grid.jsonl").read_text().splitlines()]
+    assert cells and "kd_transfer" in cells[0]["predictions"]
+    assert "| float32 | 4 |" in (tmp_path / "gpu.md").read_text()
