@@ -7,8 +7,8 @@ import typer
 from typer.testing import CliRunner
 
 from multiview.bench import model_flops_per_seed_step, torch_loop_step_time
-from multiview.bench_cli import parse_seeds, register
-from multiview.config import preset
+from multiview.cli.bench import parse_seeds, register
+from multiview.sim.config import preset
 from multiview.errors import ConfigError
 
 
@@ -45,10 +45,10 @@ def test_bench_quick_json_has_the_promised_keys(tiny_config, monkeypatch):
 
     from rich.console import Console
 
-    from multiview.bench_cli import _print
+    from multiview.cli.bench import print_bench
 
     buf = io.StringIO()
-    _print(out, Console(file=buf, width=120))
+    print_bench(out, Console(file=buf, width=120))
     assert "of the matmul peak" in buf.getvalue()
 
 
@@ -68,9 +68,9 @@ def test_torch_loop_matches_the_jax_step():
     import jax
     import numpy as np
 
-    from multiview.config import ModelConfig
-    from multiview.model import forward, init_weights
-    from multiview.train import cross_entropy
+    from multiview.sim.config import ModelConfig
+    from multiview.sim.model import forward, init_weights
+    from multiview.sim.train import cross_entropy
 
     del torch
     mc = ModelConfig(width=2, q=3, varrho=0.5)
@@ -89,8 +89,8 @@ def test_bf16_matmuls_keep_scores_close():
     import jax
     import numpy as np
 
-    from multiview.config import ModelConfig
-    from multiview.model import forward, init_weights
+    from multiview.sim.config import ModelConfig
+    from multiview.sim.model import forward, init_weights
 
     mc = ModelConfig(width=2, q=3, varrho=0.5)
     w = init_weights(mc, 3, 32, jax.random.key(0)) * 100

@@ -5,14 +5,11 @@ import numpy as np
 import pytest
 
 from multiview.cifar.fixtures import fake_images
-from multiview.cifar.nets import NetConfig, build_net
-from multiview.cifar.random_features import RFConfig, random_features, rf_logits, train_rf_heads
-from multiview.cifar.train import (
-    DistillConfig,
-    TrainConfig,
-    predict_logits,
-    train_models,
-)
+import multiview.cifar.train as train_module
+from multiview.cifar.config import CifarTrainConfig, DistillConfig, NetConfig, RFConfig
+from multiview.cifar.nets import build_net
+from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
+from multiview.cifar.train import predict_logits, train_models
 from multiview.errors import ConfigError
 
 NET = build_net(NetConfig("tiny", width=4, num_classes=4))
@@ -25,7 +22,7 @@ def _data(n=64, seed=0):
 
 def _cfg(**kw):
     base = dict(epochs=2, batch_size=16, lr=0.05, warmup_epochs=0.5, eval_batch_size=40)
-    return TrainConfig(**{**base, **kw})
+    return CifarTrainConfig(**{**base, **kw})
 
 
 def _strategies_agree(strategies):
@@ -70,22 +67,20 @@ def test_checkpoint_resume_is_exact(tmp_path):
     assert [r.epoch for r in reports] == [1, 2] and reports[0].loss.shape == (2,)
     # Interrupt after epoch 1: train a 1-epoch prefix into another checkpoint, then resume.
     ck2 = tmp_path / "m2.npz"
-    import multiview.cifar.train as train_module
-
     calls = {"n": 0}
-    real = train_module._save_checkpoint
+    real = train_module.save_checkpoint
 
     def save_then_stop(*a, **k):
         real(*a, **k)
         calls["n"] += 1
         raise KeyboardInterrupt
 
-    train_module._save_checkpoint = save_then_stop
+    train_module.save_checkpoint = save_then_stop
     try:
         with pytest.raises(KeyboardInterrupt):
             train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck2, name="m")
     finally:
-        train_module._save_checkpoint = real
+        train_module.save_checkpoint = real
     resumed_reports = []
     resumed = train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck2,
                            progress=resumed_reports.append, name="m")
@@ -136,4 +131,4 @@ def test_random_feature_heads_learn_and_average():
                                       (dict(warmup_epochs=5, epochs=2), "warmup_epochs")])
 def test_bad_train_config_names_the_field(kw, field):
     with pytest.raises(ConfigError, match=f"train.{field}"):
-        TrainConfig(**kw)
+        CifarTrainConfig(**kw)

@@ -64,15 +64,16 @@ def test_bad_config_values_give_one_clear_line_and_exit_code_2(args, field):
     assert len(lines) == 1 and field in lines[0] and "error" in lines[0]
 
 
-def test_resume_reuses_saved_blocks(tmp_path):
+def test_resume_reuses_saved_blocks_and_the_old_option_name_still_works(tmp_path):
     out = tmp_path / "r"
-    args = ["simulate", *TINY, "--seed-chunk", "2", "--out", str(out), "--quiet"]
+    args = ["simulate", *TINY, "--seed-block", "2", "--out", str(out), "--quiet"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
-    blocks = sorted((out / "chunks").glob("seeds_*.npz"))
+    blocks = sorted((out / "blocks").glob("seeds_*.npz"))
     assert len(blocks) == 2
     summary1 = (out / "summary.json").read_text()
-    again = runner.invoke(app, [a for a in args if a != "--quiet"] + ["--resume"])
+    old_name = ["--seed-chunk" if a == "--seed-block" else a for a in args if a != "--quiet"]
+    again = runner.invoke(app, [*old_name, "--resume"])
     assert again.exit_code == 0 and "reused" in again.output
     assert (out / "summary.json").read_text() == summary1
     changed = runner.invoke(app, [*args, "--resume", "--lr", "1.0"])

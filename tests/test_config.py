@@ -1,6 +1,6 @@
 import pytest
 
-from multiview.config import (
+from multiview.sim.config import (
     PRESETS,
     DataConfig,
     ModelConfig,

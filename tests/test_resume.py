@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from multiview.config import preset, with_overrides
+from multiview.sim.config import preset, with_overrides
 from multiview.experiments.simulate import run_simulation
 
 OPTS = dict(k=3, d=16, patches=6, n_train=24, n_test=20, off_target=1, width=2, steps=400,
@@ -50,24 +50,24 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, whole):
         raise _CtrlC  # Ctrl-C right after the first block was saved
 
     with pytest.raises(KeyboardInterrupt):
-        run_simulation(CFG, out=tmp_path, seed_chunk=1, on_block=stop_after_first)
-    assert [p.name for p in (tmp_path / "chunks").glob("seeds_*.npz")] == [
+        run_simulation(CFG, out=tmp_path, seed_block=1, on_block=stop_after_first)
+    assert [p.name for p in (tmp_path / "blocks").glob("seeds_*.npz")] == [
         "seeds_000000_000001.npz"]
     blocks = []
-    resumed = run_simulation(CFG, out=tmp_path, seed_chunk=1, resume=True,
+    resumed = run_simulation(CFG, out=tmp_path, seed_block=1, resume=True,
                              on_block=lambda a, b, r: blocks.append((a, b, r)))
     assert blocks == [(0, 1, True), (1, 2, False), (2, 3, False)]
     _assert_same(resumed, whole)
 
 
 def test_cli_sweep_stopped_by_ctrl_c_then_resumed(tmp_path, whole):
-    """`multiview simulate --seed-chunk 1`, SIGINT once a block is on disk, then resume."""
+    """`multiview simulate --seed-block 1`, SIGINT once a block is on disk, then resume."""
     opts = [a for key, v in OPTS.items() for a in (f"--{key.replace('_', '-')}", str(v))]
     cmd = [sys.executable, "-c", "from multiview.cli import main; main()", "simulate", *opts,
-           "--seed-chunk", "1", "--out", str(tmp_path), "--quiet"]
+           "--seed-block", "1", "--out", str(tmp_path), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "XLA_FLAGS": ""})
-    first = tmp_path / "chunks" / "seeds_000000_000001.npz"
+    first = tmp_path / "blocks" / "seeds_000000_000001.npz"
     deadline = time.time() + 90
     while not first.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
@@ -79,4 +79,4 @@ def test_cli_sweep_stopped_by_ctrl_c_then_resumed(tmp_path, whole):
     else:  # the sweep finished before the signal landed: still a valid sweep
         assert proc.returncode == 0, err
     assert first.exists()
-    _assert_same(run_simulation(CFG, out=tmp_path, seed_chunk=1, resume=True), whole)
+    _assert_same(run_simulation(CFG, out=tmp_path, seed_block=1, resume=True), whole)

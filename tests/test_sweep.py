@@ -6,7 +6,8 @@ import typer
 from typer.testing import CliRunner
 
 from multiview.errors import ConfigError
-from multiview.sweep import cell_name, grid_arrays, parse_axis, plot_heatmaps, run_sweep
+from multiview.experiments.sweep import cell_name, grid_arrays, parse_axis, run_sweep
+from multiview.report.sweep import plot_heatmaps
 
 
 def test_parse_axis_casts_to_the_field_type():
@@ -63,7 +64,7 @@ def test_sweep_rejects_same_field_and_invalid_cells(tiny_config, tmp_path):
 
 
 def _app():
-    from multiview.cli_sweep import register
+    from multiview.cli.sweep import register
 
     app = typer.Typer()
     app.callback()(lambda: None)

@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from multiview.cli import app
-from multiview.config import TheoremsConfig
+from multiview.sim.config import TheoremsConfig
 from multiview.experiments.average import as_wide_model
 from multiview.experiments.ensemble import group_seeds, theory_single_view
 from multiview.experiments.theorems import run_theorems
@@ -22,8 +22,8 @@ def test_groups_are_disjoint_and_theory_curve_is_one_minus_two_to_minus_k():
 def test_average_as_wide_model_has_the_same_predictions():
     import jax
 
-    from multiview.config import ModelConfig
-    from multiview.model import forward
+    from multiview.sim.config import ModelConfig
+    from multiview.sim.model import forward
 
     cfg = ModelConfig(width=2, init_std=0.5)
     w = 0.5 * jax.random.normal(jax.random.key(0), (3, 4, 2, 8))  # (K, k, m, d)

@@ -22,11 +22,13 @@ import io
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from multiview.errors import ConfigError, DataError
 from multiview.io import atomic_write_bytes
@@ -214,8 +216,6 @@ def _write_cache(cache_file: Path, data: CifarData) -> None:
     try:
         atomic_write_bytes(cache_file, buf.getvalue())
     except OSError as err:  # a read-only cache must not stop the run
-        import warnings
-
         warnings.warn(f"could not write the CIFAR cache {cache_file}: {err}", stacklevel=3)
 
 
@@ -273,7 +273,6 @@ def _read_cifar100(root: Path, labels: str) -> CifarData:
 
 
 def _decode(blob: bytes, where: str) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(blob)) as img:

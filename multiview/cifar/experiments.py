@@ -28,11 +28,13 @@ import numpy as np
 from multiview.cifar.config import CifarConfig
 from multiview.cifar.data import CifarData, class_balanced_subset
 from multiview.cifar.losses import accuracy
-from multiview.cifar.nets import NetConfig, build_net, param_count
+from multiview.cifar.config import NetConfig
+from multiview.cifar.nets import build_net, param_count
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
 from multiview.cifar.train import EpochReport, predict_logits, train_models
+from multiview.stats import mean_std_dict
 
-__all__ = ["METHODS", "prepare_data", "run_cifar", "ensemble_groups", "mean_std"]
+__all__ = ["METHODS", "prepare_data", "run_cifar", "ensemble_groups"]
 
 METHODS = ("single", "ensemble", "kd", "self_distill", "train_average",
            "rf_single", "rf_ensemble", "rf_kd", "rf_train_average")
@@ -52,12 +54,6 @@ def prepare_data(data: CifarData, cfg: CifarConfig) -> CifarData:
 def ensemble_groups(n_models: int, k: int) -> list[list[int]]:
     """Disjoint groups of ``k`` consecutive model indices out of ``n_models``."""
     return [list(range(g * k, (g + 1) * k)) for g in range(n_models // k)]
-
-
-def mean_std(values) -> dict[str, float]:
-    """``{"mean", "std"}`` of a list of accuracies (sample std; 0 for one value)."""
-    v = np.asarray(values, dtype=np.float64)
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0}
 
 
 def _acc(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -164,7 +160,7 @@ def run_cifar(
         f"{np.mean(runs['rf_ensemble']):.4f}, kd {np.mean(runs['rf_kd']):.4f}, "
         f"train_average {np.mean(runs['rf_train_average']):.4f}")
 
-    methods = {m: mean_std(runs[m]) for m in METHODS}
+    methods = {m: mean_std_dict(runs[m]) for m in METHODS}
     gains = {m: 100 * (methods[m]["mean"] - methods["single"]["mean"])
              for m in ("ensemble", "kd", "self_distill", "train_average")}
     gains.update({m: 100 * (methods[m]["mean"] - methods["rf_single"]["mean"])

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 __all__ = [
     "fake_images",
@@ -91,7 +92,6 @@ def _folder_items(classes, per_class_train, per_class_test, seed):
 
 
 def _encode(img: np.ndarray, fmt: str) -> bytes:
-    from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format=fmt)

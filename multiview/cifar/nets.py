@@ -32,47 +32,9 @@ from multiview.cifar.layers import (
     dense_init,
     max_pool,
 )
-from multiview.errors import ConfigError
+from multiview.cifar.config import NetConfig
 
-__all__ = ["ARCHS", "NetConfig", "Net", "build_net", "param_count"]
-
-ARCHS = ("tiny", "airbench", "resnet18", "wrn")
-_DEFAULT_WIDTH = {"tiny": 16, "airbench": 64, "resnet18": 64, "wrn": 4}
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    """Which network to build.
-
-    Attributes:
-        arch: one of ``tiny``, ``airbench``, ``resnet18``, ``wrn``.
-        width: base width; ``None`` for the architecture's default. ``tiny``: channels
-            ``(w, 2w, 4w)`` (default 16); ``airbench``: ``(w, 4w, 4w)`` (default 64);
-            ``resnet18``: ``(w, 2w, 4w, 8w)`` (default 64); ``wrn``: the widen factor k
-            (default 4), channels ``(16k, 32k, 64k)``.
-        depth: Wide-ResNet depth, ``6n + 4`` (default 16); ignored by the others.
-        num_classes: output classes, >= 2.
-    """
-
-    arch: str = "tiny"
-    width: int | None = None
-    depth: int = 16
-    num_classes: int = 10
-
-    def __post_init__(self):
-        if self.arch not in ARCHS:
-            raise ConfigError(f"net.arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
-        if self.width is not None and self.width < 1:
-            raise ConfigError(f"net.width must be >= 1 (or None); got {self.width}")
-        if self.arch == "wrn" and (self.depth < 10 or (self.depth - 4) % 6):
-            raise ConfigError(f"net.depth must be 6n + 4 with n >= 1 for wrn; got {self.depth}")
-        if self.num_classes < 2:
-            raise ConfigError(f"net.num_classes must be >= 2; got {self.num_classes}")
-
-    @property
-    def base_width(self) -> int:
-        return self.width if self.width is not None else _DEFAULT_WIDTH[self.arch]
-
+__all__ = ["Net", "build_net", "param_count"]
 
 class Net(NamedTuple):
     """A network as two pure functions (see the module docstring)."""

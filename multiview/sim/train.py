@@ -1,9 +1,11 @@
 """Seed-parallel gradient descent: the whole run jit-compiled once, vmapped over seeds.
 
-The run is driven as ``cfg.chunks`` calls of one jitted function, each a ``lax.scan`` over
-``chunk_steps`` steps of every seed at once (``vmap`` over the leading seed axis of the
-parameters; the data are shared). All chunks have the same shapes, so the sweep compiles
-exactly once; steps past ``cfg.steps`` in the last chunk are masked out. Between chunks the
+The run is driven as ``cfg.chunks`` calls of one jitted function (a *chunk*: a ``lax.scan``
+over ``chunk_steps`` steps of every seed at once, ``vmap`` over the leading seed axis of the
+parameters; the data are shared). All chunks have the same shapes, and the jitted chunk is
+built by a factory cached on ``(loss_fn, record_fn, cfg, n_train, mesh)``, so a sweep, and
+every later block of seeds of the same size, compiles exactly once; steps past ``cfg.steps``
+in the last chunk are masked out. Between chunks the
 host copies out the per-step records and keeps those at log-spaced steps, and a progress
 callback can report.
 
@@ -13,6 +15,7 @@ Any loss works: ``loss_fn(params, data, batch_index) -> (loss, aux)`` for *one* 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -20,8 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview.config import TrainConfig
-from multiview.parallel import (
+from multiview.sim.config import TrainConfig
+from multiview.sim.parallel import (
     replicated_sharding,
     seed_mesh,
     seed_sharding,
@@ -29,7 +32,7 @@ from multiview.parallel import (
     unpad_seeds,
 )
 
-__all__ = ["History", "log_steps", "train", "cross_entropy"]
+__all__ = ["History", "log_steps", "make_chunk", "train"]
 
 PyTree = Any
 
@@ -54,27 +57,18 @@ def log_steps(total: int, points: int) -> np.ndarray:
     return np.concatenate([[0], s[(s >= 1) & (s <= total)]])
 
 
-def cross_entropy(logits: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Mean cross-entropy of ``softmax(logits)`` ``(n, k)`` against labels ``(n,)``, and accuracy.
-
-    Uses ``logsumexp`` so large scores (a trained model's are tens) do not overflow.
-    """
-    lse = jax.nn.logsumexp(logits, axis=1)
-    correct_logit = jnp.take_along_axis(logits, y[:, None], axis=1)[:, 0]
-    loss = jnp.mean(lse - correct_logit)
-    acc = jnp.mean((jnp.argmax(logits, axis=1) == y).astype(jnp.float32))
-    return loss, acc
-
-
-def _make_chunk(loss_fn, record_fn, cfg: TrainConfig, n_train: int, mesh=None):
+@functools.lru_cache(maxsize=64)
+def make_chunk(loss_fn, record_fn, cfg: TrainConfig, n_train: int, mesh=None):
     """One jitted chunk: ``(params (S, ...), data, start, keys (S,)) -> (params, records)``.
 
     With a ``mesh``, the seed axis of params, keys and every output is split over its
     ``"seeds"`` axis and the data are replicated (``S`` must be a multiple of the mesh size).
+    Cached: the same ``loss_fn`` / ``record_fn`` objects (the loss factories are cached too),
+    the same config and mesh return the same jitted function, whose compilation is reused.
     """
     chunk_steps = cfg.chunk_steps
 
-    def one_seed(params, data, start, key):
+    def train_chunk(params, data, start, key):
         def body(p, t):
             step = start + t
             if cfg.batch_size:
@@ -93,7 +87,7 @@ def _make_chunk(loss_fn, record_fn, cfg: TrainConfig, n_train: int, mesh=None):
 
         return jax.lax.scan(body, params, jnp.arange(chunk_steps))
 
-    fn = jax.vmap(one_seed, in_axes=(0, None, None, 0))
+    fn = jax.vmap(train_chunk, in_axes=(0, None, None, 0))
     if mesh is None:
         return jax.jit(fn)
     seeds, rep = seed_sharding(mesh), replicated_sharding(mesh)
@@ -132,7 +126,7 @@ def train(
     mesh = seed_mesh()
     (params, keys), n_seeds = shard_seeds((params, keys), mesh)
     data = jax.device_put(data, replicated_sharding(mesh))
-    chunk = _make_chunk(loss_fn, record_fn, cfg, n_train, mesh)
+    chunk = make_chunk(loss_fn, record_fn, cfg, n_train, mesh)
     wanted = log_steps(cfg.steps, cfg.log_points)
     records: dict[str, list[np.ndarray]] = {}
 

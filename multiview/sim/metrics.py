@@ -5,13 +5,15 @@ Shapes: ``S`` seeds, ``k`` classes, ``m`` neurons per class, ``V`` views, ``d`` 
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview.config import ModelConfig
-from multiview.data import Dataset
-from multiview.model import correlations, forward
+from multiview.sim.config import ModelConfig
+from multiview.sim.data import Dataset
+from multiview.sim.model import correlations, forward
 
 __all__ = [
     "view_lambda",
@@ -20,10 +22,12 @@ __all__ = [
     "view_counts",
     "lottery_agreement",
     "predict",
+    "predict_fn",
     "accuracy",
     "memorization",
-    "mean_std",
-    "mean_std_dict",
+    "group_seeds",
+    "ensemble_scores",
+    "overall_accuracy",
 ]
 
 
@@ -85,9 +89,19 @@ def predict(model: ModelConfig, w: jax.Array, x: jax.Array, batch: int = 2000) -
     Evaluated in batches of samples so a large test set does not materialise a huge
     ``(S, n, k, m, P)`` pre-activation at once.
     """
-    f = jax.jit(jax.vmap(lambda wi, xb: forward(model, wi, xb), in_axes=(0, None)))
+    f = predict_fn(model)
     outs = [np.asarray(f(w, x[i : i + batch])) for i in range(0, x.shape[0], batch)]
     return np.concatenate(outs, axis=1)
+
+
+@functools.lru_cache(maxsize=32)
+def predict_fn(model: ModelConfig):
+    """Jitted ``(w (S, k, m, d), x (n, P, d)) -> scores (S, n, k)``, one per model config."""
+
+    def predict_scores(wi, xb):
+        return forward(model, wi, xb)
+
+    return jax.jit(jax.vmap(predict_scores, in_axes=(0, None)))
 
 
 def accuracy(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -140,16 +154,19 @@ def memorization(
         }
 
 
-def mean_std(values: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation over seeds, ignoring NaN (seeds where it is undefined)."""
-    v = np.asarray(values, dtype=float).ravel()
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return float("nan"), float("nan")
-    return float(v.mean()), float(v.std())
+def group_seeds(n_seeds: int, K: int, max_groups: int | None = None) -> np.ndarray:
+    """``(G, K)`` disjoint seed indices: group g holds seeds ``gK .. gK + K - 1``."""
+    G = n_seeds // K
+    if max_groups is not None:
+        G = min(G, max_groups)
+    return np.arange(G * K).reshape(G, K)
 
 
-def mean_std_dict(values: np.ndarray) -> dict[str, float]:
-    """``{"mean", "std"}`` over seeds (NaN ignored), the shape used in summaries."""
-    mean, std = mean_std(values)
-    return {"mean": mean, "std": std}
+def ensemble_scores(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Average member scores: ``(G, n, k)`` from per-seed scores ``(S, n, k)``, groups ``(G, K)``."""
+    return scores[groups].mean(axis=1)
+
+
+def overall_accuracy(acc_multi, acc_single, mu: float) -> np.ndarray:
+    """Accuracy on the mixture D = (1 - mu) D_m + mu D_s from the two test accuracies."""
+    return (1.0 - mu) * np.asarray(acc_multi) + mu * np.asarray(acc_single)

@@ -10,9 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from multiview.errors import ConfigError, MultiviewError
+from multiview import bench
+from multiview.cli.common import add_command, console, interruptible
+from multiview.errors import ConfigError
+from multiview.sim.config import preset
 
-__all__ = ["register", "bench_command", "parse_seeds"]
+__all__ = ["register", "bench_command", "parse_seeds", "print_bench"]
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -28,7 +31,8 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _print(result: dict, console: Console) -> None:
+def print_bench(result: dict, console: Console) -> None:
+    """The human-readable report of :func:`multiview.bench.run_bench`'s result."""
     m = result["machine"]
     console.print(f"{m['cpu']} ({m['cpu_count']} cores), jax {m['jax_version']} "
                   f"{m['backend']}, {len(m['devices'])} device(s); "
@@ -98,26 +102,19 @@ def bench_command(
 ) -> None:
     """Time the seed-parallel trainer: FLOP/s against this machine's matmul peak, throughput
     over seed counts, and the speedup over per-seed JAX and PyTorch loops."""
-    from multiview.bench import run_bench
-    from multiview.config import preset
-
-    err = Console(stderr=True, soft_wrap=True)
-    try:
-        preset(preset_name)
-        result = run_bench(
+    preset(preset_name)  # a bad name stops here, before anything is timed
+    with interruptible("no benchmark results were written"):
+        result = bench.run_bench(
             preset_name, parse_seeds(seeds), torch=torch, quick=quick, large=large or None,
             compare_seeds=compare_seeds,
-            log=None if as_json else (lambda s: err.print(s, style="dim", highlight=False)),
+            log=None if as_json else (lambda s: console.print(s, style="dim", highlight=False)),
         )
-    except MultiviewError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
-        raise typer.Exit(e.exit_code) from None
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
-        _print(result, Console())
+        print_bench(result, Console())
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``bench`` command to the ``multiview`` app."""
-    app.command("bench")(bench_command)
+    add_command(app, "bench", bench_command)

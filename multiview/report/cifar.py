@@ -1,10 +1,12 @@
-"""The Figure-1-style outputs of a run: a table (mean +- std over runs), a bar chart, files."""
+"""The Figure-1-style outputs of a CIFAR run: a table (mean +- std over runs), a bar chart, files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from multiview.io import atomic_write_text, run_metadata, write_json
+from multiview.report.plots import plt
+from multiview.stats import STD_CONVENTION
 
 __all__ = ["LABELS", "format_table", "plot_bars", "write_report"]
 
@@ -32,16 +34,12 @@ def format_table(summary: dict) -> str:
         g = "" if gain is None else f"{gain:+.2f}"
         lines.append(f"| {label} | {100 * stats['mean']:.2f} +- {100 * stats['std']:.2f} | "
                      f"{n} | {g} |")
+    lines.append(f"\n{STD_CONVENTION.replace('seeds', 'runs')}.")
     return "\n".join(lines) + "\n"
 
 
 def plot_bars(summary: dict, path: str | Path) -> Path:
     """Bar chart of mean test accuracy (error bars: std) for the CNN and RF methods."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     methods = list(LABELS)
     means = [100 * summary["methods"][m]["mean"] for m in methods]
     stds = [100 * summary["methods"][m]["std"] for m in methods]

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from multiview.config import DataConfig
+from multiview.sim.config import DataConfig
 
 __all__ = [
     "Dataset",

@@ -12,7 +12,8 @@ file exists (made with the same cell config) is read back instead of rerun. Per 
   mixture ``(1 - mu) D_m + mu D_s``.
 
 The theory holds where single-view accuracy is near 1/V, one view is learned per class, and
-ensembles gain: the heatmaps show where that is so at finite size.
+ensembles gain: the heatmaps (:mod:`multiview.report.sweep`) show where that is so at finite
+size.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from multiview import metrics as M
-from multiview.config import SimConfig, all_fields, config_to_dict, with_overrides
 from multiview.errors import ConfigError
-from multiview.experiments.ensemble import ensemble_scores, group_seeds
+from multiview.experiments.simulate import run_simulation
 from multiview.io import read_json, to_jsonable, write_json
+from multiview.sim import metrics as M
+from multiview.sim.config import SimConfig, all_fields, config_to_dict, with_overrides
+from multiview.sim.metrics import ensemble_scores, group_seeds, overall_accuracy
+from multiview.stats import mean_std
 
 __all__ = [
     "parse_axis",
@@ -39,15 +42,7 @@ __all__ = [
     "measure_cell",
     "run_sweep",
     "grid_arrays",
-    "plot_heatmaps",
-    "HEATMAPS",
 ]
-
-HEATMAPS = {
-    "single_view": "single-view test accuracy (single model)",
-    "one_view": "fraction of classes with exactly one view learned",
-    "ensemble_gain": "ensemble gain in single-view accuracy",
-}
 
 
 def _cast(field: str, typ: type, text: str):
@@ -108,20 +103,18 @@ def cell_config(cfg: SimConfig, xf: str, xv: Any, yf: str, yv: Any) -> SimConfig
 
 def measure_cell(cfg: SimConfig, ensemble_size: int = 8, on_chunk=None) -> dict[str, Any]:
     """Run one cell's simulation and summarize it (JSON-ready)."""
-    from multiview.experiments.simulate import run_simulation
-
     sim = run_simulation(cfg, on_chunk=on_chunk)
     ps = sim.per_seed
     mu = cfg.data.single_view_frac
     single = ps["test_acc_single"]
     multi = ps["test_acc_multi"]
     out = {
-        "single_view": M.mean_std(single),
-        "multi_view": M.mean_std(multi),
-        "train_acc": M.mean_std(ps["train_acc"]),
-        "one_view": M.mean_std(ps["frac_classes_one_view"]),
-        "all_views": M.mean_std(ps["frac_classes_all_views"]),
-        "memorization": M.mean_std(ps["memorization_flip_rate"]),
+        "single_view": mean_std(single),
+        "multi_view": mean_std(multi),
+        "train_acc": mean_std(ps["train_acc"]),
+        "one_view": mean_std(ps["frac_classes_one_view"]),
+        "all_views": mean_std(ps["frac_classes_all_views"]),
+        "memorization": mean_std(ps["memorization_flip_rate"]),
     }
     K = min(ensemble_size, cfg.seeds)
     if cfg.seeds >= 2 and K >= 2:
@@ -130,10 +123,10 @@ def measure_cell(cfg: SimConfig, ensemble_size: int = 8, on_chunk=None) -> dict[
         sc_m = M.predict(cfg.model, sim.weights, sim.data.test_multi.x)
         ens_s = M.accuracy(ensemble_scores(sc_s, groups), sim.data.test_single.y)
         ens_m = M.accuracy(ensemble_scores(sc_m, groups), sim.data.test_multi.y)
-        single_overall = (1 - mu) * np.mean(multi) + mu * np.mean(single)
-        out["ensemble_single_view"] = M.mean_std(ens_s)
-        out["ensemble_gain"] = M.mean_std(ens_s - np.mean(single))
-        out["ensemble_gain_overall"] = M.mean_std((1 - mu) * ens_m + mu * ens_s - single_overall)
+        single_overall = overall_accuracy(np.mean(multi), np.mean(single), mu)
+        out["ensemble_single_view"] = mean_std(ens_s)
+        out["ensemble_gain"] = mean_std(ens_s - np.mean(single))
+        out["ensemble_gain_overall"] = mean_std(overall_accuracy(ens_m, ens_s, mu) - single_overall)
     else:
         nan = (float("nan"), float("nan"))
         out["ensemble_single_view"] = out["ensemble_gain"] = out["ensemble_gain_overall"] = nan
@@ -218,45 +211,3 @@ def grid_arrays(grid: dict[str, Any], metric: str) -> tuple[np.ndarray, np.ndarr
             mean[i, j] = np.nan if m[0] is None else m[0]
             std[i, j] = np.nan if m[1] is None else m[1]
     return mean, std
-
-
-def plot_heatmaps(grid: dict[str, Any], out: Path) -> dict[str, Path]:
-    """One PNG per metric of :data:`HEATMAPS` and a combined ``phase_diagram.png``."""
-    from multiview import plots
-
-    plt = plots.plt
-    out = Path(out)
-    xf, xs = grid["x"]["field"], grid["x"]["values"]
-    yf, ys = grid["y"]["field"], grid["y"]["values"]
-
-    def draw(ax, metric):
-        mean, _ = grid_arrays(grid, metric)
-        lim = (-0.1, 0.5) if metric == "ensemble_gain" else (0.0, 1.0)
-        im = ax.imshow(mean, origin="lower", cmap="viridis", vmin=lim[0], vmax=lim[1],
-                       aspect="auto")
-        for i in range(len(ys)):
-            for j in range(len(xs)):
-                v = mean[i, j]
-                ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.2f}", ha="center", va="center",
-                        color="white" if np.isnan(v) or v < np.mean(lim) else "black",
-                        fontsize=9)
-        ax.set_xticks(range(len(xs)), [str(v) for v in xs])
-        ax.set_yticks(range(len(ys)), [str(v) for v in ys])
-        ax.set_xlabel(xf)
-        ax.set_ylabel(yf)
-        ax.set_title(HEATMAPS[metric], fontsize=9)
-        return im
-
-    paths = {}
-    for metric in HEATMAPS:
-        fig, ax = plt.subplots(figsize=(1.1 * len(xs) + 2.5, 0.8 * len(ys) + 2))
-        fig.colorbar(draw(ax, metric), ax=ax)
-        fig.tight_layout()
-        paths[metric] = plots.save(fig, out / f"heatmap_{metric}.png")
-    fig, axes = plt.subplots(1, 3, figsize=(3 * (1.1 * len(xs) + 2.3), 0.8 * len(ys) + 2.2))
-    for ax, metric in zip(axes, HEATMAPS, strict=True):
-        fig.colorbar(draw(ax, metric), ax=ax)
-    fig.suptitle("Where the multi-view theory holds at finite size", fontsize=11)
-    fig.tight_layout()
-    paths["phase_diagram"] = plots.save(fig, out / "phase_diagram.png")
-    return paths

@@ -1,11 +1,11 @@
 """Regenerate every committed figure of the synthetic side into figures/.
 
-    python experiments/make_figures.py [--preset default] [--out runs/figures]
+    python scripts/make_figures.py [--preset default] [--out runs/figures]
 
 Runs ``multiview theorems`` (all parts) on the preset, writes its report to ``--out``, and
 copies the figures and the report into ``figures/`` (figures/theorems_report.md keeps the
 numbers the figures show). The phase diagram has its own script
-(experiments/phase_diagram.sh) and the CIFAR figure comes from ``multiview cifar``.
+(scripts/phase_diagram.sh) and the CIFAR figure comes from ``multiview cifar``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import argparse
 import shutil
 from pathlib import Path
 
-from multiview.cli_theorems import COMMANDS, run_and_write
-from multiview.config import TheoremsConfig, preset
+from multiview.cli.theorems import COMMANDS, run_and_write
+from multiview.sim.config import TheoremsConfig, preset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,32 +8,30 @@ from pathlib import Path
 
 import typer
 
-from multiview._cli_common import (
+from multiview.cli.common import (
     JsonOpt,
     OutOpt,
+    ProgressDisplay,
     QuietOpt,
-    StageProgress,
-    _finish,
-    _out_dir,
+    add_command,
     console,
+    finish,
+    interruptible,
+    out_dir,
     with_config_options,
 )
-from multiview.config import SimConfig, TheoremsConfig
+from multiview.experiments.theorems import PARTS, run_theorems
+from multiview.report.theorems import write_theorems
+from multiview.sim.config import SimConfig, TheoremsConfig
 
-__all__ = ["register", "StageProgress", "run_and_write"]
+__all__ = ["COMMANDS", "register", "run_and_write"]
 
 
 def run_and_write(cfg: SimConfig, th: TheoremsConfig, parts, out: Path, quiet: bool):
     """Run the requested parts with progress bars and write the report into ``out``."""
-    from multiview.experiments.theorems import run_theorems
-    from multiview.report import write_theorems
-
-    with StageProgress(enabled=not quiet) as progress:
-        try:
-            res = run_theorems(cfg, th, progress=progress, parts=parts)
-        except KeyboardInterrupt:
-            console.print("\n[yellow]interrupted[/]: nothing of this report was written")
-            raise typer.Exit(130) from None
+    with ProgressDisplay(enabled=not quiet) as display:
+        with interruptible("nothing of this report was written"):
+            res = run_theorems(cfg, th, progress=display, parts=parts)
     return write_theorems(res, out, dataclasses.asdict(th))
 
 
@@ -46,31 +44,34 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
         quiet: QuietOpt = False,
     ):
         started = time.time()
-        out_dir = _out_dir(out, prefix)
-        summary = run_and_write(cfg, th, parts, out_dir, quiet or as_json)
-        _finish({"predictions": summary["predictions"], **(
-            {"methods": summary["methods"]} if as_json else {})}, out_dir, as_json, started)
+        out_path = out_dir(out, prefix)
+        summary = run_and_write(cfg, th, parts, out_path, quiet or as_json)
+        shown = {"predictions": summary["predictions"]}
+        if as_json:
+            shown["methods"] = summary["methods"]
+        finish(shown, out_path, as_json, started)
         if not as_json:
-            console.print(f"report: {out_dir / 'report.md'}", highlight=False)
+            console.print(f"report: {out_path / 'report.md'}", highlight=False)
 
     command.__doc__ = doc
     command.__name__ = prefix.replace("-", "_")
     return with_config_options(command)
 
 
+#: Command name -> (the parts of :func:`run_theorems` it runs, its help).
 COMMANDS = {
     "ensemble": (("ensemble",), "Ensembles of K independently trained models (Theorem 2)."),
     "train-average": (("average",), "Train the average of K models jointly: no gain."),
     "distill": (("kd",), "Knowledge distillation from an ensemble into one model (Theorem 3)."),
     "self-distill": (("sd",), "Self-distillation: a fresh model distilled from one (Theorem 4)."),
     "theorems": (
-        ("ensemble", "average", "kd", "sd", "rf", "gaussian", "ablation"),
+        PARTS,
         "Everything: every prediction with its verdict, report.md, summary.json, figures.",
     ),
 }
 
 
 def register(app: typer.Typer) -> None:
+    """Add the experiment commands and ``theorems`` to ``app``."""
     for name, (parts, doc) in COMMANDS.items():
-        app.command(name)(_command(parts, name, doc))
-
+        add_command(app, name, _command(parts, name, doc))

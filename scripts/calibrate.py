@@ -1,7 +1,7 @@
 """Calibration sweep for the default preset: which parameters show Theorem 1 at finite size.
 
 Usage:
-    python experiments/calibrate.py OUT.jsonl "q=4" "noise_scale=1.5 off_target=3" ...
+    python scripts/calibrate.py OUT.jsonl "q=4" "noise_scale=1.5 off_target=3" ...
 
 Each argument is one set of ``field=value`` overrides of the default preset (``seeds`` too);
 each line of OUT.jsonl records the overrides, the summary metrics and the wall time, so the
@@ -14,7 +14,7 @@ import json
 import sys
 import time
 
-from multiview.config import preset, with_overrides
+from multiview.sim.config import preset, with_overrides
 from multiview.experiments.simulate import run_simulation
 
 KEYS = (

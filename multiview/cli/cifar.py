@@ -1,8 +1,9 @@
 """Command-line entry points: ``multiview cifar`` and ``multiview cifar-download``.
 
-Plain functions with typer annotations; :func:`register` adds them to a typer app. They only
-parse, call and print; errors are :class:`~multiview.errors.MultiviewError` subclasses that the
-main CLI turns into one line and an exit code.
+Plain functions with typer annotations; :func:`register` adds them to a typer app like every
+other command group. They only parse, call and print; errors are
+:class:`~multiview.errors.MultiviewError` subclasses that :func:`multiview.cli.common.add_command`
+turns into one line and an exit code.
 """
 
 from __future__ import annotations
@@ -13,45 +14,30 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from multiview.cifar.config import PRESETS, preset_config
+from multiview.cifar.config import PRESETS, SEED_PARALLEL, preset_config
 from multiview.cifar.data import load_cifar, resolve_cache_dir
 from multiview.cifar.download import ARCHIVES, download_cifar
 from multiview.cifar.experiments import run_cifar
-from multiview.cifar.report import format_table, write_report
-from multiview.cifar.train import SEED_PARALLEL, EpochReport
+from multiview.cifar.train import EpochReport
+from multiview.cli.common import ProgressDisplay, add_command, console, interruptible
 from multiview.errors import ConfigError
 from multiview.io import default_run_dir, to_jsonable
+from multiview.report.cifar import format_table, write_report
 
 __all__ = ["cifar_command", "download_command", "register"]
 
 
-class _EpochProgress:
-    """A rich progress bar per training group, advanced once per epoch."""
+def _epoch_reporter(display: ProgressDisplay):
+    """The ``progress`` callback of :func:`run_cifar`: one bar per training group."""
 
-    def __init__(self, console: Console, enabled: bool):
-        self.progress = Progress(
-            TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console,
-            disable=not enabled)
-        self.tasks: dict[str, int] = {}
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
-
-    def __call__(self, r: EpochReport) -> None:
-        if r.name not in self.tasks:
-            self.tasks[r.name] = self.progress.add_task(r.name, total=r.epochs, info="")
+    def report(r: EpochReport) -> None:
         done_before = r.resumed and bool(np.isnan(r.loss).all())
         info = ("already trained (checkpoint)" if done_before
                 else f"loss {r.loss.mean():.3f}  train acc {r.accuracy.mean():.3f}")
-        self.progress.update(self.tasks[r.name], completed=r.epoch, info=info)
+        display.epoch(r.name, r.epoch, r.epochs, info)
+
+    return report
 
 
 def cifar_command(
@@ -98,13 +84,14 @@ def cifar_command(
         changes["train__seed_parallel"] = seed_parallel
     cfg = base.replace(**changes)
     out_dir = out if out is not None else default_run_dir("cifar")
-    console = Console(stderr=True)
     dataset = load_cifar(data, cache_dir=resolve_cache_dir(data_dir), labels=labels)
     log = (lambda msg: None) if quiet else (lambda msg: console.print(msg))
     log(f"{dataset.name}: {dataset.train_x.shape[0]} train / {dataset.test_x.shape[0]} test "
         f"images, {dataset.num_classes} classes; preset {cfg.preset}, {cfg.seeds} seeds")
-    with _EpochProgress(console, enabled=not quiet) as progress:
-        summary = run_cifar(cfg, dataset, out_dir, resume=resume, progress=progress, log=log)
+    kept = f"finished epochs are checkpointed in {out_dir}; rerun with the same --out to resume"
+    with ProgressDisplay(enabled=not quiet) as display, interruptible(kept):
+        summary = run_cifar(cfg, dataset, out_dir, resume=resume,
+                            progress=_epoch_reporter(display), log=log)
     files = write_report(summary, out_dir)
     if json_output:
         typer.echo(json.dumps(to_jsonable(summary), indent=2))
@@ -133,5 +120,5 @@ def download_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``cifar`` and ``cifar-download`` to ``app``."""
-    app.command("cifar")(cifar_command)
-    app.command("cifar-download")(download_command)
+    add_command(app, "cifar", cifar_command)
+    add_command(app, "cifar-download", download_command)

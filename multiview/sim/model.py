@@ -10,7 +10,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from multiview.config import ModelConfig
+from multiview.sim.config import ModelConfig
 
 __all__ = ["smoothed_relu", "activation", "init_weights", "forward", "correlations"]
 

@@ -8,8 +8,8 @@ its data. This module
 * splits a sweep's seeds between the processes of a ``jax.distributed`` job
   (:func:`process_seed_range`) and starts that runtime from environment variables
   (:func:`maybe_initialize_distributed`);
-* estimates the memory a seed needs and picks a seed-chunk size that fits
-  (:func:`estimate_bytes_per_seed`, :func:`auto_seed_chunk`, :func:`plan_seed_chunk`).
+* estimates the memory a seed needs and picks a seed-block size that fits
+  (:func:`estimate_bytes_per_seed`, :func:`auto_seed_block`, :func:`plan_seed_block`).
 
 Each seed's computation is independent of the others, so sharding never changes what a seed
 computes; only the per-device batch of seeds differs.
@@ -44,8 +44,8 @@ __all__ = [
     "estimate_shared_bytes",
     "estimate_bytes_per_seed",
     "available_memory_bytes",
-    "auto_seed_chunk",
-    "plan_seed_chunk",
+    "auto_seed_block",
+    "plan_seed_block",
 ]
 
 SEED_AXIS = "seeds"
@@ -203,13 +203,13 @@ _F32 = 4
 _ACT_COPIES = 4
 # Live copies of the weights per seed: params, gradient, updated params, scan carry, output.
 _PARAM_COPIES = 6
-_EVAL_BATCH = 2000  # multiview.metrics.predict's default batch of test samples
+_EVAL_BATCH = 2000  # multiview.sim.metrics.predict's default batch of test samples
 
 
 def estimate_shared_bytes(cfg) -> int:
     """Bytes of the data every seed shares (training and test sets, redrawn noise).
 
-    ``cfg`` is a :class:`multiview.config.SimConfig`. Inputs and their noise are kept
+    ``cfg`` is a :class:`multiview.sim.config.SimConfig`. Inputs and their noise are kept
     (``2 *``), and four redraws of the training noise are made for the memorization test.
     """
     d = cfg.data
@@ -258,7 +258,7 @@ def _gib(b: float) -> str:
     return f"{b / 2**30:.2f} GiB"
 
 
-def auto_seed_chunk(cfg, available_bytes: int | None = None, fraction: float = 0.6) -> int:
+def auto_seed_block(cfg, available_bytes: int | None = None, fraction: float = 0.6) -> int:
     """The most seeds of ``cfg`` (up to ``cfg.seeds``) that fit in ``fraction`` of memory.
 
     Raises:
@@ -277,19 +277,19 @@ def auto_seed_chunk(cfg, available_bytes: int | None = None, fraction: float = 0
     return min(fit, cfg.seeds)
 
 
-def plan_seed_chunk(cfg, seed_chunk: int = 0, available_bytes: int | None = None) -> int:
-    """The seed chunk to run ``cfg`` with: ``seed_chunk`` if it fits, else a clear error.
+def plan_seed_block(cfg, seed_block: int = 0, available_bytes: int | None = None) -> int:
+    """The seed block to run ``cfg`` with: ``seed_block`` if it fits, else a clear error.
 
-    ``seed_chunk = 0`` (all seeds at once) becomes the largest chunk that fits, so a sweep
-    larger than memory is chunked automatically. Returns 0 when all seeds fit together.
+    ``seed_block = 0`` (all seeds at once) becomes the largest block that fits, so a sweep
+    larger than memory is cut into blocks automatically. Returns 0 when all seeds fit together.
     """
-    fit = auto_seed_chunk(cfg, available_bytes)
-    if seed_chunk <= 0:
+    fit = auto_seed_block(cfg, available_bytes)
+    if seed_block <= 0:
         return 0 if fit >= cfg.seeds else fit
-    if seed_chunk > fit:
+    if seed_block > fit:
         raise ConfigError(
-            f"--seed-chunk {seed_chunk} does not fit in memory (about "
-            f"{_gib(estimate_bytes_per_seed(cfg) * seed_chunk)} for the seeds alone); "
-            f"use --seed-chunk {fit} or less"
+            f"--seed-block {seed_block} does not fit in memory (about "
+            f"{_gib(estimate_bytes_per_seed(cfg) * seed_block)} for the seeds alone); "
+            f"use --seed-block {fit} or less"
         )
-    return seed_chunk
+    return seed_block

@@ -25,7 +25,14 @@ __all__ = [
     "config_to_dict",
     "config_from_dict",
     "with_overrides",
+    "all_fields",
+    "field_help",
 ]
+
+
+def _field(default: Any, help: str) -> Any:
+    """A config field with its ``--help`` text kept beside it (dataclass metadata)."""
+    return field(default=default, metadata={"help": help})
 
 
 def _check(cond: bool, name: str, allowed: str, value: Any) -> None:
@@ -58,23 +65,26 @@ class DataConfig:
     uniformly in ``[s, s * (1 + strength_jitter)]`` for its nominal strength ``s``.
     """
 
-    k: int = 10  # classes
-    views: int = 2  # views (features) per class, V
-    d: int = 512  # patch dimension
-    patches: int = 16  # P
-    patches_per_feature: int = 2  # C_p
-    off_target: int = 2  # s: off-target features per sample (fixed count or mean of s/k draws)
-    off_target_mode: str = "fixed"  # "fixed": exactly s; "bernoulli": each w.p. s/k (capped)
-    off_target_multi: float = 0.3  # off-target strength in multi-view samples (paper: <= 0.4)
-    off_target_single: float = 0.1  # Gamma: off-target strength in single-view samples
-    view_strength: float = 1.0  # own-view strength (paper: in [1, O(1)])
-    weak_view: float = 0.05  # rho: strength of the non-surviving own views of single-view data
-    strength_jitter: float = 0.2
-    feature_noise: float = 0.0  # gamma: every patch gets alpha_v v, alpha_v ~ U[0, gamma]
-    noise_scale: float = 1.5  # sigma_p * sqrt(d): Gaussian patch noise N(0, sigma_p^2 I_d)
-    single_view_frac: float = 0.2  # mu
-    n_train: int = 200  # N
-    n_test: int = 1000  # fresh test samples per kind (multi-view and single-view)
+    k: int = _field(10, 'number of classes')
+    views: int = _field(2, 'views (features) per class, V (the paper: 2)')
+    d: int = _field(512, 'patch dimension (>= k * views)')
+    patches: int = _field(16, 'patches per input, P')
+    patches_per_feature: int = _field(2, 'patches carrying each present feature, C_p')
+    # s: off-target features per sample (fixed count or mean of s/k draws)
+    off_target: int = _field(2, 'off-target features per sample, s')
+    off_target_mode: str = _field("fixed", "'fixed' (exactly s) or 'bernoulli' (each w.p. s/k)")
+    # off-target strength in multi-view samples (paper: <= 0.4)
+    off_target_multi: float = _field(0.3, 'off-target feature strength in multi-view samples')
+    off_target_single: float = _field(0.1, 'off-target feature strength in single-view samples, Gamma')
+    view_strength: float = _field(1.0, 'own-view strength')
+    weak_view: float = _field(0.05, 'strength of the weak own views of single-view samples, rho')
+    strength_jitter: float = _field(0.2, 'strengths are drawn in [s, s(1 + jitter)]')
+    # gamma: every patch gets alpha_v v, alpha_v ~ U[0, gamma]
+    feature_noise: float = _field(0.0, 'feature noise gamma: alpha ~ U[0, gamma] on every feature of every patch')
+    noise_scale: float = _field(1.5, 'Gaussian patch noise sigma_p * sqrt(d)')
+    single_view_frac: float = _field(0.2, 'fraction of single-view samples, mu')
+    n_train: int = _field(200, 'training samples, N')
+    n_test: int = _field(1000, 'test samples of each kind (multi- and single-view)')
 
     def __post_init__(self):
         _int("k", self.k, 2)
@@ -126,10 +136,10 @@ class DataConfig:
 class ModelConfig:
     """Two-layer smoothed-ReLU network F_i(X) = sum_r sum_p ReLU~(<w_{i,r}, x_p>)."""
 
-    width: int = 2  # m: neurons per class
-    q: int = 3  # smoothed-ReLU power
-    varrho: float = 3.0  # smoothed-ReLU threshold
-    init_std: float = 0.009  # per-coordinate std of w ~ N(0, sigma_0^2 I)
+    width: int = _field(2, 'neurons per class, m')
+    q: int = _field(3, 'smoothed-ReLU power')
+    varrho: float = _field(3.0, 'smoothed-ReLU threshold')
+    init_std: float = _field(0.009, 'per-coordinate std of the initial weights')
 
     def __post_init__(self):
         _int("width", self.width, 1)
@@ -142,13 +152,13 @@ class ModelConfig:
 class TrainConfig:
     """Gradient descent on the cross-entropy of softmax(F)."""
 
-    steps: int = 1500
-    lr: float = 15.0
-    batch_size: int = 0  # 0: full-batch GD; otherwise minibatch SGD of this size
-    log_points: int = 60  # log-spaced steps at which trajectories are recorded
-    chunks: int = 20  # the run is driven in this many equal jitted chunks (progress display)
-    dtype: str = "float32"
-
+    steps: int = _field(1500, 'gradient steps')
+    lr: float = _field(15.0, 'learning rate')
+    batch_size: int = _field(0, 'minibatch size (0: full-batch GD)')
+    log_points: int = _field(60, 'log-spaced steps recorded in trajectories')
+    # the run is driven in this many equal jitted chunks (progress display)
+    chunks: int = _field(20, 'jitted chunks the run is driven in (progress granularity)')
+    dtype: str = _field("float32", 'matmul dtype of training: float32, or bfloat16 (float32 accumulation)')
     def __post_init__(self):
         _int("steps", self.steps, 1)
         _float("lr", self.lr, 0.0, open_lo=True)
@@ -174,9 +184,11 @@ class SimConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    seeds: int = 64
-    data_seed: int = 0  # the data set (features, training and test samples) is shared
-    init_seed: int = 1  # seed s of the sweep uses init key fold_in(init_seed key, s)
+    seeds: int = _field(64, 'independent initializations trained side by side')
+    # the data set (features, training and test samples) is shared
+    data_seed: int = _field(0, 'seed of the data set (shared by all models)')
+    # seed s of the sweep uses init key fold_in(init_seed key, s)
+    init_seed: int = _field(1, 'base seed of the initializations')
 
     def __post_init__(self):
         _int("seeds", self.seeds, 1)
@@ -187,6 +199,7 @@ class SimConfig:
                 f"batch_size = {self.train.batch_size} is invalid: must be 0 (full batch) or "
                 f"<= n_train = {self.data.n_train}"
             )
+
 
 
 _QUICK = SimConfig(
@@ -252,38 +265,11 @@ def with_overrides(cfg: SimConfig, **overrides: Any) -> SimConfig:
     return replace(cfg, **new_sections, **top)
 
 
-FIELD_HELP: dict[str, str] = {
-    "k": "number of classes",
-    "views": "views (features) per class, V (the paper: 2)",
-    "d": "patch dimension (>= k * views)",
-    "patches": "patches per input, P",
-    "patches_per_feature": "patches carrying each present feature, C_p",
-    "off_target": "off-target features per sample, s",
-    "off_target_mode": "'fixed' (exactly s) or 'bernoulli' (each w.p. s/k)",
-    "off_target_multi": "off-target feature strength in multi-view samples",
-    "off_target_single": "off-target feature strength in single-view samples, Gamma",
-    "view_strength": "own-view strength",
-    "weak_view": "strength of the weak own views of single-view samples, rho",
-    "strength_jitter": "strengths are drawn in [s, s(1 + jitter)]",
-    "feature_noise": "feature noise gamma: alpha ~ U[0, gamma] on every feature of every patch",
-    "noise_scale": "Gaussian patch noise sigma_p * sqrt(d)",
-    "single_view_frac": "fraction of single-view samples, mu",
-    "n_train": "training samples, N",
-    "n_test": "test samples of each kind (multi- and single-view)",
-    "width": "neurons per class, m",
-    "q": "smoothed-ReLU power",
-    "varrho": "smoothed-ReLU threshold",
-    "init_std": "per-coordinate std of the initial weights",
-    "steps": "gradient steps",
-    "lr": "learning rate",
-    "batch_size": "minibatch size (0: full-batch GD)",
-    "log_points": "log-spaced steps recorded in trajectories",
-    "chunks": "jitted chunks the run is driven in (progress granularity)",
-    "dtype": "matmul dtype of training: float32, or bfloat16 (float32 accumulation)",
-    "seeds": "independent initializations trained side by side",
-    "data_seed": "seed of the data set (shared by all models)",
-    "init_seed": "base seed of the initializations",
-}
+
+
+def field_help(name: str) -> str:
+    """The help text of a leaf config field (its dataclass metadata)."""
+    return _HELP.get(name, name.replace("_", " "))
 
 
 def all_fields() -> list[tuple[str, type, Any]]:
@@ -302,22 +288,27 @@ class TheoremsConfig:
     """Settings of the ensemble / distillation experiments (on top of a :class:`SimConfig`).
 
     ``kd_tau = 0`` means the paper's choice tau = 1 / log^2 k. ``kd_weight`` is eta'/eta, the
-    weight of the distillation term against the cross-entropy.
+    weight of the distillation term against the cross-entropy. ``hinton_alpha`` weights the
+    soft (teacher) term of Hinton's loss, as ``alpha`` does in the CIFAR pipeline.
     """
 
-    ensemble_sizes: tuple[int, ...] = (1, 2, 4, 8, 16)
-    teacher_size: int = 8  # members of the KD teacher ensemble
-    kd_loss: str = "paper"  # "paper": CE + truncated tau-softmax term; "hinton": alpha CE + KL
-    kd_tau: float = 0.0
-    kd_weight: float = 1.0
-    hinton_alpha: float = 0.5
-    hinton_temperature: float = 4.0
-    kd_students: int = 8  # one per teacher group (capped by the seeds available)
-    average_size: int = 4  # K of the jointly trained average
-    average_groups: int = 4
-    average_lr_scale: float = 1.0  # step of the joint average = lr * this
-    average_steps: int = 0  # 0: steps * K / average_lr_scale (the same lr x steps per member)
-    sd_pairs: int = 16  # teacher-student pairs of self-distillation
+    ensemble_sizes: tuple[int, ...] = _field((1, 2, 4, 8, 16), "ensemble sizes K, e.g. 1,2,4,8,16")
+    teacher_size: int = _field(8, "members of the KD teacher ensemble")
+    kd_loss: str = _field(
+        "paper", "'paper' (CE + truncated tau-softmax term) or 'hinton' ((1 - alpha) CE + alpha KL)"
+    )
+    kd_tau: float = _field(0.0, "temperature of the paper's KD term (0: 1 / log^2 k)")
+    kd_weight: float = _field(1.0, "eta'/eta: weight of the paper's KD term against CE")
+    hinton_alpha: float = _field(0.5, "weight of Hinton's soft (teacher) term; CE gets 1 - alpha")
+    hinton_temperature: float = _field(4.0, "temperature T of Hinton's KD loss")
+    kd_students: int = _field(8, "KD students, one per teacher group (capped by the seeds)")
+    average_size: int = _field(4, "K of the jointly trained average")
+    average_groups: int = _field(4, "independent jointly trained averages")
+    average_lr_scale: float = _field(1.0, "step of the joint average = lr * this")
+    average_steps: int = _field(
+        0, "steps of the joint average (0: steps * K / average_lr_scale, same lr x steps)"
+    )
+    sd_pairs: int = _field(16, "teacher-student pairs of self-distillation")
 
     def __post_init__(self):
         _check(
@@ -342,3 +333,11 @@ class TheoremsConfig:
 
     def tau(self, k: int) -> float:
         return self.kd_tau if self.kd_tau > 0 else 1.0 / math.log(k) ** 2
+
+
+_HELP = {
+    f.name: f.metadata["help"]
+    for cls in (DataConfig, ModelConfig, TrainConfig, SimConfig, TheoremsConfig)
+    for f in fields(cls)
+    if "help" in f.metadata
+}
