@@ -14,8 +14,8 @@ import json
 import sys
 import time
 
-from multiview.sim.config import preset, with_overrides
 from multiview.experiments.simulate import run_simulation
+from multiview.sim.config import preset, with_overrides
 
 KEYS = (
     "train_acc",

@@ -3,11 +3,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.sim.data import make_datasets
 from multiview.experiments.ablation import remove_own_view, run_view_ablation
 from multiview.experiments.simulate import SimulationResult
-from multiview.sim.seeds import data_key
+from multiview.sim.data import make_datasets
 from multiview.sim.model import init_weights
+from multiview.sim.seeds import data_key
 
 
 @pytest.fixture(scope="module")

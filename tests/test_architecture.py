@@ -86,6 +86,6 @@ def test_imports_go_down_the_layers_and_stay_public(path):
 def test_base_modules_import_nothing_above_them():
     for base in ("errors", "io", "stats"):
         tree = ast.parse((PKG / f"{base}.py").read_text())
-        for _, module, _name_ in _imports(tree):
+        for _, module, _ in _imports(tree):
             if module.startswith("multiview"):
                 assert module in BASE, f"multiview.{base} imports {module}"

@@ -5,13 +5,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.sim.config import TheoremsConfig
-from multiview.sim.data import make_datasets
+from multiview.errors import ConfigError
 from multiview.experiments import baselines as B
 from multiview.sim import kernels as K
-from multiview.sim.seeds import data_key
-from multiview.sim.model import forward, init_weights
+from multiview.sim.config import TheoremsConfig
+from multiview.sim.data import make_datasets
 from multiview.sim.losses import cross_entropy_with_accuracy
+from multiview.sim.model import forward, init_weights
+from multiview.sim.predictions import THRESHOLDS
+from multiview.sim.seeds import data_key
 from multiview.sim.train import train
 
 
@@ -109,14 +111,21 @@ def test_kernel_baselines_report_every_method_and_prediction(setup):
     ids = {p.id for p in res["predictions"]}
     assert ids == {f"{k}_{p}" for k in ("rf", "ntk")
                    for p in ("ensemble_gain", "kd_no_transfer", "train_average_wins")}
-    assert all(isinstance(p.holds, bool) for p in res["predictions"])
+    T = THRESHOLDS
+    for kind in ("rf", "ntk"):
+        p = {q.id[len(kind) + 1:]: q for q in res["predictions"] if q.id.startswith(kind)}
+        assert p["ensemble_gain"].holds == (p["ensemble_gain"].measured >= T["kernel_ensemble_gain"])
+        kd = p["kd_no_transfer"].details
+        assert p["kd_no_transfer"].holds == bool(
+            kd["ensemble_gain"] > 0 and kd["recovered_fraction"] < T["kernel_kd_recovered_fraction"])
+        avg = p["train_average_wins"].details
+        assert p["train_average_wins"].holds == (
+            avg["average_minus_ensemble"] >= T["kernel_average_gap"])
     assert len(res["bar"]) == 8
     assert res["raw"]["rf"]["groups"] == 2
 
 
 def test_kernel_config_rejects_bad_values():
-    from multiview.errors import ConfigError
-
     with pytest.raises(ConfigError, match="kinds"):
         K.KernelConfig(kinds=("svm",))
     with pytest.raises(ConfigError, match="rf_width"):

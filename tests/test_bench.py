@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from multiview.bench import model_flops_per_seed_step, torch_loop_step_time
 from multiview.cli.bench import parse_seeds, register
-from multiview.sim.config import preset
 from multiview.errors import ConfigError
+from multiview.sim.config import preset
 
 
 def _app():

@@ -8,10 +8,10 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
-from multiview.cli import app
 from multiview.cifar.data import load_cifar
 from multiview.cifar.download import download_cifar
 from multiview.cifar.fixtures import write_cifar10_pickles
+from multiview.cli import app
 from multiview.errors import ConfigError, DataError
 
 

@@ -2,14 +2,13 @@
 
 import json
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from multiview.cli import app as multiview_app
 from multiview.cifar.config import PRESETS, CifarConfig, preset_config
 from multiview.cifar.experiments import METHODS, ensemble_groups
 from multiview.cifar.fixtures import write_image_zip
+from multiview.cli import app as multiview_app
 from multiview.errors import ConfigError, DataError
 
 

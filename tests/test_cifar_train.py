@@ -4,9 +4,9 @@ import jax
 import numpy as np
 import pytest
 
-from multiview.cifar.fixtures import fake_images
 import multiview.cifar.train as train_module
 from multiview.cifar.config import CifarTrainConfig, DistillConfig, NetConfig, RFConfig
+from multiview.cifar.fixtures import fake_images
 from multiview.cifar.nets import build_net
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
 from multiview.cifar.train import predict_logits, train_models

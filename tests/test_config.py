@@ -1,5 +1,6 @@
 import pytest
 
+from multiview.errors import ConfigError
 from multiview.sim.config import (
     PRESETS,
     DataConfig,
@@ -11,7 +12,6 @@ from multiview.sim.config import (
     preset,
     with_overrides,
 )
-from multiview.errors import ConfigError
 
 
 @pytest.mark.parametrize(

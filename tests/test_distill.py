@@ -3,8 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.sim.config import ModelConfig, TheoremsConfig
 from multiview.experiments.distill import kd_loss_fn
+from multiview.sim.config import ModelConfig, TheoremsConfig
 from multiview.sim.losses import hinton_kd_term, paper_kd_term
 from multiview.sim.model import forward, init_weights
 

@@ -8,9 +8,9 @@ import textwrap
 
 import numpy as np
 
-from multiview.sim.distributed import process_blocks
 from multiview.experiments.simulate import run_simulation
 from multiview.sim.blocks import seed_blocks
+from multiview.sim.distributed import process_blocks
 
 WORKER = textwrap.dedent(
     """

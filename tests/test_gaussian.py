@@ -2,9 +2,9 @@ import jax
 import numpy as np
 import pytest
 
-from multiview.sim.config import TheoremsConfig
 from multiview.errors import ConfigError
 from multiview.experiments import gaussian as G
+from multiview.sim.config import TheoremsConfig
 from multiview.sim.model import forward
 
 

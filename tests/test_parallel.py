@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import multiview.sim.train as train_mod
+from multiview.errors import ConfigError
 from multiview.sim import parallel
 from multiview.sim.config import DataConfig, SimConfig
 from multiview.sim.data import make_datasets
-from multiview.errors import ConfigError
 from multiview.sim.seeds import data_key
 from multiview.sim.single import train_single_models
 

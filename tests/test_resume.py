@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from multiview.sim.config import preset, with_overrides
 from multiview.experiments.simulate import run_simulation
+from multiview.sim.config import preset, with_overrides
 
 OPTS = dict(k=3, d=16, patches=6, n_train=24, n_test=20, off_target=1, width=2, steps=400,
             chunks=40, log_points=6, seeds=3)
@@ -60,23 +60,30 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, whole):
     _assert_same(resumed, whole)
 
 
-def test_cli_sweep_stopped_by_ctrl_c_then_resumed(tmp_path, whole):
+def test_cli_sweep_stopped_by_ctrl_c_then_resumed(tmp_path):
     """`multiview simulate --seed-block 1`, SIGINT once a block is on disk, then resume."""
-    opts = [a for key, v in OPTS.items() for a in (f"--{key.replace('_', '-')}", str(v))]
-    cmd = [sys.executable, "-c", "from multiview.cli import main; main()", "simulate", *opts,
+    seeds = 12  # enough blocks that the signal lands while later blocks still train
+    cfg = with_overrides(CFG, seeds=seeds)
+    opts = [a for key, v in {**OPTS, "seeds": seeds}.items()
+            for a in (f"--{key.replace('_', '-')}", str(v))]
+    cmd = [sys.executable, "-m", "multiview", "simulate", *opts,
            "--seed-block", "1", "--out", str(tmp_path), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "XLA_FLAGS": ""})
-    first = tmp_path / "blocks" / "seeds_000000_000001.npz"
+    blocks = tmp_path / "blocks"
+    first = blocks / "seeds_000000_000001.npz"
     deadline = time.time() + 90
     while not first.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    if proc.returncode == 130:  # stopped midway, as intended
-        assert "--resume" in err
-        assert not (tmp_path / "summary.json").exists()
-    else:  # the sweep finished before the signal landed: still a valid sweep
-        assert proc.returncode == 0, err
-    assert first.exists()
-    _assert_same(run_simulation(CFG, out=tmp_path, seed_block=1, resume=True), whole)
+    assert proc.returncode == 130, err  # it was interrupted midway, not finished
+    assert "--resume" in err and not (tmp_path / "summary.json").exists()
+    saved = sorted(p.name for p in blocks.glob("seeds_*.npz"))
+    assert 1 <= len(saved) < seeds
+    assert saved == [f"seeds_{s:06d}_{s + 1:06d}.npz" for s in range(len(saved))]
+    reused = []
+    resumed = run_simulation(cfg, out=tmp_path, seed_block=1, resume=True,
+                             on_block=lambda a, b, r: reused.append(r))
+    assert reused == [True] * len(saved) + [False] * (seeds - len(saved))
+    _assert_same(resumed, run_simulation(cfg))

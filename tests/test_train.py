@@ -1,6 +1,5 @@
 import dataclasses
 
-import jax
 import numpy as np
 
 from multiview.experiments.simulate import run_simulation

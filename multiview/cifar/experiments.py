@@ -25,10 +25,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from multiview.cifar.config import CifarConfig
+from multiview.cifar.config import CifarConfig, NetConfig
 from multiview.cifar.data import CifarData, class_balanced_subset
 from multiview.cifar.losses import accuracy
-from multiview.cifar.config import NetConfig
 from multiview.cifar.nets import build_net, param_count
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
 from multiview.cifar.train import EpochReport, predict_logits, train_models

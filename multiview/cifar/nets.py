@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from multiview.cifar.config import NetConfig
 from multiview.cifar.layers import (
     batch_norm,
     bn_init,
@@ -32,7 +32,6 @@ from multiview.cifar.layers import (
     dense_init,
     max_pool,
 )
-from multiview.cifar.config import NetConfig
 
 __all__ = ["Net", "build_net", "param_count"]
 

@@ -21,9 +21,9 @@ import optax
 from jax import lax
 
 from multiview.cifar.augment import normalize
+from multiview.cifar.config import DistillConfig, RFConfig
 from multiview.cifar.layers import avg_pool, channel, conv
 from multiview.cifar.losses import cross_entropy, distillation_loss
-from multiview.cifar.config import DistillConfig, RFConfig
 
 __all__ = ["random_features", "rf_head_trainer", "train_rf_heads", "rf_logits"]
 

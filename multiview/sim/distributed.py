@@ -30,6 +30,7 @@ import jax
 import numpy as np
 from jax.experimental import multihost_utils
 
+from multiview.io import save_npz
 from multiview.sim.blocks import (
     BLOCKS_DIR,
     block_path,
@@ -45,7 +46,6 @@ from multiview.sim.parallel import (
     process_seed_range,
 )
 from multiview.sim.seeds import data_key
-from multiview.io import save_npz
 
 __all__ = ["process_blocks", "plan_distributed", "train_process_blocks", "barrier"]
 
