@@ -51,15 +51,20 @@ def main():
     args = ap.parse_args()
     net = build_net(NetConfig(args.arch, width=args.width))
     n = 4 * args.batch
-    print(f"backend {jax.default_backend()}, {args.arch} width {args.width}, "
-          f"{args.seeds} seeds, batch {args.batch}")
+    print(
+        f"backend {jax.default_backend()}, {args.arch} width {args.width}, "
+        f"{args.seeds} seeds, batch {args.batch}"
+    )
     print("| seed_parallel | compile + first step (s) | step, all seeds (ms) | per seed (ms) |")
     print("|---|---|---|---|")
     for strategy in args.strategies.split(","):
         cfg = CifarTrainConfig(batch_size=args.batch, seed_parallel=strategy)
         compile_s, step_s = time_step(net, cfg, strategy, args.seeds, n, args.repeats)
-        print(f"| {strategy} | {compile_s:.1f} | {1000 * step_s:.0f} | "
-              f"{1000 * step_s / args.seeds:.0f} |", flush=True)
+        print(
+            f"| {strategy} | {compile_s:.1f} | {1000 * step_s:.0f} | "
+            f"{1000 * step_s / args.seeds:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -36,10 +36,10 @@ def test_ntk_features_equal_the_jvp_linearization(setup):
     np.testing.assert_allclose(f0, f_ref, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(f0b, f_ref, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(lin(dw), lin_ref, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(jnp.einsum("nkmd,kmd->nk", jac, dw), lin_ref, rtol=1e-4,
-                               atol=1e-7)
-    np.testing.assert_allclose(K.ntk_scores(cfg.model, w0, dw, x, batch=5), f_ref + lin_ref,
-                               rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(jnp.einsum("nkmd,kmd->nk", jac, dw), lin_ref, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(
+        K.ntk_scores(cfg.model, w0, dw, x, batch=5), f_ref + lin_ref, rtol=1e-4, atol=1e-7
+    )
     # The linearization is not the network: it differs at second order.
     assert not np.allclose(forward(cfg.model, w0 + 30 * dw, x), f_ref + 30 * lin_ref, rtol=1e-3)
 
@@ -48,8 +48,9 @@ def _dual_run(kind, cfg, ds, p0, steps, kc):
     th = TheoremsConfig()
     gram, f0, feats = K.gram_and_offset(kind, cfg, p0, ds.train.x)
     psi, back = K.dual_features(gram, kc.eig_floor)
-    gamma, last = K.train_linear(th, cfg, kc, steps, psi[None], f0[None], ds.train.y,
-                                 jax.random.key(0)[None])
+    gamma, last = K.train_linear(
+        th, cfg, kc, steps, psi[None], f0[None], ds.train.y, jax.random.key(0)[None]
+    )
     beta = K.sample_weights(back, gamma[0])
     s = float(np.linalg.eigvalsh(gram.astype(np.float64)).max()) / gram.shape[-1]
     return beta, feats, f0, s, last
@@ -69,20 +70,24 @@ def test_dual_gd_equals_primal_gd_and_first_layer_stays_frozen(setup, kind):
     x, y = ds.train.x, ds.train.y
     tcfg = replace(cfg.train, steps=steps, lr=2.0 / s, chunks=3, log_points=4)
     if kind == "rf":
+
         def loss_fn(p, data, idx):
             phi = K.rf_feature_map(jax.lax.stop_gradient(p["w"]), x, cfg.model.q, cfg.model.varrho)
             ce, acc = cross_entropy_with_accuracy(phi @ p["a"].T, y)
             return ce, {"acc": acc}
+
         params = {"a": jnp.zeros((1, cfg.data.k, kc.rf_width)), "w": p0[None]}
         out, _ = train(loss_fn, params, {}, tcfg, n_train=x.shape[0], keys=jax.random.key(0)[None])
         np.testing.assert_array_equal(out["w"][0], p0)  # the random features are frozen
         primal = np.asarray(K.rf_features(cfg.model, p0, x) @ out["a"][0].T)
         dual = feats[:, 0, :] @ (feats[:, 0, :].T @ beta.T)
     else:
+
         def loss_fn(p, data, idx):
             f0_, lin = jax.jvp(lambda w: forward(cfg.model, w, x), (p0,), (p["dw"],))
             ce, acc = cross_entropy_with_accuracy(f0_ + lin, y)
             return ce, {"acc": acc}
+
         params = {"dw": jnp.zeros((1, *p0.shape))}
         out, _ = train(loss_fn, params, {}, tcfg, n_train=x.shape[0], keys=jax.random.key(0)[None])
         primal = np.asarray(K.ntk_scores(cfg.model, p0, out["dw"][0], x))
@@ -109,18 +114,25 @@ def test_kernel_baselines_report_every_method_and_prediction(setup):
                 (1 - mu) * raw["test_acc_multi"] + mu * raw["test_acc_single"],
             )
     ids = {p.id for p in res["predictions"]}
-    assert ids == {f"{k}_{p}" for k in ("rf", "ntk")
-                   for p in ("ensemble_gain", "kd_no_transfer", "train_average_wins")}
+    assert ids == {
+        f"{k}_{p}"
+        for k in ("rf", "ntk")
+        for p in ("ensemble_gain", "kd_no_transfer", "train_average_wins")
+    }
     T = THRESHOLDS
     for kind in ("rf", "ntk"):
-        p = {q.id[len(kind) + 1:]: q for q in res["predictions"] if q.id.startswith(kind)}
-        assert p["ensemble_gain"].holds == (p["ensemble_gain"].measured >= T["kernel_ensemble_gain"])
+        p = {q.id[len(kind) + 1 :]: q for q in res["predictions"] if q.id.startswith(kind)}
+        assert p["ensemble_gain"].holds == (
+            p["ensemble_gain"].measured >= T["kernel_ensemble_gain"]
+        )
         kd = p["kd_no_transfer"].details
         assert p["kd_no_transfer"].holds == bool(
-            kd["ensemble_gain"] > 0 and kd["recovered_fraction"] < T["kernel_kd_recovered_fraction"])
+            kd["ensemble_gain"] > 0 and kd["recovered_fraction"] < T["kernel_kd_recovered_fraction"]
+        )
         avg = p["train_average_wins"].details
         assert p["train_average_wins"].holds == (
-            avg["average_minus_ensemble"] >= T["kernel_average_gap"])
+            avg["average_minus_ensemble"] >= T["kernel_average_gap"]
+        )
     assert len(res["bar"]) == 8
     assert res["raw"]["rf"]["groups"] == 2
 

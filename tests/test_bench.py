@@ -29,12 +29,20 @@ def test_bench_quick_json_has_the_promised_keys(tiny_config, monkeypatch):
     run = bench.run_bench
     monkeypatch.setattr(bench, "run_bench", lambda *a, **k: run(*a, **k, config=tiny_config))
     res = CliRunner().invoke(
-        _app(), ["bench", "--quick", "--seeds", "1,2", "--compare-seeds", "2", "--json"],
+        _app(),
+        ["bench", "--quick", "--seeds", "1,2", "--compare-seeds", "2", "--json"],
     )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    for key in ("peak_fraction", "speedup_vs_torch_loop", "speedup_vs_jax_loop",
-                "matmul_peak_flops", "achieved_flops", "throughput", "machine"):
+    for key in (
+        "peak_fraction",
+        "speedup_vs_torch_loop",
+        "speedup_vs_jax_loop",
+        "matmul_peak_flops",
+        "achieved_flops",
+        "throughput",
+        "machine",
+    ):
         assert key in out
     assert out["peak_fraction"] > 0 and out["matmul_peak_flops"] > 0
     assert [r["seeds"] for r in out["throughput"]] == [1, 2]
@@ -80,8 +88,9 @@ def test_torch_loop_matches_the_jax_step():
     g = jax.grad(lambda w: cross_entropy(forward(mc, w, x), y)[0])(w)
     want = np.asarray(w - 0.5 * g)
     got = {}
-    torch_loop_step_time(np.asarray(w)[None], np.asarray(x), y, 3, 0.5, 0.5, steps=1,
-                         repeats=1, out=got, threads=1)
+    torch_loop_step_time(
+        np.asarray(w)[None], np.asarray(x), y, 3, 0.5, 0.5, steps=1, repeats=1, out=got, threads=1
+    )
     np.testing.assert_allclose(got["weights"][0], want, rtol=1e-4, atol=1e-6)
 
 

@@ -63,8 +63,9 @@ def test_unreachable_url_is_a_clear_error(server, tmp_path):
 
 def test_download_command(server, tmp_path):
     url, md5 = server
-    res = CliRunner().invoke(app, ["cifar-download", "--dest", str(tmp_path / "d"), "--url", url,
-                                   "--md5", md5])
+    res = CliRunner().invoke(
+        app, ["cifar-download", "--dest", str(tmp_path / "d"), "--url", url, "--md5", md5]
+    )
     assert res.exit_code == 0, res.output
     assert "cifar-10-batches-py" in res.output
     res = CliRunner().invoke(app, ["cifar-download", "--url", url])

@@ -20,8 +20,9 @@ def app():
 @pytest.fixture(scope="module")
 def tiny_zip(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "set.zip"
-    return write_image_zip(path, classes=("a", "b", "c", "d"), per_class_train=24,
-                           per_class_test=10)
+    return write_image_zip(
+        path, classes=("a", "b", "c", "d"), per_class_train=24, per_class_test=10
+    )
 
 
 def _run(app, *args):
@@ -30,8 +31,22 @@ def _run(app, *args):
 
 def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path):
     out = tmp_path / "run"
-    res = _run(app, "--preset", "tiny", "--data", tiny_zip, "--out", out, "--data-dir",
-               tmp_path / "cache", "--seeds", "3", "--ensemble-size", "2", "--quiet")
+    res = _run(
+        app,
+        "--preset",
+        "tiny",
+        "--data",
+        tiny_zip,
+        "--out",
+        out,
+        "--data-dir",
+        tmp_path / "cache",
+        "--seeds",
+        "3",
+        "--ensemble-size",
+        "2",
+        "--quiet",
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["methods"]) == set(METHODS)
@@ -45,11 +60,30 @@ def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path)
     assert "| ensemble |" in (out / "table.md").read_text()
     assert "knowledge distillation" in res.output
     assert {p.name for p in (out / "checkpoints").iterdir()} == {
-        "single.npz", "kd.npz", "self_distill.npz", "train_average.npz"}
+        "single.npz",
+        "kd.npz",
+        "self_distill.npz",
+        "train_average.npz",
+    }
 
     # Resuming finds every model trained and gives the same answer.
-    again = _run(app, "--preset", "tiny", "--data", tiny_zip, "--out", out, "--data-dir",
-                 tmp_path / "cache", "--seeds", "3", "--ensemble-size", "2", "--json", "--quiet")
+    again = _run(
+        app,
+        "--preset",
+        "tiny",
+        "--data",
+        tiny_zip,
+        "--out",
+        out,
+        "--data-dir",
+        tmp_path / "cache",
+        "--seeds",
+        "3",
+        "--ensemble-size",
+        "2",
+        "--json",
+        "--quiet",
+    )
     assert again.exit_code == 0, again.output
     resumed = json.loads(again.output)
     assert resumed["runs"] == summary["runs"]
@@ -92,9 +126,25 @@ def test_ensemble_groups_are_disjoint_runs_of_k():
 @pytest.mark.slow
 def test_gpu_preset_code_path_at_tiny_size(app, tiny_zip, tmp_path):
     """The gpu preset (airbench, bf16, flip TTA, vmapped seeds) on CPU with tiny data."""
-    res = _run(app, "--preset", "gpu", "--data", tiny_zip, "--out", tmp_path / "g",
-               "--data-dir", tmp_path / "c", "--seeds", "2", "--epochs", "1",
-               "--seed-parallel", "vmap", "--json", "--quiet")
+    res = _run(
+        app,
+        "--preset",
+        "gpu",
+        "--data",
+        tiny_zip,
+        "--out",
+        tmp_path / "g",
+        "--data-dir",
+        tmp_path / "c",
+        "--seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--seed-parallel",
+        "vmap",
+        "--json",
+        "--quiet",
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)
     assert summary["config"]["net"]["arch"] == "airbench"

@@ -19,8 +19,9 @@ SETTINGS = settings(max_examples=40, deadline=None)
 @given(logits, labels)
 def test_cross_entropy_is_the_mean_negative_log_softmax_of_the_label(z, y):
     expected = -np.mean(np.asarray(jax.nn.log_softmax(z))[np.arange(B), y])
-    np.testing.assert_allclose(cross_entropy(jnp.asarray(z), jnp.asarray(y)), expected,
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        cross_entropy(jnp.asarray(z), jnp.asarray(y)), expected, rtol=1e-5, atol=1e-5
+    )
     assert float(cross_entropy(jnp.asarray(z), jnp.asarray(y))) >= 0
 
 

@@ -62,8 +62,17 @@ def test_checkpoint_resume_is_exact(tmp_path):
     cfg = _cfg(epochs=2)
     ck = tmp_path / "m.npz"
     reports = []
-    full = train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck,
-                        progress=reports.append, name="m")
+    full = train_models(
+        NET,
+        cfg,
+        x,
+        y,
+        key=jax.random.key(2),
+        runs=2,
+        checkpoint=ck,
+        progress=reports.append,
+        name="m",
+    )
     assert [r.epoch for r in reports] == [1, 2] and reports[0].loss.shape == (2,)
     # Interrupt after epoch 1: train a 1-epoch prefix into another checkpoint, then resume.
     ck2 = tmp_path / "m2.npz"
@@ -82,11 +91,23 @@ def test_checkpoint_resume_is_exact(tmp_path):
     finally:
         train_module.save_checkpoint = real
     resumed_reports = []
-    resumed = train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck2,
-                           progress=resumed_reports.append, name="m")
+    resumed = train_models(
+        NET,
+        cfg,
+        x,
+        y,
+        key=jax.random.key(2),
+        runs=2,
+        checkpoint=ck2,
+        progress=resumed_reports.append,
+        name="m",
+    )
     assert [r.epoch for r in resumed_reports] == [2] and resumed_reports[0].resumed
-    for a, b in zip(jax.tree_util.tree_leaves(full.params),
-                    jax.tree_util.tree_leaves(resumed.params), strict=True):
+    for a, b in zip(
+        jax.tree_util.tree_leaves(full.params),
+        jax.tree_util.tree_leaves(resumed.params),
+        strict=True,
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
@@ -96,8 +117,16 @@ def test_train_average_and_distillation_shapes():
     avg = train_models(NET, cfg, x, y, key=jax.random.key(3), runs=1, members=2)
     assert predict_logits(NET, avg, x[:8], cfg=cfg).shape == (1, 2, 8, 4)
     teacher = np.random.default_rng(0).normal(size=(1, 64, 4)).astype(np.float32)
-    kd = train_models(NET, cfg, x, y, key=jax.random.key(4), runs=1, teacher_logits=teacher,
-                      distill=DistillConfig(alpha=0.5, temperature=2.0))
+    kd = train_models(
+        NET,
+        cfg,
+        x,
+        y,
+        key=jax.random.key(4),
+        runs=1,
+        teacher_logits=teacher,
+        distill=DistillConfig(alpha=0.5, temperature=2.0),
+    )
     assert predict_logits(NET, kd, x[:8], cfg=cfg).shape == (1, 1, 8, 4)
     with pytest.raises(ConfigError, match="teacher_logits"):
         train_models(NET, cfg, x, y, key=jax.random.key(4), runs=2, teacher_logits=teacher)
@@ -121,14 +150,25 @@ def test_random_feature_heads_learn_and_average():
     heads = train_rf_heads(tr[None], y, cfg, key=jax.random.key(1))
     logits = rf_logits(te[None], heads)
     assert logits.shape == (1, 64, 4) and (logits[0].argmax(-1) == yt).mean() > 0.5
-    two = train_rf_heads(np.stack([tr, tr]), y, cfg, key=jax.random.key(1),
-                         teacher_logits=rf_logits(tr[None], heads)[0])
+    two = train_rf_heads(
+        np.stack([tr, tr]),
+        y,
+        cfg,
+        key=jax.random.key(1),
+        teacher_logits=rf_logits(tr[None], heads)[0],
+    )
     assert two[0].shape == (2, cfg.dim, 4)
 
 
-@pytest.mark.parametrize("kw,field", [(dict(epochs=0), "epochs"), (dict(lr=0), "lr"),
-                                      (dict(seed_parallel="pmap"), "seed_parallel"),
-                                      (dict(warmup_epochs=5, epochs=2), "warmup_epochs")])
+@pytest.mark.parametrize(
+    "kw,field",
+    [
+        (dict(epochs=0), "epochs"),
+        (dict(lr=0), "lr"),
+        (dict(seed_parallel="pmap"), "seed_parallel"),
+        (dict(warmup_epochs=5, epochs=2), "warmup_epochs"),
+    ],
+)
 def test_bad_train_config_names_the_field(kw, field):
     with pytest.raises(ConfigError, match=f"train.{field}"):
         CifarTrainConfig(**kw)

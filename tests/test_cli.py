@@ -11,8 +11,26 @@ from multiview.sim.single import SCALAR_METRICS
 runner = CliRunner()
 
 TINY = [
-    "--k", "4", "--d", "64", "--patches", "8", "--n-train", "40", "--n-test", "50",
-    "--width", "2", "--steps", "30", "--chunks", "3", "--log-points", "6", "--seeds", "4",
+    "--k",
+    "4",
+    "--d",
+    "64",
+    "--patches",
+    "8",
+    "--n-train",
+    "40",
+    "--n-test",
+    "50",
+    "--width",
+    "2",
+    "--steps",
+    "30",
+    "--chunks",
+    "3",
+    "--log-points",
+    "6",
+    "--seeds",
+    "4",
 ]
 
 
@@ -21,8 +39,15 @@ def test_simulate_end_to_end_writes_the_results_directory(tmp_path):
     result = runner.invoke(app, ["simulate", *TINY, "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("train_acc", "test_acc_multi", "test_acc_single", "frac_classes_one_view",
-                "frac_classes_all_views", "lottery_agreement", "memorization_flip_rate"):
+    for key in (
+        "train_acc",
+        "test_acc_multi",
+        "test_acc_single",
+        "frac_classes_one_view",
+        "frac_classes_all_views",
+        "lottery_agreement",
+        "memorization_flip_rate",
+    ):
         assert key in summary["metrics"] and key + "_std" in summary["metrics"]
     ids = {p["id"] for p in summary["predictions"]}
     assert {"learn_subset", "lottery", "memorize", "single_view_half"} <= ids
@@ -40,8 +65,9 @@ def test_simulate_end_to_end_writes_the_results_directory(tmp_path):
 
 def test_views_3_reports_the_same_metrics(tmp_path):
     args = [a if a != "8" else "10" for a in TINY]  # more patches for 3 views + off-target
-    result = runner.invoke(app, ["simulate", *args, "--views", "3", "--out", str(tmp_path),
-                                 "--quiet"])
+    result = runner.invoke(
+        app, ["simulate", *args, "--views", "3", "--out", str(tmp_path), "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary["metrics"]) == {m + s for m in SCALAR_METRICS for s in ("", "_std")}
@@ -53,7 +79,8 @@ def test_views_3_reports_the_same_metrics(tmp_path):
     assert single["holds"] == bool(
         lo <= single["measured"] <= hi
         and single["details"]["test_acc_multi"] >= THRESHOLDS["multi_view_accuracy"]
-        and single["details"]["train_acc"] >= THRESHOLDS["train_accuracy"])
+        and single["details"]["train_acc"] >= THRESHOLDS["train_accuracy"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -51,8 +51,15 @@ def test_kd_loss_keeps_the_teacher_frozen(loss):
     from multiview.sim.data import Dataset
 
     n = x.shape[0]
-    ds = Dataset(x, jnp.zeros_like(x), jnp.arange(n) % 3, jnp.zeros(n, bool),
-                 jnp.full(n, -1), jnp.zeros((n, 3, 2)), jnp.full((n, 4), -1))
+    ds = Dataset(
+        x,
+        jnp.zeros_like(x),
+        jnp.arange(n) % 3,
+        jnp.zeros(n, bool),
+        jnp.full(n, -1),
+        jnp.zeros((n, 3, 2)),
+        jnp.full((n, 4), -1),
+    )
     fn = kd_loss_fn(cfg, TheoremsConfig(kd_loss=loss), k=3)
     grads = jax.grad(lambda p: fn(p, {"train": ds}, None)[0])({"w": w, "teacher": g})
     assert np.all(np.asarray(grads["teacher"]) == 0)

@@ -64,7 +64,10 @@ def test_two_processes_on_loopback_merge_to_the_single_process_result(tmp_path, 
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-c", WORKER, str(out), json.dumps(config_to_dict(cfg))],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
         )
     try:
@@ -77,9 +80,10 @@ def test_two_processes_on_loopback_merge_to_the_single_process_result(tmp_path, 
     for p, log in zip(procs, logs, strict=True):
         assert p.returncode == 0, log
     assert sorted(f.name for f in (out / "blocks").glob("seeds_*.npz")) == [
-        "seeds_000000_000003.npz", "seeds_000003_000005.npz"]
+        "seeds_000000_000003.npz",
+        "seeds_000003_000005.npz",
+    ]
     merged = np.load(out / "merged.npz")
-    np.testing.assert_allclose(merged["weights"], np.asarray(single.weights), rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(merged["weights"], np.asarray(single.weights), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(merged["loss"], single.history.records["loss"], rtol=1e-5)
     np.testing.assert_array_equal(merged["test_acc_multi"], single.per_seed["test_acc_multi"])

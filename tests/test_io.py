@@ -39,8 +39,9 @@ trees = st.recursive(
     ),
     max_leaves=12,
 )
-SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
@@ -69,8 +70,13 @@ def test_write_json_then_read_json_is_to_jsonable(tmp_path, tree):
 
 
 @SETTINGS
-@given(st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True),
-                       hnp.arrays(np.float32, hnp.array_shapes(max_dims=2)), max_size=3))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z]{1,6}", fullmatch=True),
+        hnp.arrays(np.float32, hnp.array_shapes(max_dims=2)),
+        max_size=3,
+    )
+)
 def test_save_npz_then_load_npz_gives_the_arrays_back(tmp_path, arrays):
     loaded = load_npz(save_npz(tmp_path / "a.npz", **arrays))
     assert set(loaded) == set(arrays)

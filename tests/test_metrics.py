@@ -52,15 +52,16 @@ def test_lottery_agreement_is_one_when_the_larger_initial_view_always_wins(learn
 
 
 @settings(max_examples=40, deadline=None)
-@given(hnp.arrays(np.float32, (3, 4, 2), elements=st.floats(0, 10, width=32)),
-       st.floats(0.5, 5.0))
+@given(hnp.arrays(np.float32, (3, 4, 2), elements=st.floats(0, 10, width=32)), st.floats(0.5, 5.0))
 def test_a_learned_view_reached_half_varrho_and_half_the_classes_best(lam, varrho):
     got = M.learned_views(lam, varrho)
     top = lam.max(-1, keepdims=True)
     assert np.all(got <= (lam >= 0.5 * varrho))
     assert np.all(got <= (lam >= 0.5 * top))
-    assert np.all(got[lam.argmax(-1)[..., None] == np.arange(2)].reshape(3, 4)
-                  == (top[..., 0] >= 0.5 * varrho))
+    assert np.all(
+        got[lam.argmax(-1)[..., None] == np.arange(2)].reshape(3, 4)
+        == (top[..., 0] >= 0.5 * varrho)
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -94,8 +95,11 @@ def test_groups_are_disjoint_consecutive_runs(n, K):
 
 
 @settings(max_examples=40, deadline=None)
-@given(hnp.arrays(float, 4, elements=st.floats(0, 1)), hnp.arrays(float, 4, elements=st.floats(0, 1)),
-       st.floats(0, 1))
+@given(
+    hnp.arrays(float, 4, elements=st.floats(0, 1)),
+    hnp.arrays(float, 4, elements=st.floats(0, 1)),
+    st.floats(0, 1),
+)
 def test_overall_accuracy_lies_between_the_two_test_accuracies(multi, single, mu):
     o = M.overall_accuracy(multi, single, mu)
     lo, hi = np.minimum(multi, single), np.maximum(multi, single)

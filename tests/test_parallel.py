@@ -24,8 +24,9 @@ def test_conftest_gives_four_cpu_devices():
 
 def test_sharded_training_equals_one_device(tiny_config, monkeypatch):
     seeds = 6  # not a multiple of 4: the sharded run pads to 8
-    cfg = SimConfig(data=tiny_config.data, model=tiny_config.model, train=tiny_config.train,
-                    seeds=seeds)
+    cfg = SimConfig(
+        data=tiny_config.data, model=tiny_config.model, train=tiny_config.train, seeds=seeds
+    )
     ds = make_datasets(cfg.data, data_key(cfg))
     w4, h4 = train_single_models(cfg, ds)
     monkeypatch.setattr(train_mod, "seed_mesh", lambda: parallel.seed_mesh(jax.devices()[:1]))
@@ -64,10 +65,16 @@ def test_process_seed_ranges_cover_every_seed_once(seeds, count):
 
 def test_distributed_env_parsing():
     assert parallel.distributed_env({}) is None
-    env = {"MULTIVIEW_COORDINATOR": "h:1", "MULTIVIEW_NUM_PROCESSES": "2",
-           "MULTIVIEW_PROCESS_ID": "1"}
+    env = {
+        "MULTIVIEW_COORDINATOR": "h:1",
+        "MULTIVIEW_NUM_PROCESSES": "2",
+        "MULTIVIEW_PROCESS_ID": "1",
+    }
     assert parallel.distributed_env(env) == {
-        "coordinator_address": "h:1", "num_processes": 2, "process_id": 1}
+        "coordinator_address": "h:1",
+        "num_processes": 2,
+        "process_id": 1,
+    }
     with pytest.raises(ConfigError, match="must be set too"):
         parallel.distributed_env({"MULTIVIEW_COORDINATOR": "h:1"})
     with pytest.raises(ConfigError, match="PROCESS_ID"):

@@ -31,7 +31,10 @@ def problem(cfg: SimConfig, seeds: int):
 
 
 def prepare_vmapped(
-    cfg: SimConfig, seeds: int, steps: int = 10, records: bool = False,
+    cfg: SimConfig,
+    seeds: int,
+    steps: int = 10,
+    records: bool = False,
     matmul_dtype: str | None = None,
 ) -> Callable[[], None]:
     """A function that runs ``steps`` steps of ``seeds`` seeds in the trainer's jitted,

@@ -87,10 +87,14 @@ def run_bench(
         "model_flops_per_seed_step": model_flops_per_seed_step(cfg),
         "machine": machine_info(),
     }
-    say(f"comparison at {compare_seeds} seeds: matmul, vmapped, jitted loop"
-        + (", PyTorch loop" if torch else "") + " ...")
-    out.update(_comparison(cfg, compare_seeds, plan, matmul, a, torch=torch, quick=quick,
-                           bf16=bf16))
+    say(
+        f"comparison at {compare_seeds} seeds: matmul, vmapped, jitted loop"
+        + (", PyTorch loop" if torch else "")
+        + " ..."
+    )
+    out.update(
+        _comparison(cfg, compare_seeds, plan, matmul, a, torch=torch, quick=quick, bf16=bf16)
+    )
     out["throughput"] = _throughput(cfg, seeds, plan, matmul, a, say)
     if large and not quick:
         out["large"] = _large_preset(large, plan, matmul, a, torch, say)
@@ -136,18 +140,25 @@ def _comparison(cfg, cs, plan, matmul, a, *, torch, quick, bf16) -> dict[str, An
         out["trainer_peak_fraction"] = cs * per / out["trainer_step_s"] / peak
     if "vmapped_bf16" in best:
         t16 = best["vmapped_bf16"] / steps
-        out["bf16"] = {"step_s": t16, "speedup_vs_fp32": t_vmap / t16,
-                       "peak_fraction_vs_fp32_matmul": cs * per / t16 / peak}
+        out["bf16"] = {
+            "step_s": t16,
+            "speedup_vs_fp32": t_vmap / t16,
+            "peak_fraction_vs_fp32_matmul": cs * per / t16 / peak,
+        }
     if not torch:
         out.update(torch_loop_step_s=None, speedup_vs_torch_loop=None)
         return out
-    threads = {int(k.split("_")[1]): v / loop_steps for k, v in best.items()
-               if k.startswith("torch_")}
+    threads = {
+        int(k.split("_")[1]): v / loop_steps for k, v in best.items() if k.startswith("torch_")
+    }
     n_best = min(threads, key=threads.get)
-    out.update(torch_loop_step_s=threads[n_best], torch_threads=n_best,
-               torch_loop_step_s_by_threads=threads,
-               speedup_vs_torch_loop=threads[n_best] / t_vmap,
-               torch_version=_torch_version())
+    out.update(
+        torch_loop_step_s=threads[n_best],
+        torch_threads=n_best,
+        torch_loop_step_s_by_threads=threads,
+        speedup_vs_torch_loop=threads[n_best] / t_vmap,
+        torch_version=_torch_version(),
+    )
     if "vmapped_bf16" in best:
         out["bf16"]["speedup_vs_torch_loop"] = threads[n_best] / out["bf16"]["step_s"]
     return out
@@ -166,13 +177,22 @@ def _throughput(cfg, seeds, plan, matmul, a, say) -> list[dict[str, Any]]:
     rows = []
     for s in seeds:
         say(f"throughput, {s} seeds ...")
-        runs = best_times({"matmul": matmul_runner(matmul, a),
-                           "step": prepare_vmapped(cfg, s, steps)}, max(1, plan["rounds"] // 2))
+        runs = best_times(
+            {"matmul": matmul_runner(matmul, a), "step": prepare_vmapped(cfg, s, steps)},
+            max(1, plan["rounds"] // 2),
+        )
         t = runs["step"] / steps
         local_peak = 2 * mm**3 / runs["matmul"]
-        rows.append({"seeds": s, "step_s": t, "seed_steps_per_s": s / t,
-                     "model_flops": s * per / t, "peak_fraction": s * per / t / local_peak,
-                     "matmul_peak_flops": local_peak})
+        rows.append(
+            {
+                "seeds": s,
+                "step_s": t,
+                "seed_steps_per_s": s / t,
+                "model_flops": s * per / t,
+                "peak_fraction": s * per / t / local_peak,
+                "matmul_peak_flops": local_peak,
+            }
+        )
     return rows
 
 
@@ -192,8 +212,13 @@ def _large_preset(large, plan, matmul, a, torch, say) -> dict[str, Any]:
         runs = best_times(lr, 2)
         t = runs["step"] / 2
         local_peak = 2 * mm**3 / runs["matmul"]
-        row = {"seeds": s, "step_s": t, "seed_steps_per_s": s / t,
-               "model_flops": s * lper / t, "peak_fraction": s * lper / t / local_peak}
+        row = {
+            "seeds": s,
+            "step_s": t,
+            "seed_steps_per_s": s / t,
+            "model_flops": s * lper / t,
+            "peak_fraction": s * lper / t / local_peak,
+        }
         tt = [v for k, v in runs.items() if k.startswith("torch_")]
         if tt:
             row["torch_loop_step_s"] = min(tt)

@@ -33,8 +33,14 @@ def torch_args(cfg: SimConfig, seeds: int, problem):
         )
     data, w0, _, _ = problem(cfg, seeds)
     tr = data["train"]
-    return (np.asarray(w0), np.asarray(tr.x), np.asarray(tr.y), cfg.model.q, cfg.model.varrho,
-            cfg.train.lr)
+    return (
+        np.asarray(w0),
+        np.asarray(tr.x),
+        np.asarray(tr.y),
+        cfg.model.q,
+        cfg.model.varrho,
+        cfg.train.lr,
+    )
 
 
 def torch_thread_counts() -> list[int]:

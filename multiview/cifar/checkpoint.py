@@ -21,8 +21,15 @@ from multiview.io import atomic_write_bytes
 __all__ = ["checkpoint_tag", "save_checkpoint", "load_checkpoint"]
 
 
-def checkpoint_tag(cfg: CifarTrainConfig, distill: DistillConfig | None, key: jax.Array, tag: str,
-                    runs: int, members: int, n: int) -> str:
+def checkpoint_tag(
+    cfg: CifarTrainConfig,
+    distill: DistillConfig | None,
+    key: jax.Array,
+    tag: str,
+    runs: int,
+    members: int,
+    n: int,
+) -> str:
     """A fingerprint of everything that determines a training run (a checkpoint made under a
     different recipe, seed, teacher setting or data size is not resumed)."""
     key_bytes = np.asarray(jax.random.key_data(key)).tobytes().hex()
@@ -33,8 +40,12 @@ def checkpoint_tag(cfg: CifarTrainConfig, distill: DistillConfig | None, key: ja
 def save_checkpoint(path: Path, tag: str, epoch: int, tree) -> None:
     leaves = jax.tree_util.tree_leaves(tree)
     buf = io.BytesIO()
-    np.savez(buf, tag=np.asarray(tag), epoch=np.asarray(epoch),
-             **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)})
+    np.savez(
+        buf,
+        tag=np.asarray(tag),
+        epoch=np.asarray(epoch),
+        **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)},
+    )
     atomic_write_bytes(path, buf.getvalue())
 
 

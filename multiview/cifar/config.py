@@ -173,8 +173,6 @@ class RFConfig:
         return self.channels * (32 // self.pool) ** 2
 
 
-
-
 @dataclass(frozen=True)
 class CifarConfig:
     """Everything one ``multiview cifar`` run needs (validated on construction).
@@ -211,8 +209,9 @@ class CifarConfig:
         if self.seeds < 1:
             raise ConfigError(f"seeds must be >= 1; got {self.seeds}")
         if not 1 <= self.ensemble_size <= self.seeds:
-            raise ConfigError(f"ensemble_size must be in [1, seeds={self.seeds}]; "
-                              f"got {self.ensemble_size}")
+            raise ConfigError(
+                f"ensemble_size must be in [1, seeds={self.seeds}]; got {self.ensemble_size}"
+            )
         if self.train_average_runs < 1:
             raise ConfigError(f"train_average_runs must be >= 1; got {self.train_average_runs}")
         for name in ("train_subset", "test_subset"):
@@ -247,13 +246,23 @@ def _cpu_small() -> CifarConfig:
         # Many small steps on a small subset: on this CPU an image-pass costs the same at
         # batch 50 as at 200, and 4x the steps fit the training set much further (the
         # multi-view effects need models that fit their data; see docs/cifar.md).
-        train=CifarTrainConfig(epochs=16, batch_size=50, lr=0.2, weight_decay=5e-5,
-                          warmup_epochs=1.0, crop_padding=0, flip=True),
+        train=CifarTrainConfig(
+            epochs=16,
+            batch_size=50,
+            lr=0.2,
+            weight_decay=5e-5,
+            warmup_epochs=1.0,
+            crop_padding=0,
+            flip=True,
+        ),
         distill=DistillConfig(alpha=0.5, temperature=1.0),
         # 256 random features (16 filters, 4x4 grid): fewer than the 4,000 images, so one
         # random-feature model cannot imitate an ensemble with 5x the features.
         rf=RFConfig(channels=16, pool=8, epochs=40, lr=0.05),
-        seeds=5, ensemble_size=5, train_average_runs=1, train_subset=4_000,
+        seeds=5,
+        ensemble_size=5,
+        train_average_runs=1,
+        train_subset=4_000,
     )
 
 
@@ -261,12 +270,25 @@ def _gpu() -> CifarConfig:
     return CifarConfig(
         preset="gpu",
         net=NetConfig("airbench", width=64),
-        train=CifarTrainConfig(epochs=16, batch_size=512, lr=0.4, momentum=0.85, weight_decay=5e-4,
-                          warmup_epochs=1.0, label_smoothing=0.2, crop_padding=2, flip=True,
-                          mixed_precision=True, tta_flip=True, eval_batch_size=2000),
+        train=CifarTrainConfig(
+            epochs=16,
+            batch_size=512,
+            lr=0.4,
+            momentum=0.85,
+            weight_decay=5e-4,
+            warmup_epochs=1.0,
+            label_smoothing=0.2,
+            crop_padding=2,
+            flip=True,
+            mixed_precision=True,
+            tta_flip=True,
+            eval_batch_size=2000,
+        ),
         distill=DistillConfig(alpha=0.9, temperature=4.0),
         rf=RFConfig(channels=64, pool=4, epochs=30, lr=0.02),
-        seeds=10, ensemble_size=10, train_average_runs=2,
+        seeds=10,
+        ensemble_size=10,
+        train_average_runs=2,
     )
 
 
@@ -274,10 +296,14 @@ def _tiny() -> CifarConfig:
     return CifarConfig(
         preset="tiny",
         net=NetConfig("tiny", width=4),
-        train=CifarTrainConfig(epochs=1, batch_size=32, lr=0.05, warmup_epochs=0.0,
-                          eval_batch_size=256),
+        train=CifarTrainConfig(
+            epochs=1, batch_size=32, lr=0.05, warmup_epochs=0.0, eval_batch_size=256
+        ),
         rf=RFConfig(channels=4, pool=8, epochs=2, batch_size=32),
-        seeds=2, ensemble_size=2, train_average_runs=1, train_subset=None,
+        seeds=2,
+        ensemble_size=2,
+        train_average_runs=1,
+        train_subset=None,
     )
 
 

@@ -35,6 +35,7 @@ from multiview.cifar.layers import (
 
 __all__ = ["Net", "build_net", "param_count"]
 
+
 class Net(NamedTuple):
     """A network as two pure functions (see the module docstring)."""
 
@@ -96,8 +97,9 @@ def _tiny_cnn(widths, num_classes) -> Net:
     def apply(params, state, x, *, train, dtype=jnp.float32):
         new_state = {}
         for i in range(len(widths)):
-            x, new_state[f"c{i}"] = _conv_bn(params[f"c{i}"], state[f"c{i}"], x,
-                                             train=train, dtype=dtype)
+            x, new_state[f"c{i}"] = _conv_bn(
+                params[f"c{i}"], state[f"c{i}"], x, train=train, dtype=dtype
+            )
             x = max_pool(jax.nn.relu(x), 2)
         x = jnp.mean(x.astype(jnp.float32), axis=(1, 2))
         return dense(params["head"], x, dtype=dtype), new_state
@@ -110,9 +112,7 @@ def _tiny_cnn(widths, num_classes) -> Net:
 
 def _patches_2x2(x):
     """``(n, H, W, 3)`` -> ``(n, H-1, W-1, 12)`` 2x2 patches flattened in (h, w, c) order."""
-    return jnp.concatenate(
-        [x[:, :-1, :-1], x[:, :-1, 1:], x[:, 1:, :-1], x[:, 1:, 1:]], axis=-1
-    )
+    return jnp.concatenate([x[:, :-1, :-1], x[:, :-1, 1:], x[:, 1:, :-1], x[:, 1:, 1:]], axis=-1)
 
 
 def whitening_kernel(x_sample: jax.Array, eps: float = 5e-4) -> jax.Array:
@@ -161,8 +161,9 @@ def _airbench(widths, num_classes) -> Net:
         for i in range(len(widths)):
             p, s = params[f"g{i}"], state[f"g{i}"]
             x = max_pool(conv(x, p["a"]["w"], dtype=dtype), 2)
-            x, bn_a = batch_norm(p["a"]["bn"], s["a"]["bn"], x, train=train, momentum=0.6,
-                                 dtype=dtype)
+            x, bn_a = batch_norm(
+                p["a"]["bn"], s["a"]["bn"], x, train=train, momentum=0.6, dtype=dtype
+            )
             x = jax.nn.gelu(x)
             x, sb = _conv_bn(p["b"], s["b"], x, train=train, dtype=dtype, momentum=0.6)
             x = jax.nn.gelu(x)
@@ -238,8 +239,12 @@ def _wide_resnet(depth, widen, num_classes) -> Net:
         state = {}
         for j, (name, ci, co, stride) in enumerate(layout):
             (bn1, bs1), (bn2, bs2) = bn_init(ci), bn_init(co)
-            p = {"bn1": bn1, "bn2": bn2, "w1": conv_init(keys[3 * j + 1], 3, 3, ci, co),
-                 "w2": conv_init(keys[3 * j + 2], 3, 3, co, co)}
+            p = {
+                "bn1": bn1,
+                "bn2": bn2,
+                "w1": conv_init(keys[3 * j + 1], 3, 3, ci, co),
+                "w2": conv_init(keys[3 * j + 2], 3, 3, co, co),
+            }
             if stride != 1 or ci != co:
                 p["proj"] = conv_init(keys[3 * j + 3], 1, 1, ci, co)
             params[name], state[name] = p, {"bn1": bs1, "bn2": bs2}

@@ -50,8 +50,9 @@ def random_features(
         return avg_pool(h, cfg.pool).reshape(xb.shape[0], -1)
 
     def all_features(x):
-        return np.concatenate([np.asarray(phi(jnp.asarray(x[i:i + chunk])))
-                               for i in range(0, x.shape[0], chunk)])
+        return np.concatenate(
+            [np.asarray(phi(jnp.asarray(x[i : i + chunk]))) for i in range(0, x.shape[0], chunk)]
+        )
 
     train_f, test_f = all_features(train_x), all_features(test_x)
     mean, std = train_f.mean(0), train_f.std(0) + 1e-6
@@ -85,32 +86,43 @@ def train_rf_heads(
     spe = n // batch
     total = cfg.epochs * spe
     perms = jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(key, e), n))(
-        jnp.arange(cfg.epochs))[:, : spe * batch].reshape(total, batch)
+        jnp.arange(cfg.epochs)
+    )[:, : spe * batch].reshape(total, batch)
     train = rf_head_trainer(cfg, distill, m, d, c, spe)
     t = None if teacher_logits is None else jnp.asarray(teacher_logits, jnp.float32)
     return train(jnp.asarray(features), jnp.asarray(labels, jnp.int32), t, perms)
 
 
 @functools.lru_cache(maxsize=16)
-def rf_head_trainer(cfg: RFConfig, distill: DistillConfig, members: int, dim: int,
-                    classes: int, steps_per_epoch: int):
+def rf_head_trainer(
+    cfg: RFConfig,
+    distill: DistillConfig,
+    members: int,
+    dim: int,
+    classes: int,
+    steps_per_epoch: int,
+):
     """Jitted ``(features (members, N, D), labels (N,), teacher (N, C) | None, perms
     (steps, batch)) -> (W, b)``: one run of head training, compiled once per settings."""
     m, d, c, spe = members, dim, classes, steps_per_epoch
     total = cfg.epochs * spe
     schedule = optax.join_schedules(
         [optax.linear_schedule(0.0, cfg.lr, spe), optax.linear_schedule(cfg.lr, 0.0, total - spe)],
-        [spe])
-    opt = optax.chain(optax.add_decayed_weights(cfg.weight_decay),
-                      optax.sgd(schedule, momentum=0.9, nesterov=True))
+        [spe],
+    )
+    opt = optax.chain(
+        optax.add_decayed_weights(cfg.weight_decay),
+        optax.sgd(schedule, momentum=0.9, nesterov=True),
+    )
 
     def loss_fn(params, idx, f, y, t):
         w, b = params
         logits = jnp.mean(jnp.einsum("mbd,mdc->mbc", f[:, idx], w) + b[:, None, :], axis=0)
         if t is None:
             return cross_entropy(logits, y[idx])
-        return distillation_loss(logits, y[idx], t[idx], alpha=distill.alpha,
-                                 temperature=distill.temperature)
+        return distillation_loss(
+            logits, y[idx], t[idx], alpha=distill.alpha, temperature=distill.temperature
+        )
 
     @jax.jit
     def train_heads(f, y, t, perms):

@@ -53,6 +53,7 @@ __all__ = [
     "predict_logits",
 ]
 
+
 class EpochReport(NamedTuple):
     """What the progress callback sees after each epoch: ``loss``/``accuracy`` are ``(runs,)``
     training means over the epoch's (augmented) mini-batches."""
@@ -104,8 +105,11 @@ def make_optimizer(cfg: CifarTrainConfig, steps_per_epoch: int) -> optax.Gradien
         decay = optax.cosine_decay_schedule(cfg.lr, max(total - warm, 1))
     else:
         decay = optax.linear_schedule(cfg.lr, 0.0, max(total - warm, 1))
-    schedule = optax.join_schedules([optax.linear_schedule(0.0, cfg.lr, warm), decay], [warm]) \
-        if warm > 0 else decay
+    schedule = (
+        optax.join_schedules([optax.linear_schedule(0.0, cfg.lr, warm), decay], [warm])
+        if warm > 0
+        else decay
+    )
     kernels = lambda params: jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)  # noqa: E731
     return optax.chain(
         optax.add_decayed_weights(cfg.weight_decay, mask=kernels),
@@ -157,8 +161,14 @@ def make_epoch_keys(n: int):
 
 
 @functools.lru_cache(maxsize=16)
-def make_step(net: Net, cfg: CifarTrainConfig, distill: DistillConfig, strategy: str, batch: int,
-             steps_per_epoch: int):
+def make_step(
+    net: Net,
+    cfg: CifarTrainConfig,
+    distill: DistillConfig,
+    strategy: str,
+    batch: int,
+    steps_per_epoch: int,
+):
     """The jitted training step of all runs (cached per net, recipe and shapes).
 
     ``step(params, state, opt_state, perms (runs, N), keys (runs,), teacher (runs, N, C) |
@@ -170,20 +180,27 @@ def make_step(net: Net, cfg: CifarTrainConfig, distill: DistillConfig, strategy:
 
     def run_step(params, state, opt_state, perm, key, teacher_run, step, x_all, y_all):
         idx = lax.dynamic_slice(perm, (step * batch,), (batch,))
-        xb = augment(jax.random.fold_in(key, step), x_all[idx], crop_padding=cfg.crop_padding,
-                     flip=cfg.flip)
+        xb = augment(
+            jax.random.fold_in(key, step), x_all[idx], crop_padding=cfg.crop_padding, flip=cfg.flip
+        )
         yb = y_all[idx]
 
         def loss_fn(p):
-            member_logits, new_state = _members_logits(net, strategy, p, state, xb, train=True,
-                                                       dtype=dtype)
+            member_logits, new_state = _members_logits(
+                net, strategy, p, state, xb, train=True, dtype=dtype
+            )
             logits = jnp.mean(member_logits, axis=0)
             if teacher_run is None:
                 loss = cross_entropy(logits, yb, smoothing=cfg.label_smoothing)
             else:
-                loss = distillation_loss(logits, yb, teacher_run[idx], alpha=distill.alpha,
-                                         temperature=distill.temperature,
-                                         smoothing=cfg.label_smoothing)
+                loss = distillation_loss(
+                    logits,
+                    yb,
+                    teacher_run[idx],
+                    alpha=distill.alpha,
+                    temperature=distill.temperature,
+                    smoothing=cfg.label_smoothing,
+                )
             return loss, (new_state, loss, accuracy(logits, yb))
 
         grads, (new_state, loss, acc) = jax.grad(loss_fn, has_aux=True)(params)
@@ -240,8 +257,9 @@ def train_models(
         raise ConfigError(f"runs and members must be >= 1; got {runs}, {members}")
     n = int(images.shape[0])
     if teacher_logits is not None and teacher_logits.shape[:2] != (runs, n):
-        raise ConfigError(f"teacher_logits must be (runs={runs}, N={n}, C); "
-                          f"got {teacher_logits.shape}")
+        raise ConfigError(
+            f"teacher_logits must be (runs={runs}, N={n}, C); got {teacher_logits.shape}"
+        )
     distill = distill or DistillConfig()
     strategy = resolve_strategy(cfg.seed_parallel)
     batch = min(cfg.batch_size, n)
@@ -259,8 +277,7 @@ def train_models(
     params, state, opt_state = init(run_keys, x_sample)
     start, resumed = 0, False
     path = Path(checkpoint) if checkpoint is not None else None
-    tag = checkpoint_tag(cfg, distill if teacher is not None else None, key, name, runs,
-                          members, n)
+    tag = checkpoint_tag(cfg, distill if teacher is not None else None, key, name, runs, members, n)
     if path is not None and resume and path.exists():
         loaded = load_checkpoint(path, tag, (params, state, opt_state))
         if loaded is not None:
@@ -271,17 +288,29 @@ def train_models(
         losses, accs = [], []
         for step in range(steps_per_epoch):
             params, state, opt_state, loss, acc = step_fn(
-                params, state, opt_state, perms, keys, teacher, step, x_all, y_all)
+                params, state, opt_state, perms, keys, teacher, step, x_all, y_all
+            )
             losses.append(loss)
             accs.append(acc)
         if path is not None:
             save_checkpoint(path, tag, epoch + 1, (params, state, opt_state))
         if progress is not None:
-            progress(EpochReport(name, epoch + 1, cfg.epochs, np.mean(np.stack(losses), 0),
-                                 np.mean(np.stack(accs), 0), resumed))
+            progress(
+                EpochReport(
+                    name,
+                    epoch + 1,
+                    cfg.epochs,
+                    np.mean(np.stack(losses), 0),
+                    np.mean(np.stack(accs), 0),
+                    resumed,
+                )
+            )
     if progress is not None and start == cfg.epochs:
-        progress(EpochReport(name, cfg.epochs, cfg.epochs, np.full(runs, np.nan),
-                             np.full(runs, np.nan), True))
+        progress(
+            EpochReport(
+                name, cfg.epochs, cfg.epochs, np.full(runs, np.nan), np.full(runs, np.nan), True
+            )
+        )
     return Trained(params, state)
 
 
@@ -302,7 +331,7 @@ def predict_logits(
     bs = min(cfg.eval_batch_size, n)
     outs = []
     for start in range(0, n, bs):
-        xb = images[start:start + bs]
+        xb = images[start : start + bs]
         pad = bs - xb.shape[0]
         if pad:
             xb = np.concatenate([xb, np.zeros((pad, *xb.shape[1:]), xb.dtype)])
@@ -324,8 +353,9 @@ def make_predict(net: Net, dtype, tta_flip: bool, strategy: str):
             def member(pm, sm):
                 out = net.apply(pm, sm, x, train=False, dtype=dtype)[0]
                 if tta_flip:
-                    out = 0.5 * (out + net.apply(pm, sm, x[:, :, ::-1], train=False,
-                                                 dtype=dtype)[0])
+                    out = 0.5 * (
+                        out + net.apply(pm, sm, x[:, :, ::-1], train=False, dtype=dtype)[0]
+                    )
                 return out
 
             return map_models(member, strategy, p, s)

@@ -165,8 +165,7 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ]
     th_names = [f.name for f in dc_fields(TheoremsConfig)] if wants_th else []
     params += [
-        _option(name, type(getattr(TheoremsConfig(), name)), field_help(name),
-                "Experiment fields")
+        _option(name, type(getattr(TheoremsConfig(), name)), field_help(name), "Experiment fields")
         for name in th_names
     ]
 
@@ -294,8 +293,10 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", help="no progress display")]
 SeedBlockOpt = Annotated[
     int,
     typer.Option(
-        "--seed-block", min=0, help="train at most this many seeds at once; each block is "
-        "saved as soon as it is done (0: all seeds in one block)"
+        "--seed-block",
+        min=0,
+        help="train at most this many seeds at once; each block is "
+        "saved as soon as it is done (0: all seeds in one block)",
     ),
 ]
 #: The former name of ``--seed-block``, still accepted (hidden from ``--help``).

@@ -57,19 +57,29 @@ def simulate(
     seed_block = seed_block or seed_chunk
     started = time.time()
     out = out_dir(out, "simulate")
-    kept = (f"finished blocks of seeds are saved in {out}/{BLOCKS_DIR}; "
-            f"rerun with --resume --out {out} to continue")
+    kept = (
+        f"finished blocks of seeds are saved in {out}/{BLOCKS_DIR}; "
+        f"rerun with --resume --out {out} to continue"
+    )
     with ProgressDisplay(enabled=not (quiet or as_json)) as display, interruptible(kept):
         on_chunk = display(f"{cfg.seeds} seeds")
         if distributed:
             result = run_distributed_simulation(
-                cfg, out, seed_block=seed_block, resume=resume, on_chunk=on_chunk,
+                cfg,
+                out,
+                seed_block=seed_block,
+                resume=resume,
+                on_chunk=on_chunk,
                 on_block=display.block,
             )
         else:
             block = plan_seed_block(cfg, seed_block)  # memory check; cut into blocks if needed
             result = run_simulation(
-                cfg, on_chunk=on_chunk, out=out, seed_block=block, resume=resume,
+                cfg,
+                on_chunk=on_chunk,
+                out=out,
+                seed_block=block,
+                resume=resume,
                 on_block=display.block,
             )
     if result is None:  # a process other than 0 of a distributed job: its blocks are saved

@@ -54,24 +54,37 @@ def sweep(
     out_path = out_dir(out, "sweep")
     n = len(xa[1]) * len(ya[1])
     done = []
-    kept = (f"finished cells are saved in {out_path}/cells; rerun with --resume --out "
-            f"{out_path} to continue")
+    kept = (
+        f"finished cells are saved in {out_path}/cells; rerun with --resume --out "
+        f"{out_path} to continue"
+    )
     with ProgressDisplay(enabled=not (quiet or as_json)) as display, interruptible(kept):
 
         def on_cell(name: str, reused: bool) -> None:
             done.append(name)
             display.note(f"[{len(done)}/{n}] {name}: {'reused from disk' if reused else 'done'}")
 
-        grid = run_sweep(cfg, xa, ya, out_path, resume=resume, ensemble_size=ensemble_size,
-                         on_cell=on_cell, progress=display)
+        grid = run_sweep(
+            cfg,
+            xa,
+            ya,
+            out_path,
+            resume=resume,
+            ensemble_size=ensemble_size,
+            on_cell=on_cell,
+            progress=display,
+        )
     paths = plot_heatmaps(grid, out_path)
     if as_json:
-        sys.stdout.write(json.dumps({k: v["metrics"] for k, v in grid["cells"].items()},
-                                    indent=2, default=float) + "\n")
+        sys.stdout.write(
+            json.dumps({k: v["metrics"] for k, v in grid["cells"].items()}, indent=2, default=float)
+            + "\n"
+        )
     else:
         console.print(f"phase diagram: {paths['phase_diagram']}", highlight=False)
-    console.print(f"results in [bold]{out_path}[/] ({time.time() - started:.1f} s)",
-                  highlight=False)
+    console.print(
+        f"results in [bold]{out_path}[/] ({time.time() - started:.1f} s)", highlight=False
+    )
 
 
 def register(app: typer.Typer) -> None:

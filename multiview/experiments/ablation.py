@@ -48,12 +48,12 @@ def remove_feature(data: Dataset, features: jax.Array, feat: jax.Array) -> Datas
     return data._replace(x=x, coef=coef, patch_feature=pf)
 
 
-
 def _nanmean(values) -> float:
     """Mean ignoring NaN; NaN (without a warning) when nothing is finite."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     return float(v.mean()) if v.size else float("nan")
+
 
 def remove_own_view(data: Dataset, features: jax.Array, view: int) -> Dataset:
     """Remove view ``view`` of each sample's own label: ``v_{y, view}``."""
@@ -128,11 +128,18 @@ def run_view_ablation(
         "ablation_single_intact": {"multi_view": mean_std_dict(intact)},
         "ablation_single_learned_view_removed": {"multi_view": mean_std_dict(learned_removed)},
         "ablation_single_other_view_removed": {"multi_view": mean_std_dict(other_removed)},
-        f"ablation_ensemble_{K}_view_removed": {"multi_view": mean_std_dict(ens_acc),
-                                                "worst_class_view": mean_std_dict(ens_worst)},
+        f"ablation_ensemble_{K}_view_removed": {
+            "multi_view": mean_std_dict(ens_acc),
+            "worst_class_view": mean_std_dict(ens_worst),
+        },
     }
-    per_seed = {"single_learned_removed": learned_removed, "single_other_removed": other_removed,
-                "single_intact": intact, "ensemble": ens_acc, "ensemble_worst": ens_worst}
+    per_seed = {
+        "single_learned_removed": learned_removed,
+        "single_other_removed": other_removed,
+        "single_intact": intact,
+        "ensemble": ens_acc,
+        "ensemble_worst": ens_worst,
+    }
     details: dict[str, Any] = {
         "single_other_view_removed": float(_nanmean(other_removed)),
         f"ensemble_{K}": float(np.mean(ens_acc)),
@@ -146,8 +153,10 @@ def run_view_ablation(
         s_st = [M.predict(cfg.model, w, a.x) for a in ablated]
         acc = _per_view_acc(s_st, y).mean(-1)
         worst = _class_view_acc(s_st, y, k).min(axis=(1, 2))
-        methods[f"ablation_{name}_view_removed"] = {"multi_view": mean_std_dict(acc),
-                                                    "worst_class_view": mean_std_dict(worst)}
+        methods[f"ablation_{name}_view_removed"] = {
+            "multi_view": mean_std_dict(acc),
+            "worst_class_view": mean_std_dict(worst),
+        }
         per_seed[name] = acc
         details[name] = float(np.mean(acc))
         if name == "kd":
@@ -160,6 +169,7 @@ def run_view_ablation(
         + f" stay >= {hi:g} with either view removed",
         learned_removed,
         f"single <= {lo:g}; ensemble" + (", KD" if kd_w is not None else "") + f" >= {hi:g}",
-        ok, details,
+        ok,
+        details,
     )
     return {"methods": methods, "predictions": [pred], "per_seed": per_seed}

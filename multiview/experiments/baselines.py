@@ -58,15 +58,19 @@ def _fit_models(kind, cfg, kc, th, datasets, members, keys, teacher=None, on_chu
     duals = [dual_features(g, kc.eig_floor) for g in grams]
     psi = np.stack([d[0] for d in duals])
     steps = kc.rf_steps if kind == "rf" else kc.ntk_steps
-    gamma, last = train_linear(th, cfg, kc, steps, psi, np.stack(f0s), datasets.train.y, keys,
-                               teacher, on_chunk)
+    gamma, last = train_linear(
+        th, cfg, kc, steps, psi, np.stack(f0s), datasets.train.y, keys, teacher, on_chunk
+    )
     xs = (datasets.test_multi.x, datasets.test_single.x)
     out: dict[str, Any] = {"train": [], "multi": [], "single": []}
     for g, group in enumerate(members):
         beta = sample_weights(duals[g][1], gamma[g]) / len(group)
-        out["train"].append(f0s[g] + np.asarray(contract(jnp.asarray(psi[g]), jnp.asarray(gamma[g]))))
-        member = [member_scores(kind, cfg, kc, p, feats[g][j], beta, xs)
-                  for j, p in enumerate(group)]
+        out["train"].append(
+            f0s[g] + np.asarray(contract(jnp.asarray(psi[g]), jnp.asarray(gamma[g])))
+        )
+        member = [
+            member_scores(kind, cfg, kc, p, feats[g][j], beta, xs) for j, p in enumerate(group)
+        ]
         out["multi"].append(np.mean([m[0] for m in member], axis=0))
         out["single"].append(np.mean([m[1] for m in member], axis=0))
     out = {name: np.stack(v) for name, v in out.items()}
@@ -111,19 +115,43 @@ def run_kernel_kind(
 
     keys = init_keys(cfg, S, base)
     p0 = init_frozen(kind, cfg, kc, keys)
-    single = _fit_models(kind, cfg, kc, th, datasets, [[p] for p in p0], keys,
-                         on_chunk=progress(f"{label} single models"))
+    single = _fit_models(
+        kind,
+        cfg,
+        kc,
+        th,
+        datasets,
+        [[p] for p in p0],
+        keys,
+        on_chunk=progress(f"{label} single models"),
+    )
     ens = {name: ensemble_scores(single[name], groups) for name in ("train", "multi", "single")}
 
     kd_keys = init_keys(cfg, G, base + S)
-    kd = _fit_models(kind, cfg, kc, th, datasets, [[p] for p in init_frozen(kind, cfg, kc, kd_keys)],
-                     kd_keys, teacher=ens["train"], on_chunk=progress(f"{label} KD students"))
+    kd = _fit_models(
+        kind,
+        cfg,
+        kc,
+        th,
+        datasets,
+        [[p] for p in init_frozen(kind, cfg, kc, kd_keys)],
+        kd_keys,
+        teacher=ens["train"],
+        on_chunk=progress(f"{label} KD students"),
+    )
 
     avg_keys = init_keys(cfg, G * K, base + S + G)
     avg_p0 = init_frozen(kind, cfg, kc, avg_keys)
-    avg = _fit_models(kind, cfg, kc, th, datasets,
-                      [avg_p0[g * K : (g + 1) * K] for g in range(G)], avg_keys[::K],
-                      on_chunk=progress(f"{label} trained averages"))
+    avg = _fit_models(
+        kind,
+        cfg,
+        kc,
+        th,
+        datasets,
+        [avg_p0[g * K : (g + 1) * K] for g in range(G)],
+        avg_keys[::K],
+        on_chunk=progress(f"{label} trained averages"),
+    )
     single_acc = _accs(single, datasets, mu)
     single_acc["loss"] = single["loss"]
     return {
@@ -159,7 +187,8 @@ def kernel_predictions(kind: str, res: dict[str, Any]) -> list[Prediction]:
             f"{kind}_ensemble_gain",
             f"an ensemble of {K} {name} models beats a single one by >= 2 points overall "
             "(gain per ensemble over the mean single model)",
-            np.asarray(ens) - single, T["kernel_ensemble_gain"],
+            np.asarray(ens) - single,
+            T["kernel_ensemble_gain"],
         ),
         compare(
             f"{kind}_kd_no_transfer",
@@ -169,14 +198,19 @@ def kernel_predictions(kind: str, res: dict[str, Any]) -> list[Prediction]:
             f"recovered fraction < {T['kernel_kd_recovered_fraction']:g} "
             f"(ensemble gain {gain:.3f})",
             bool(gain > 0 and rec_mean < T["kernel_kd_recovered_fraction"]),
-            {"ensemble_gain": gain, "kd_gain": float(np.mean(kd)) - single,
-             "recovered_fraction": rec_mean},
+            {
+                "ensemble_gain": gain,
+                "kd_gain": float(np.mean(kd)) - single,
+                "recovered_fraction": rec_mean,
+            },
         ),
         compare(
             f"{kind}_train_average_wins",
             f"training the average of {K} {name} models jointly is at least as accurate "
             "overall as their ensemble",
-            avg, f">= ensemble ({float(np.mean(ens)):.3f})", bool(avg_gap >= T["kernel_average_gap"]),
+            avg,
+            f">= ensemble ({float(np.mean(ens)):.3f})",
+            bool(avg_gap >= T["kernel_average_gap"]),
             {"average_minus_ensemble": avg_gap, "ensemble": float(np.mean(ens))},
         ),
     ]
@@ -204,8 +238,12 @@ def run_kernel_baselines(
     for kind in kc.kinds:
         res = run_kernel_kind(kind, cfg, th, datasets, kc, progress)
         raw[kind] = res
-        for part, suffix in (("single", "single"), ("ensemble", "ensemble"), ("kd", "kd"),
-                             ("average", "train_average")):
+        for part, suffix in (
+            ("single", "single"),
+            ("ensemble", "ensemble"),
+            ("kd", "kd"),
+            ("average", "train_average"),
+        ):
             a = res[part]
             methods[f"{kind}_{suffix}"] = {
                 "single_view": mean_std_dict(a["test_acc_single"]),

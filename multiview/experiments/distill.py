@@ -81,9 +81,7 @@ def train_students(cfg: SimConfig, th: TheoremsConfig, datasets, w0, teacher, ke
     )
 
 
-def run_kd(
-    cfg: SimConfig, th: TheoremsConfig, sim, scores, on_chunk=None
-) -> dict[str, Any]:
+def run_kd(cfg: SimConfig, th: TheoremsConfig, sim, scores, on_chunk=None) -> dict[str, Any]:
     """Students distilled from ensembles of ``th.teacher_size`` members of the sweep ``sim``
     (scores ``(S, n, k)`` per set from :func:`multiview.sim.single.model_scores`)."""
     S = cfg.seeds

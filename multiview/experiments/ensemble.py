@@ -76,6 +76,10 @@ def run_ensemble(cfg: SimConfig, th: TheoremsConfig, sim, scores: dict[str, np.n
     :class:`~multiview.experiments.simulate.SimulationResult`) with per-seed ``scores``
     (:func:`multiview.sim.single.model_scores`): accuracies and view coverage."""
     return ensemble_curve(
-        cfg, sim.data, scores["multi"], scores["single"], sim.per_seed["learned"],
+        cfg,
+        sim.data,
+        scores["multi"],
+        scores["single"],
+        sim.per_seed["learned"],
         th.ensemble_sizes,
     )

@@ -106,8 +106,13 @@ class GaussianConfig:
 def _dataset(x: jax.Array, y: jax.Array, noise: jax.Array, k: int, V: int) -> Dataset:
     n, P, _ = x.shape
     return Dataset(
-        x, noise, y.astype(jnp.int32), jnp.zeros((n,), bool), jnp.full((n,), -1, jnp.int32),
-        jnp.zeros((n, k, V), jnp.float32), jnp.full((n, P), -1, jnp.int32),
+        x,
+        noise,
+        y.astype(jnp.int32),
+        jnp.zeros((n,), bool),
+        jnp.full((n,), -1, jnp.int32),
+        jnp.zeros((n, k, V), jnp.float32),
+        jnp.full((n, P), -1, jnp.int32),
     )
 
 
@@ -185,16 +190,24 @@ def control_config(cfg: SimConfig, gc: GaussianConfig) -> SimConfig:
     return replace(cfg, data=data)
 
 
-def run_variant(cfg: SimConfig, th: TheoremsConfig, gc: GaussianConfig, variant: str,
-                on_chunk=None) -> dict[str, Any]:
+def run_variant(
+    cfg: SimConfig, th: TheoremsConfig, gc: GaussianConfig, variant: str, on_chunk=None
+) -> dict[str, Any]:
     """Train ``gc.seeds`` networks on one variant; accuracies, ensemble and agreement."""
     cfg = control_config(cfg, gc)
     key = data_stream(cfg, "gaussian", VARIANTS.index(variant))
     tr, te = make_gaussian_datasets(cfg, variant, key, gc)
     S = gc.seeds
     keys, w0 = init_models(cfg, S, INIT_OFFSETS["gaussian"])
-    w, _ = train(ce_loss_fn(cfg.model), w0, {"train": tr}, cfg.train, n_train=cfg.data.n_train,
-                 keys=keys, on_chunk=on_chunk)
+    w, _ = train(
+        ce_loss_fn(cfg.model),
+        w0,
+        {"train": tr},
+        cfg.train,
+        n_train=cfg.data.n_train,
+        keys=keys,
+        on_chunk=on_chunk,
+    )
     s_test = M.predict(cfg.model, w, te.x)
     K = min(th.teacher_size, S)
     groups = group_seeds(S, K)
@@ -230,8 +243,10 @@ def run_gaussian_control(
     methods, bar, details = {}, {}, {}
     ok = True
     for v, r in raw.items():
-        methods[f"gaussian_{v}_single"] = {"overall": mean_std_dict(r["single"]),
-                                           "train": mean_std_dict(r["train_acc"])}
+        methods[f"gaussian_{v}_single"] = {
+            "overall": mean_std_dict(r["single"]),
+            "train": mean_std_dict(r["train_acc"]),
+        }
         methods[f"gaussian_{v}_ensemble"] = {"overall": mean_std_dict(r["ensemble"])}
         bar[f"Gauss {v} single"] = mean_std(r["single"])
         bar[f"Gauss {v} ens {r['K']}"] = mean_std(r["ensemble"])
@@ -252,6 +267,9 @@ def run_gaussian_control(
         f"without multi-view structure an ensemble of {first['K']} gains nothing: "
         f"|ensemble - single| <= {gc.threshold:g} on Gaussian-like data "
         f"({', '.join(gc.variants)}; measured: {gc.variants[0]})",
-        first["gain"], f"|gain| <= {gc.threshold:g} for every variant", ok, details,
+        first["gain"],
+        f"|gain| <= {gc.threshold:g} for every variant",
+        ok,
+        details,
     )
     return {"methods": methods, "predictions": [pred], "bar": bar, "raw": raw}

@@ -175,8 +175,12 @@ def run_sweep(
     for (xv, yv), ccfg in configs.items():
         name = cell_name(xf, xv, yf, yv)
         path = cells_dir / f"{name}.json"
-        header = {"x": [xf, xv], "y": [yf, yv], "config": config_to_dict(ccfg),
-                  "requested_ensemble_size": ensemble_size}
+        header = {
+            "x": [xf, xv],
+            "y": [yf, yv],
+            "config": config_to_dict(ccfg),
+            "requested_ensemble_size": ensemble_size,
+        }
         reused = False
         if resume and path.exists():
             body = read_json(path)
@@ -193,8 +197,12 @@ def run_sweep(
         cells[name] = body
         if on_cell is not None:
             on_cell(name, reused)
-    grid = {"x": {"field": xf, "values": xs}, "y": {"field": yf, "values": ys},
-            "base_config": config_to_dict(cfg), "cells": cells}
+    grid = {
+        "x": {"field": xf, "values": xs},
+        "y": {"field": yf, "values": ys},
+        "base_config": config_to_dict(cfg),
+        "cells": cells,
+    }
     write_json(out / "sweep.json", grid)
     return grid
 

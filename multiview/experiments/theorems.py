@@ -39,7 +39,11 @@ def _at(curve: dict, K: int, key: str) -> np.ndarray:
 
 
 def theorem_predictions(
-    cfg: SimConfig, per_seed: dict, ens: dict, avg: dict | None, kd: dict | None,
+    cfg: SimConfig,
+    per_seed: dict,
+    ens: dict,
+    avg: dict | None,
+    kd: dict | None,
     sd: dict | None,
 ) -> list[Prediction]:
     """Every prediction of Theorems 2-4, with verdicts from the measured arrays."""
@@ -52,72 +56,109 @@ def theorem_predictions(
     acc8 = _at(ens, 8, "acc_single")
     cov8 = _at(ens, 8, "view_coverage")
     T = THRESHOLDS
-    preds.append(at_least(
-        "ensemble_gain", "an ensemble of 8 independently trained models gets single-view "
-        f"accuracy >= {T['ensemble_single_view']:g} and covers >= "
-        f"{T['ensemble_view_coverage']:.0%} of (class, view) pairs",
-        acc8, T["ensemble_single_view"],
-        extra_checks=[("view_coverage_8", cov8, T["ensemble_view_coverage"])],
-    ))
+    preds.append(
+        at_least(
+            "ensemble_gain",
+            "an ensemble of 8 independently trained models gets single-view "
+            f"accuracy >= {T['ensemble_single_view']:g} and covers >= "
+            f"{T['ensemble_view_coverage']:.0%} of (class, view) pairs",
+            acc8,
+            T["ensemble_single_view"],
+            extra_checks=[("view_coverage_8", cov8, T["ensemble_view_coverage"])],
+        )
+    )
     rising = all(b > a for a, b in zip(means, means[1:], strict=False))
     theory = [float(t) for t in ens["theory_single"][: len(Ks)]]
-    preds.append(compare(
-        "ensemble_curve", "single-view accuracy rises with K (K = 1, 2, 4, 8) like 1 - 2^-K",
-        acc8, f"strictly increasing in K; theory {', '.join(f'{t:.3f}' for t in theory)}",
-        rising and len(Ks) >= 2, {"K": Ks, "measured": means, "theory": theory},
-    ))
+    preds.append(
+        compare(
+            "ensemble_curve",
+            "single-view accuracy rises with K (K = 1, 2, 4, 8) like 1 - 2^-K",
+            acc8,
+            f"strictly increasing in K; theory {', '.join(f'{t:.3f}' for t in theory)}",
+            rising and len(Ks) >= 2,
+            {"K": Ks, "measured": means, "theory": theory},
+        )
+    )
     if avg is not None:
         gap = float(np.mean(avg["average"]["test_acc_single"])) - single_mean
-        preds.append(compare(
-            "train_average_no_gain", "training the average of K models jointly gives no "
-            f"single-view gain (within {T['train_average_gap']:g} of a single model) and one "
-            "view per class",
-            avg["average"]["test_acc_single"],
-            f"|avg - single| <= {T['train_average_gap']:g} (single {single_mean:.3f})",
-            abs(gap) <= T["train_average_gap"],
-            {"gap": gap, "frac_classes_one_view": float(np.mean(
-                avg["average"]["frac_classes_one_view"])),
-             "wide_model_single_view": float(np.mean(avg["wide"]["test_acc_single"]))},
-        ))
+        preds.append(
+            compare(
+                "train_average_no_gain",
+                "training the average of K models jointly gives no "
+                f"single-view gain (within {T['train_average_gap']:g} of a single model) and one "
+                "view per class",
+                avg["average"]["test_acc_single"],
+                f"|avg - single| <= {T['train_average_gap']:g} (single {single_mean:.3f})",
+                abs(gap) <= T["train_average_gap"],
+                {
+                    "gap": gap,
+                    "frac_classes_one_view": float(
+                        np.mean(avg["average"]["frac_classes_one_view"])
+                    ),
+                    "wide_model_single_view": float(np.mean(avg["wide"]["test_acc_single"])),
+                },
+            )
+        )
     if kd is not None:
         ens_gain = float(np.mean(kd["teacher"]["test_acc_single"])) - single_mean
         st = kd["student"]["test_acc_single"]
         rec = (float(np.mean(st)) - single_mean) / ens_gain if ens_gain > 0 else float("nan")
-        preds.append(compare(
-            "kd_transfer", "a student distilled from an 8-ensemble recovers >= "
-            f"{T['kd_recovered_fraction']:.0%} of the ensemble's single-view gain over a "
-            "single model", st,
-            f"recovered fraction >= {T['kd_recovered_fraction']:g} (teacher gain {ens_gain:.3f})",
-            bool(np.isfinite(rec) and rec >= T["kd_recovered_fraction"]),
-            {"recovered_fraction": rec},
-        ))
-        preds.append(at_least(
-            "kd_all_views", "the distilled student learns all views for >= "
-            f"{T['kd_all_views']:.0%} of classes",
-            kd["student"]["frac_classes_all_views"], T["kd_all_views"],
-        ))
+        preds.append(
+            compare(
+                "kd_transfer",
+                "a student distilled from an 8-ensemble recovers >= "
+                f"{T['kd_recovered_fraction']:.0%} of the ensemble's single-view gain over a "
+                "single model",
+                st,
+                f"recovered fraction >= {T['kd_recovered_fraction']:g} (teacher gain {ens_gain:.3f})",
+                bool(np.isfinite(rec) and rec >= T["kd_recovered_fraction"]),
+                {"recovered_fraction": rec},
+            )
+        )
+        preds.append(
+            at_least(
+                "kd_all_views",
+                f"the distilled student learns all views for >= {T['kd_all_views']:.0%} of classes",
+                kd["student"]["frac_classes_all_views"],
+                T["kd_all_views"],
+            )
+        )
         extra = float(np.mean(kd["student_ensemble"]["test_acc_single"])) - float(np.mean(st))
-        preds.append(compare(
-            "kd_ensemble_no_gain", "an ensemble of distilled students adds <= "
-            f"{T['kd_ensemble_gain']:g} single-view accuracy", [extra],
-            f"<= {T['kd_ensemble_gain']:g}", extra <= T["kd_ensemble_gain"], {"gain": extra},
-        ))
+        preds.append(
+            compare(
+                "kd_ensemble_no_gain",
+                "an ensemble of distilled students adds <= "
+                f"{T['kd_ensemble_gain']:g} single-view accuracy",
+                [extra],
+                f"<= {T['kd_ensemble_gain']:g}",
+                extra <= T["kd_ensemble_gain"],
+                {"gain": extra},
+            )
+        )
     if sd is not None:
         pair_gain = float(np.mean(_at(ens, 2, "acc_single"))) - single_mean
         st = sd["student"]["test_acc_single"]
         sd_gain = float(np.mean(st)) - single_mean
-        preds.append(compare(
-            "self_distill_gain", "a self-distilled student's single-view gain over a single "
-            "model is at least half of a 2-model ensemble's", st,
-            f"gain >= {T['self_distill_gain_fraction']:g} x {pair_gain:.3f}",
-            pair_gain > 0 and sd_gain >= T["self_distill_gain_fraction"] * pair_gain,
-            {"gain": sd_gain, "ensemble2_gain": pair_gain},
-        ))
-        preds.append(at_least(
-            "self_distill_union", "the student learns the union of the teacher's views and "
-            "its own lottery winners (fraction of classes where it does)",
-            sd["union_covered"], T["self_distill_union"],
-        ))
+        preds.append(
+            compare(
+                "self_distill_gain",
+                "a self-distilled student's single-view gain over a single "
+                "model is at least half of a 2-model ensemble's",
+                st,
+                f"gain >= {T['self_distill_gain_fraction']:g} x {pair_gain:.3f}",
+                pair_gain > 0 and sd_gain >= T["self_distill_gain_fraction"] * pair_gain,
+                {"gain": sd_gain, "ensemble2_gain": pair_gain},
+            )
+        )
+        preds.append(
+            at_least(
+                "self_distill_union",
+                "the student learns the union of the teacher's views and "
+                "its own lottery winners (fraction of classes where it does)",
+                sd["union_covered"],
+                T["self_distill_union"],
+            )
+        )
     return preds
 
 
@@ -156,5 +197,13 @@ def run_theorems(
     preds += [p.to_dict() for p in theorem_predictions(cfg, sim.per_seed, ens, avg, kd, sd)]
     for part in extra.values():
         preds += [p.to_dict() for p in part["predictions"]]
-    return {"sim": sim, "ensemble": ens, "average": avg, "kd": kd, "sd": sd, **extra,
-            "predictions": preds, "metrics": summarize_metrics(sim.per_seed)}
+    return {
+        "sim": sim,
+        "ensemble": ens,
+        "average": avg,
+        "kd": kd,
+        "sd": sd,
+        **extra,
+        "predictions": preds,
+        "metrics": summarize_metrics(sim.per_seed),
+    }

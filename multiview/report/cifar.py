@@ -25,15 +25,15 @@ LABELS = {
 
 def format_table(summary: dict) -> str:
     """A Markdown table: method, test accuracy mean +- std (%), runs, gain over single."""
-    lines = ["| method | test accuracy (%) | runs | vs single (points) |",
-             "|---|---|---|---|"]
+    lines = ["| method | test accuracy (%) | runs | vs single (points) |", "|---|---|---|---|"]
     for m, label in LABELS.items():
         stats = summary["methods"][m]
         n = len(summary["runs"][m])
         gain = summary["gains_points"].get(m)
         g = "" if gain is None else f"{gain:+.2f}"
-        lines.append(f"| {label} | {100 * stats['mean']:.2f} +- {100 * stats['std']:.2f} | "
-                     f"{n} | {g} |")
+        lines.append(
+            f"| {label} | {100 * stats['mean']:.2f} +- {100 * stats['std']:.2f} | {n} | {g} |"
+        )
     lines.append(f"\n{STD_CONVENTION.replace('seeds', 'runs')}.")
     return "\n".join(lines) + "\n"
 
@@ -46,13 +46,13 @@ def plot_bars(summary: dict, path: str | Path) -> Path:
     colors = ["tab:blue"] * 5 + ["tab:orange"] * 4
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.bar(range(len(methods)), means, yerr=stds, color=colors, capsize=3)
-    ax.set_xticks(range(len(methods)), [LABELS[m] for m in methods], rotation=35, ha="right",
-                  fontsize=8)
+    ax.set_xticks(
+        range(len(methods)), [LABELS[m] for m in methods], rotation=35, ha="right", fontsize=8
+    )
     lo = min(means) - 5
     ax.set_ylim(max(0.0, lo), min(100.0, max(means) + 3))
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"CIFAR, preset {summary.get('preset', '')}: CNN (blue), random features "
-                 "(orange)")
+    ax.set_title(f"CIFAR, preset {summary.get('preset', '')}: CNN (blue), random features (orange)")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -77,8 +77,14 @@ def plot_learned_view_map(learned: np.ndarray, title=None):
     code = np.where(n == 1, np.argmax(learned, -1), np.where(n == 0, V + 1, V))
     colors = VIEW_COLORS[:V] + ["#444444", "#dddddd"]
     fig, ax = plt.subplots(figsize=(min(2 + 0.35 * k, 12), min(1.5 + 0.12 * S, 10)))
-    ax.imshow(code, aspect="auto", cmap=ListedColormap(colors), vmin=0, vmax=V + 1,
-              interpolation="nearest")
+    ax.imshow(
+        code,
+        aspect="auto",
+        cmap=ListedColormap(colors),
+        vmin=0,
+        vmax=V + 1,
+        interpolation="nearest",
+    )
     ax.set_xlabel("class")
     ax.set_ylabel("seed")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colors[v]) for v in range(V + 2)]
@@ -91,8 +97,11 @@ def plot_learned_view_map(learned: np.ndarray, title=None):
 
 def plot_accuracy_distributions(per_seed: dict[str, np.ndarray], expected_single=None):
     """Histograms over seeds of train, multi-view and single-view test accuracy."""
-    names = [("train_acc", "train"), ("test_acc_multi", "multi-view test"),
-             ("test_acc_single", "single-view test")]
+    names = [
+        ("train_acc", "train"),
+        ("test_acc_multi", "multi-view test"),
+        ("test_acc_single", "single-view test"),
+    ]
     fig, ax = plt.subplots(figsize=(6.5, 3.5))
     bins = np.linspace(0, 1, 41)
     for (key, label), color in zip(names, ["#555555", "#1f77b4", "#d62728"], strict=True):
@@ -116,8 +125,10 @@ def plot_ensemble_curve(K, acc_single, acc_multi, theory):
         theory: ``(nK,)`` the theory's single-view curve.
     """
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for accs, label, color in ((acc_single, "single-view test", "#d62728"),
-                               (acc_multi, "multi-view test", "#1f77b4")):
+    for accs, label, color in (
+        (acc_single, "single-view test", "#d62728"),
+        (acc_multi, "multi-view test", "#1f77b4"),
+    ):
         m = [float(np.mean(a)) for a in accs]
         s = [float(np.std(a)) for a in accs]
         ax.errorbar(K, m, yerr=s, marker="o", capsize=3, label=label, color=color)
@@ -142,9 +153,11 @@ def plot_views_per_method(counts: dict[str, dict[str, float]], views: int):
     methods = list(counts)
     fig, ax = plt.subplots(figsize=(1.3 * len(methods) + 2, 3.6))
     bottom = np.zeros(len(methods))
-    for key, label, color in (("one", "exactly one view", "#1f77b4"),
-                              ("all", f"all {views} views", "#2ca02c"),
-                              ("none", "no view", "#bbbbbb")):
+    for key, label, color in (
+        ("one", "exactly one view", "#1f77b4"),
+        ("all", f"all {views} views", "#2ca02c"),
+        ("none", "no view", "#bbbbbb"),
+    ):
         vals = np.array([counts[m].get(key, 0.0) for m in methods])
         ax.bar(methods, vals, bottom=bottom, label=label, color=color)
         bottom += vals

@@ -29,14 +29,21 @@ def plot_heatmaps(grid: dict[str, Any], out: Path) -> dict[str, Path]:
     def draw(ax, metric):
         mean, _ = grid_arrays(grid, metric)
         lim = (-0.1, 0.5) if metric == "ensemble_gain" else (0.0, 1.0)
-        im = ax.imshow(mean, origin="lower", cmap="viridis", vmin=lim[0], vmax=lim[1],
-                       aspect="auto")
+        im = ax.imshow(
+            mean, origin="lower", cmap="viridis", vmin=lim[0], vmax=lim[1], aspect="auto"
+        )
         for i in range(len(ys)):
             for j in range(len(xs)):
                 v = mean[i, j]
-                ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.2f}", ha="center", va="center",
-                        color="white" if np.isnan(v) or v < np.mean(lim) else "black",
-                        fontsize=9)
+                ax.text(
+                    j,
+                    i,
+                    "n/a" if np.isnan(v) else f"{v:.2f}",
+                    ha="center",
+                    va="center",
+                    color="white" if np.isnan(v) or v < np.mean(lim) else "black",
+                    fontsize=9,
+                )
         ax.set_xticks(range(len(xs)), [str(v) for v in xs])
         ax.set_yticks(range(len(ys)), [str(v) for v in ys])
         ax.set_xlabel(xf)

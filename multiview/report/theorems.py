@@ -33,32 +33,51 @@ def theorems_summary(res: dict[str, Any]) -> dict[str, Any]:
             "multi_view": mean_std_dict(sim.per_seed["test_acc_multi"]),
         }
     }
-    for K, a_s, a_m, cov in zip(ens["K"], ens["acc_single"], ens["acc_multi"],
-                                ens["view_coverage"], strict=True):
-        methods[f"ensemble_{K}"] = {"single_view": mean_std_dict(a_s), "multi_view": mean_std_dict(a_m),
-                                    "view_coverage": mean_std_dict(cov)}
+    for K, a_s, a_m, cov in zip(
+        ens["K"], ens["acc_single"], ens["acc_multi"], ens["view_coverage"], strict=True
+    ):
+        methods[f"ensemble_{K}"] = {
+            "single_view": mean_std_dict(a_s),
+            "multi_view": mean_std_dict(a_m),
+            "view_coverage": mean_std_dict(cov),
+        }
     for name, key in (("kd_student", "kd"), ("self_distill", "sd")):
         if res.get(key):
             st = res[key]["student"]
-            methods[name] = {"single_view": mean_std_dict(st["test_acc_single"]),
-                             "multi_view": mean_std_dict(st["test_acc_multi"]), "views": _counts(st)}
+            methods[name] = {
+                "single_view": mean_std_dict(st["test_acc_single"]),
+                "multi_view": mean_std_dict(st["test_acc_multi"]),
+                "views": _counts(st),
+            }
     if res.get("kd"):
-        methods["kd_teacher"] = {"single_view": mean_std_dict(res["kd"]["teacher"]["test_acc_single"]),
-                                 "multi_view": mean_std_dict(res["kd"]["teacher"]["test_acc_multi"])}
+        methods["kd_teacher"] = {
+            "single_view": mean_std_dict(res["kd"]["teacher"]["test_acc_single"]),
+            "multi_view": mean_std_dict(res["kd"]["teacher"]["test_acc_multi"]),
+        }
         methods["kd_student_ensemble"] = {
-            "single_view": mean_std_dict(res["kd"]["student_ensemble"]["test_acc_single"])}
+            "single_view": mean_std_dict(res["kd"]["student_ensemble"]["test_acc_single"])
+        }
     if res.get("average"):
         for name in ("average", "wide"):
             st = res["average"][name]
-            methods[f"train_{name}"] = {"single_view": mean_std_dict(st["test_acc_single"]),
-                                        "multi_view": mean_std_dict(st["test_acc_multi"]),
-                                        "views": _counts(st)}
+            methods[f"train_{name}"] = {
+                "single_view": mean_std_dict(st["test_acc_single"]),
+                "multi_view": mean_std_dict(st["test_acc_multi"]),
+                "views": _counts(st),
+            }
     for extra in ("rf", "gaussian", "ablation"):
         if res.get(extra):
             methods.update(res[extra].get("methods", {}))
-    return {"metrics": res["metrics"], "methods": methods, "predictions": res["predictions"],
-            "ensemble_curve": {"K": ens["K"], "theory_single": ens["theory_single"],
-                               "single_view": [mean_std_dict(a) for a in ens["acc_single"]]}}
+    return {
+        "metrics": res["metrics"],
+        "methods": methods,
+        "predictions": res["predictions"],
+        "ensemble_curve": {
+            "K": ens["K"],
+            "theory_single": ens["theory_single"],
+            "single_view": [mean_std_dict(a) for a in ens["acc_single"]],
+        },
+    }
 
 
 def write_theorems(res: dict[str, Any], out: Path, th_config: dict[str, Any]) -> dict[str, Any]:
@@ -97,15 +116,19 @@ def write_theorem_figures(res: dict[str, Any], fig_dir: Path) -> dict[str, Path]
     V = sim.config.data.views
     paths = write_simulation_figures(sim, fig_dir)
     paths["ensemble_curve"] = plots.save(
-        plots.plot_ensemble_curve(ens["K"], ens["acc_single"], ens["acc_multi"],
-                                  ens["theory_single"]),
+        plots.plot_ensemble_curve(
+            ens["K"], ens["acc_single"], ens["acc_multi"], ens["theory_single"]
+        ),
         fig_dir / "ensemble_curve.png",
     )
     counts = {"single": _counts(sim.per_seed)}
     K8 = 8 if 8 in ens["K"] else ens["K"][-1]
     cov = ens["view_coverage"][ens["K"].index(K8)]
-    counts[f"ensemble {K8}"] = {"all": float(np.mean(cov)), "one": 1 - float(np.mean(cov)),
-                                "none": 0.0}
+    counts[f"ensemble {K8}"] = {
+        "all": float(np.mean(cov)),
+        "one": 1 - float(np.mean(cov)),
+        "none": 0.0,
+    }
     acc = {"single": mean_std(sim.per_seed["test_acc_single"])}
     a8 = ens["acc_single"][ens["K"].index(K8)]
     acc[f"ensemble {K8}"] = mean_std(a8)
@@ -121,14 +144,19 @@ def write_theorem_figures(res: dict[str, Any], fig_dir: Path) -> dict[str, Path]
     for extra in ("rf",):
         if res.get(extra):
             acc.update(res[extra].get("bar", {}))
-    paths["views_per_method"] = plots.save(plots.plot_views_per_method(counts, V),
-                                           fig_dir / "views_per_method.png")
-    paths["method_accuracy"] = plots.save(plots.plot_method_accuracy(acc),
-                                          fig_dir / "method_accuracy.png")
+    paths["views_per_method"] = plots.save(
+        plots.plot_views_per_method(counts, V), fig_dir / "views_per_method.png"
+    )
+    paths["method_accuracy"] = plots.save(
+        plots.plot_method_accuracy(acc), fig_dir / "method_accuracy.png"
+    )
     if res.get("kd"):
         paths["kd_lambda"] = plots.save(
-            plots.plot_student_vs_plain(sim.history.steps, sim.history.records["lambda"],
-                                        res["kd"]["history"].records["lambda"]),
+            plots.plot_student_vs_plain(
+                sim.history.steps,
+                sim.history.records["lambda"],
+                res["kd"]["history"].records["lambda"],
+            ),
             fig_dir / "kd_vs_single_lambda.png",
         )
     return paths

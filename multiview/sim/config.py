@@ -65,26 +65,30 @@ class DataConfig:
     uniformly in ``[s, s * (1 + strength_jitter)]`` for its nominal strength ``s``.
     """
 
-    k: int = _field(10, 'number of classes')
-    views: int = _field(2, 'views (features) per class, V (the paper: 2)')
-    d: int = _field(512, 'patch dimension (>= k * views)')
-    patches: int = _field(16, 'patches per input, P')
-    patches_per_feature: int = _field(2, 'patches carrying each present feature, C_p')
+    k: int = _field(10, "number of classes")
+    views: int = _field(2, "views (features) per class, V (the paper: 2)")
+    d: int = _field(512, "patch dimension (>= k * views)")
+    patches: int = _field(16, "patches per input, P")
+    patches_per_feature: int = _field(2, "patches carrying each present feature, C_p")
     # s: off-target features per sample (fixed count or mean of s/k draws)
-    off_target: int = _field(2, 'off-target features per sample, s')
+    off_target: int = _field(2, "off-target features per sample, s")
     off_target_mode: str = _field("fixed", "'fixed' (exactly s) or 'bernoulli' (each w.p. s/k)")
     # off-target strength in multi-view samples (paper: <= 0.4)
-    off_target_multi: float = _field(0.3, 'off-target feature strength in multi-view samples')
-    off_target_single: float = _field(0.1, 'off-target feature strength in single-view samples, Gamma')
-    view_strength: float = _field(1.0, 'own-view strength')
-    weak_view: float = _field(0.05, 'strength of the weak own views of single-view samples, rho')
-    strength_jitter: float = _field(0.2, 'strengths are drawn in [s, s(1 + jitter)]')
+    off_target_multi: float = _field(0.3, "off-target feature strength in multi-view samples")
+    off_target_single: float = _field(
+        0.1, "off-target feature strength in single-view samples, Gamma"
+    )
+    view_strength: float = _field(1.0, "own-view strength")
+    weak_view: float = _field(0.05, "strength of the weak own views of single-view samples, rho")
+    strength_jitter: float = _field(0.2, "strengths are drawn in [s, s(1 + jitter)]")
     # gamma: every patch gets alpha_v v, alpha_v ~ U[0, gamma]
-    feature_noise: float = _field(0.0, 'feature noise gamma: alpha ~ U[0, gamma] on every feature of every patch')
-    noise_scale: float = _field(1.5, 'Gaussian patch noise sigma_p * sqrt(d)')
-    single_view_frac: float = _field(0.2, 'fraction of single-view samples, mu')
-    n_train: int = _field(200, 'training samples, N')
-    n_test: int = _field(1000, 'test samples of each kind (multi- and single-view)')
+    feature_noise: float = _field(
+        0.0, "feature noise gamma: alpha ~ U[0, gamma] on every feature of every patch"
+    )
+    noise_scale: float = _field(1.5, "Gaussian patch noise sigma_p * sqrt(d)")
+    single_view_frac: float = _field(0.2, "fraction of single-view samples, mu")
+    n_train: int = _field(200, "training samples, N")
+    n_test: int = _field(1000, "test samples of each kind (multi- and single-view)")
 
     def __post_init__(self):
         _int("k", self.k, 2)
@@ -136,10 +140,10 @@ class DataConfig:
 class ModelConfig:
     """Two-layer smoothed-ReLU network F_i(X) = sum_r sum_p ReLU~(<w_{i,r}, x_p>)."""
 
-    width: int = _field(2, 'neurons per class, m')
-    q: int = _field(3, 'smoothed-ReLU power')
-    varrho: float = _field(3.0, 'smoothed-ReLU threshold')
-    init_std: float = _field(0.009, 'per-coordinate std of the initial weights')
+    width: int = _field(2, "neurons per class, m")
+    q: int = _field(3, "smoothed-ReLU power")
+    varrho: float = _field(3.0, "smoothed-ReLU threshold")
+    init_std: float = _field(0.009, "per-coordinate std of the initial weights")
 
     def __post_init__(self):
         _int("width", self.width, 1)
@@ -152,13 +156,16 @@ class ModelConfig:
 class TrainConfig:
     """Gradient descent on the cross-entropy of softmax(F)."""
 
-    steps: int = _field(1500, 'gradient steps')
-    lr: float = _field(15.0, 'learning rate')
-    batch_size: int = _field(0, 'minibatch size (0: full-batch GD)')
-    log_points: int = _field(60, 'log-spaced steps recorded in trajectories')
+    steps: int = _field(1500, "gradient steps")
+    lr: float = _field(15.0, "learning rate")
+    batch_size: int = _field(0, "minibatch size (0: full-batch GD)")
+    log_points: int = _field(60, "log-spaced steps recorded in trajectories")
     # the run is driven in this many equal jitted chunks (progress display)
-    chunks: int = _field(20, 'jitted chunks the run is driven in (progress granularity)')
-    dtype: str = _field("float32", 'matmul dtype of training: float32, or bfloat16 (float32 accumulation)')
+    chunks: int = _field(20, "jitted chunks the run is driven in (progress granularity)")
+    dtype: str = _field(
+        "float32", "matmul dtype of training: float32, or bfloat16 (float32 accumulation)"
+    )
+
     def __post_init__(self):
         _int("steps", self.steps, 1)
         _float("lr", self.lr, 0.0, open_lo=True)
@@ -184,11 +191,11 @@ class SimConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    seeds: int = _field(64, 'independent initializations trained side by side')
+    seeds: int = _field(64, "independent initializations trained side by side")
     # the data set (features, training and test samples) is shared
-    data_seed: int = _field(0, 'seed of the data set (shared by all models)')
+    data_seed: int = _field(0, "seed of the data set (shared by all models)")
     # seed s of the sweep uses init key fold_in(init_seed key, s)
-    init_seed: int = _field(1, 'base seed of the initializations')
+    init_seed: int = _field(1, "base seed of the initializations")
 
     def __post_init__(self):
         _int("seeds", self.seeds, 1)
@@ -199,7 +206,6 @@ class SimConfig:
                 f"batch_size = {self.train.batch_size} is invalid: must be 0 (full batch) or "
                 f"<= n_train = {self.data.n_train}"
             )
-
 
 
 _QUICK = SimConfig(
@@ -263,8 +269,6 @@ def with_overrides(cfg: SimConfig, **overrides: Any) -> SimConfig:
         sec: replace(getattr(cfg, sec), **upd) for sec, upd in section_updates.items() if upd
     }
     return replace(cfg, **new_sections, **top)
-
-
 
 
 def field_help(name: str) -> str:

@@ -112,7 +112,6 @@ class KernelConfig:
                 raise ConfigError(f"{name} = {getattr(self, name)!r} is invalid: must be > 0")
 
 
-
 # --------------------------------------------------------------------------- the two kinds
 
 
@@ -191,8 +190,10 @@ def ntk_jacobian_fn(model: ModelConfig):
 def _ntk_jac(model: ModelConfig, w0, x, batch: int) -> tuple[np.ndarray, np.ndarray]:
     f = ntk_jacobian_fn(model)
     parts = [f(w0, x[i : i + batch]) for i in range(0, x.shape[0], batch)]
-    return (np.concatenate([np.asarray(p[0]) for p in parts]),
-            np.concatenate([np.asarray(p[1]) for p in parts]))
+    return (
+        np.concatenate([np.asarray(p[0]) for p in parts]),
+        np.concatenate([np.asarray(p[1]) for p in parts]),
+    )
 
 
 @jax.jit
@@ -301,17 +302,32 @@ def train_linear(
     """
     S, n, _, r = psi.shape
     k = f0.shape[-1]
-    params = {"gamma": jnp.zeros((S, k, r), jnp.float32), "psi": jnp.asarray(psi),
-              "f0": jnp.asarray(f0, jnp.float32)}
+    params = {
+        "gamma": jnp.zeros((S, k, r), jnp.float32),
+        "psi": jnp.asarray(psi),
+        "f0": jnp.asarray(f0, jnp.float32),
+    }
     if teacher is not None:
         params["teacher"] = jnp.asarray(teacher, jnp.float32)
-    tcfg = replace(cfg.train, steps=steps, lr=2.0 * kc.lr_factor, batch_size=0,
-                   log_points=4, chunks=min(cfg.train.chunks, 10))
-    params, hist = train(linear_loss_fn(th, k, teacher is not None), params, {"y": y}, tcfg,
-                         n_train=n, keys=keys, on_chunk=on_chunk)
+    tcfg = replace(
+        cfg.train,
+        steps=steps,
+        lr=2.0 * kc.lr_factor,
+        batch_size=0,
+        log_points=4,
+        chunks=min(cfg.train.chunks, 10),
+    )
+    params, hist = train(
+        linear_loss_fn(th, k, teacher is not None),
+        params,
+        {"y": y},
+        tcfg,
+        n_train=n,
+        keys=keys,
+        on_chunk=on_chunk,
+    )
     last = {"loss": hist.records["loss"][:, -1], "acc": hist.records["acc"][:, -1]}
     return np.asarray(params["gamma"]), last
-
 
 
 def init_frozen(kind: str, cfg: SimConfig, kc: KernelConfig, keys: jax.Array) -> jax.Array:
