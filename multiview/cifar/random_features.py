@@ -29,7 +29,7 @@ __all__ = ["random_features", "rf_head_trainer", "train_rf_heads", "rf_logits"]
 
 
 def random_features(
-    key: jax.Array, cfg: RFConfig, train_x: np.ndarray, test_x: np.ndarray, *, chunk: int = 1000
+    key: jax.Array, cfg: RFConfig, train_x: np.ndarray, test_x: np.ndarray, *, batch: int = 1000
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features of one random-feature seed.
 
@@ -51,7 +51,7 @@ def random_features(
 
     def all_features(x):
         return np.concatenate(
-            [np.asarray(phi(jnp.asarray(x[i : i + chunk]))) for i in range(0, x.shape[0], chunk)]
+            [np.asarray(phi(jnp.asarray(x[i : i + batch]))) for i in range(0, x.shape[0], batch)]
         )
 
     train_f, test_f = all_features(train_x), all_features(test_x)

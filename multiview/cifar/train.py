@@ -5,7 +5,8 @@ is ``members`` models whose logits are averaged before the loss: ``members = 1``
 ordinary model, ``members = K`` is the paper's "training the average" of K models. Every
 parameter leaf therefore has the leading axes ``(runs, members)``.
 
-How the runs (and members) are spread over the device is :attr:`~multiview.cifar.config.CifarTrainConfig.seed_parallel`:
+How the runs (and members) are spread over the device is
+:attr:`~multiview.cifar.config.CifarTrainConfig.seed_parallel`:
 
 - ``vmap``: one batched program; ideal on a GPU. On the XLA CPU backend a vmapped conv with
   per-seed weights becomes a grouped convolution that is ~5x slower than separate convs.

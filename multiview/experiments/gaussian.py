@@ -23,7 +23,8 @@ from averaging memorized noise, not from views); with more samples per dimension
 networks learn what there is to learn and agree.
 
 Models are trained exactly as the simulation's single models (``ce_loss_fn``, ``cfg.train``)
-from fresh seeds (init stream ``gaussian`` of :mod:`multiview.sim.seeds`); ensembles are disjoint groups of ``th.teacher_size``.
+from fresh seeds (init stream ``gaussian`` of :mod:`multiview.sim.seeds`); ensembles are
+disjoint groups of ``th.teacher_size``.
 Besides accuracies, the agreement of predictions between seeds (the fraction of test
 samples on which two seeds predict the same class, averaged over pairs) is reported:
 without multi-view structure the seeds should learn nearly the same function.

@@ -1,9 +1,10 @@
 """Phase diagrams: a grid over two config fields, one simulation per cell, resumable.
 
-Each cell is a full :func:`~multiview.experiments.simulate.run_simulation` (all seeds vmapped,
-chunked) at the base config with the two fields overridden. Its summary is written atomically
-to ``out/cells/<x>=<vx>__<y>=<vy>.json`` as soon as it is done; with ``resume`` a cell whose
-file exists (made with the same cell config) is read back instead of rerun. Per cell:
+Each cell is a full :func:`~multiview.experiments.simulate.run_simulation` (all seeds
+vmapped, in jitted chunks of steps) at the base config with the two fields overridden. Its
+summary is written atomically to ``out/cells/<x>=<vx>__<y>=<vy>.json`` as soon as it is
+done; with ``resume`` a cell whose file exists (made with the same cell config) is read back
+instead of rerun. Per cell:
 
 - ``single_view``: single-view test accuracy of single models (mean, std over seeds);
 - ``one_view``: the fraction of classes where exactly one view was learned;

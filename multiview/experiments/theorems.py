@@ -110,7 +110,8 @@ def theorem_predictions(
                 f"{T['kd_recovered_fraction']:.0%} of the ensemble's single-view gain over a "
                 "single model",
                 st,
-                f"recovered fraction >= {T['kd_recovered_fraction']:g} (teacher gain {ens_gain:.3f})",
+                f"recovered fraction >= {T['kd_recovered_fraction']:g} "
+                f"(teacher gain {ens_gain:.3f})",
                 bool(np.isfinite(rec) and rec >= T["kd_recovered_fraction"]),
                 {"recovered_fraction": rec},
             )

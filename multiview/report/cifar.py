@@ -1,4 +1,5 @@
-"""The Figure-1-style outputs of a CIFAR run: a table (mean +- std over runs), a bar chart, files."""
+"""The Figure-1-style outputs of a CIFAR run: a table (mean +- std over runs), a bar chart,
+files."""
 
 from __future__ import annotations
 

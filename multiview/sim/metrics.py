@@ -163,7 +163,8 @@ def group_seeds(n_seeds: int, K: int, max_groups: int | None = None) -> np.ndarr
 
 
 def ensemble_scores(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Average member scores: ``(G, n, k)`` from per-seed scores ``(S, n, k)``, groups ``(G, K)``."""
+    """Average member scores: ``(G, n, k)`` from per-seed scores ``(S, n, k)`` and groups
+    ``(G, K)``."""
     return scores[groups].mean(axis=1)
 
 
