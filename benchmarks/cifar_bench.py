@@ -16,8 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview.cifar.nets import NetConfig, build_net
-from multiview.cifar.train import TrainConfig, _epoch_fn, _init_fn, _step_fn
+from multiview.cifar.config import CifarTrainConfig, NetConfig
+from multiview.cifar.nets import build_net
+from multiview.cifar.train import make_epoch_keys, make_init, make_step
 
 
 def time_step(net, cfg, strategy, seeds, n, repeats):
@@ -25,9 +26,9 @@ def time_step(net, cfg, strategy, seeds, n, repeats):
     y = jnp.asarray(np.arange(n) % 10, jnp.int32)
     spe = n // cfg.batch_size
     run_keys = jax.random.split(jax.random.key(0), seeds)
-    params, state, opt = _init_fn(net, cfg, 1, spe)(run_keys, None)
-    perms, keys = _epoch_fn(n)(run_keys, 0)
-    step = _step_fn(net, cfg, None, strategy, cfg.batch_size, spe)
+    params, state, opt = make_init(net, cfg, 1, spe)(run_keys, None)
+    perms, keys = make_epoch_keys(n)(run_keys, 0)
+    step = make_step(net, cfg, None, strategy, cfg.batch_size, spe)
     t0 = time.perf_counter()
     out = step(params, state, opt, perms, keys, None, 0, x, y)
     jax.block_until_ready(out)
@@ -50,15 +51,20 @@ def main():
     args = ap.parse_args()
     net = build_net(NetConfig(args.arch, width=args.width))
     n = 4 * args.batch
-    print(f"backend {jax.default_backend()}, {args.arch} width {args.width}, "
-          f"{args.seeds} seeds, batch {args.batch}")
+    print(
+        f"backend {jax.default_backend()}, {args.arch} width {args.width}, "
+        f"{args.seeds} seeds, batch {args.batch}"
+    )
     print("| seed_parallel | compile + first step (s) | step, all seeds (ms) | per seed (ms) |")
     print("|---|---|---|---|")
     for strategy in args.strategies.split(","):
-        cfg = TrainConfig(batch_size=args.batch, seed_parallel=strategy)
+        cfg = CifarTrainConfig(batch_size=args.batch, seed_parallel=strategy)
         compile_s, step_s = time_step(net, cfg, strategy, args.seeds, n, args.repeats)
-        print(f"| {strategy} | {compile_s:.1f} | {1000 * step_s:.0f} | "
-              f"{1000 * step_s / args.seeds:.0f} |", flush=True)
+        print(
+            f"| {strategy} | {compile_s:.1f} | {1000 * step_s:.0f} | "
+            f"{1000 * step_s / args.seeds:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

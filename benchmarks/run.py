@@ -28,34 +28,57 @@ def markdown(r: dict) -> str:
         f"- speedup vs jitted per-seed loop: {r['speedup_vs_jax_loop']:.2f}x",
     ]
     if r.get("speedup_vs_torch_loop") is not None:
-        lines.append(f"- speedup vs PyTorch per-seed loop ({r['torch_threads']} thread(s)): "
-                     f"**{r['speedup_vs_torch_loop']:.2f}x**")
+        lines.append(
+            f"- speedup vs PyTorch per-seed loop ({r['torch_threads']} thread(s)): "
+            f"**{r['speedup_vs_torch_loop']:.2f}x**"
+        )
     if "bf16" in r:
         b = r["bf16"]
-        lines.append(f"- bf16 matmuls: {b['speedup_vs_fp32']:.2f}x faster than fp32"
-                     + (f", {b['speedup_vs_torch_loop']:.2f}x vs PyTorch fp32"
-                        if "speedup_vs_torch_loop" in b else ""))
+        lines.append(
+            f"- bf16 matmuls: {b['speedup_vs_fp32']:.2f}x faster than fp32"
+            + (
+                f", {b['speedup_vs_torch_loop']:.2f}x vs PyTorch fp32"
+                if "speedup_vs_torch_loop" in b
+                else ""
+            )
+        )
         if "check" in b:
             c = b["check"]
-            lines.append(f"  - check ({c['seeds']} seeds, {c['steps']} steps): prediction "
-                         f"agreement {100 * c['prediction_agreement']:.2f}%, max weight "
-                         f"rel. diff {c['max_weight_rel_diff']:.1e}")
-    lines += ["", "| seeds | ms / step | seed-steps / s | GFLOP/s | of peak |",
-              "|---:|---:|---:|---:|---:|"]
+            lines.append(
+                f"  - check ({c['seeds']} seeds, {c['steps']} steps): prediction "
+                f"agreement {100 * c['prediction_agreement']:.2f}%, max weight "
+                f"rel. diff {c['max_weight_rel_diff']:.1e}"
+            )
+    lines += [
+        "",
+        "| seeds | ms / step | seed-steps / s | GFLOP/s | of peak |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for row in r["throughput"]:
-        lines.append(f"| {row['seeds']} | {1e3 * row['step_s']:.2f} | "
-                     f"{row['seed_steps_per_s']:.0f} | {row['model_flops'] / 1e9:.0f} | "
-                     f"{100 * row['peak_fraction']:.0f}% |")
+        lines.append(
+            f"| {row['seeds']} | {1e3 * row['step_s']:.2f} | "
+            f"{row['seed_steps_per_s']:.0f} | {row['model_flops'] / 1e9:.0f} | "
+            f"{100 * row['peak_fraction']:.0f}% |"
+        )
     if "large" in r:
         lg = r["large"]
-        lines += ["", f"Large preset {lg['preset']!r} "
-                  f"({lg['model_flops_per_seed_step'] / 1e9:.1f} GFLOP per seed-step):", ""]
+        lines += [
+            "",
+            f"Large preset {lg['preset']!r} "
+            f"({lg['model_flops_per_seed_step'] / 1e9:.1f} GFLOP per seed-step):",
+            "",
+        ]
         for row in lg["throughput"]:
-            extra = (f", {row['speedup_vs_torch_loop']:.2f}x vs PyTorch loop"
-                     if "speedup_vs_torch_loop" in row else "")
-            lines.append(f"- {row['seeds']} seeds: {1e3 * row['step_s']:.0f} ms/step, "
-                         f"{row['model_flops'] / 1e9:.0f} GFLOP/s "
-                         f"({100 * row['peak_fraction']:.0f}% of peak){extra}")
+            extra = (
+                f", {row['speedup_vs_torch_loop']:.2f}x vs PyTorch loop"
+                if "speedup_vs_torch_loop" in row
+                else ""
+            )
+            lines.append(
+                f"- {row['seeds']} seeds: {1e3 * row['step_s']:.0f} ms/step, "
+                f"{row['model_flops'] / 1e9:.0f} GFLOP/s "
+                f"({100 * row['peak_fraction']:.0f}% of peak){extra}"
+            )
     return "\n".join(lines)
 
 

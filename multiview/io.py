@@ -7,6 +7,7 @@ never leaves a half-written file behind: a reader sees either the old file or th
 from __future__ import annotations
 
 import datetime as _dt
+import io as _io
 import json
 import os
 import subprocess
@@ -14,7 +15,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
+
+from multiview import __version__
 
 __all__ = [
     "atomic_write_bytes",
@@ -83,8 +87,6 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
     """Save arrays to a compressed ``.npz`` atomically."""
-    import io as _io
-
     buf = _io.BytesIO()
     np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
     return atomic_write_bytes(path, buf.getvalue())
@@ -108,10 +110,6 @@ def _git_commit() -> str | None:
 
 def run_metadata() -> dict[str, Any]:
     """Package, JAX and device facts to store beside every result."""
-    import jax
-
-    from multiview import __version__
-
     devices = jax.devices()
     return {
         "multiview_version": __version__,

@@ -4,7 +4,9 @@ The device count must be set before JAX initialises its backend, so it is set he
 import time of the test session.
 """
 
+import logging
 import os
+import re
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 
@@ -17,7 +19,7 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 @pytest.fixture(scope="session")
 def tiny_config():
     """A simulation small enough for unit tests (seconds)."""
-    from multiview.config import DataConfig, ModelConfig, SimConfig, TrainConfig
+    from multiview.sim.config import DataConfig, ModelConfig, SimConfig, TrainConfig
 
     return SimConfig(
         data=DataConfig(k=4, d=64, patches=8, n_train=40, n_test=50, off_target=2),
@@ -25,3 +27,43 @@ def tiny_config():
         train=TrainConfig(steps=40, chunks=4, log_points=8),
         seeds=3,
     )
+
+
+class CompileLog:
+    """Names of the functions XLA compiled while active (``jax.log_compiles`` messages)."""
+
+    PATTERN = re.compile(r"^Compiling jit\((\w+)\)")
+
+    def __init__(self):
+        self.names: list[str] = []
+        self.handler = logging.Handler()
+        self.handler.emit = self._emit
+
+    def _emit(self, record):
+        m = self.PATTERN.match(record.getMessage())
+        if m:
+            self.names.append(m.group(1))
+
+    def count(self, name: str) -> int:
+        return self.names.count(name)
+
+    def __enter__(self):
+        self.names.clear()
+        self.logger = logging.getLogger("jax")
+        self.level = self.logger.level
+        self.logger.addHandler(self.handler)
+        self.logger.setLevel(logging.WARNING)
+        self.ctx = jax.log_compiles(True)
+        self.ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.ctx.__exit__(*exc)
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+
+
+@pytest.fixture
+def compile_log():
+    """A :class:`CompileLog` to use as ``with compile_log as log: ...``."""
+    return CompileLog()

@@ -3,10 +3,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.data import make_datasets
 from multiview.experiments.ablation import remove_own_view, run_view_ablation
-from multiview.experiments.simulate import SimulationResult, data_key
-from multiview.model import init_weights
+from multiview.experiments.simulate import SimulationResult
+from multiview.sim.data import make_datasets
+from multiview.sim.model import init_weights
+from multiview.sim.seeds import data_key
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +20,14 @@ def test_removing_a_view_zeroes_its_projection_and_nothing_else(tiny_config, dat
     ds, feats = datasets.test_multi, datasets.features
     k, V, d = feats.shape
     out = remove_own_view(ds, feats, view)
-    proj = lambda data: jnp.einsum("npd,fd->npf", data.x - data.noise,  # noqa: E731
-                                   feats.reshape(k * V, d))
+
+    def proj(data):
+        return jnp.einsum(
+            "npd,fd->npf",
+            data.x - data.noise,
+            feats.reshape(k * V, d),
+        )
+
     before, after = np.asarray(proj(ds)), np.asarray(proj(out))
     f = np.asarray(ds.y) * V + view
     removed = np.take_along_axis(after, f[:, None, None], axis=2)[..., 0]
@@ -41,7 +48,8 @@ def test_view_ablation_on_a_planted_model(tiny_config, datasets):
     S = 4
     w = jnp.stack([3.0 * datasets.features[:, [0, 0], :]] * S)  # (S, k, m=2, d): view 0 only
     w = w + 1e-3 * jax.vmap(lambda kk: init_weights(cfg.model, k, d, kk))(
-        jax.random.split(jax.random.key(0), S))
+        jax.random.split(jax.random.key(0), S)
+    )
     learned = np.zeros((S, k, V), bool)
     learned[..., 0] = True
     sim = SimulationResult(cfg, datasets, w, None, {"learned": learned}, {})

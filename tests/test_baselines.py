@@ -5,12 +5,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.config import TheoremsConfig
-from multiview.data import make_datasets
+from multiview.errors import ConfigError
 from multiview.experiments import baselines as B
-from multiview.experiments.simulate import data_key
-from multiview.model import forward, init_weights
-from multiview.train import cross_entropy, train
+from multiview.sim import kernels as K
+from multiview.sim.config import TheoremsConfig
+from multiview.sim.data import make_datasets
+from multiview.sim.losses import cross_entropy_with_accuracy
+from multiview.sim.model import forward, init_weights
+from multiview.sim.predictions import THRESHOLDS
+from multiview.sim.seeds import data_key
+from multiview.sim.train import train
 
 
 @pytest.fixture(scope="module")
@@ -27,26 +31,27 @@ def test_ntk_features_equal_the_jvp_linearization(setup):
     dw = 0.01 * jax.random.normal(jax.random.key(4), w0.shape)
     x = ds.train.x[:12]
     f_ref, lin_ref = jax.jvp(lambda w: forward(cfg.model, w, x), (w0,), (dw,))
-    f0, lin = B.ntk_linearize(cfg.model, w0, x)
-    f0b, jac = B.ntk_features(cfg.model, w0, x)
+    f0, lin = K.ntk_linearize(cfg.model, w0, x)
+    f0b, jac = K.ntk_features(cfg.model, w0, x)
     np.testing.assert_allclose(f0, f_ref, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(f0b, f_ref, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(lin(dw), lin_ref, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(jnp.einsum("nkmd,kmd->nk", jac, dw), lin_ref, rtol=1e-4,
-                               atol=1e-7)
-    np.testing.assert_allclose(B.ntk_scores(cfg.model, w0, dw, x, batch=5), f_ref + lin_ref,
-                               rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(jnp.einsum("nkmd,kmd->nk", jac, dw), lin_ref, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(
+        K.ntk_scores(cfg.model, w0, dw, x, batch=5), f_ref + lin_ref, rtol=1e-4, atol=1e-7
+    )
     # The linearization is not the network: it differs at second order.
     assert not np.allclose(forward(cfg.model, w0 + 30 * dw, x), f_ref + 30 * lin_ref, rtol=1e-3)
 
 
 def _dual_run(kind, cfg, ds, p0, steps, kc):
     th = TheoremsConfig()
-    gram, f0, feats = B.gram_and_offset(kind, cfg, p0, ds.train.x)
-    psi, back = B.dual_features(gram, kc.eig_floor)
-    gamma, last = B.train_linear(th, cfg, kc, steps, psi[None], f0[None], ds.train.y,
-                                 jax.random.key(0)[None])
-    beta = B._beta(back, gamma[0])
+    gram, f0, feats = K.gram_and_offset(kind, cfg, p0, ds.train.x)
+    psi, back = K.dual_features(gram, kc.eig_floor)
+    gamma, last = K.train_linear(
+        th, cfg, kc, steps, psi[None], f0[None], ds.train.y, jax.random.key(0)[None]
+    )
+    beta = K.sample_weights(back, gamma[0])
     s = float(np.linalg.eigvalsh(gram.astype(np.float64)).max()) / gram.shape[-1]
     return beta, feats, f0, s, last
 
@@ -55,33 +60,37 @@ def _dual_run(kind, cfg, ds, p0, steps, kc):
 def test_dual_gd_equals_primal_gd_and_first_layer_stays_frozen(setup, kind):
     """GD in the dual parameterization reproduces GD on the read-out (RF) / on W (NTK)."""
     cfg, ds = setup
-    kc = B.KernelConfig(rf_width=48)
+    kc = K.KernelConfig(rf_width=48)
     steps = 30
     if kind == "rf":
-        p0 = B.rf_init(cfg, kc, jax.random.key(5))
+        p0 = K.rf_init(cfg, kc, jax.random.key(5))
     else:
         p0 = init_weights(cfg.model, cfg.data.k, cfg.data.d, jax.random.key(5))
     beta, feats, f0, s, _ = _dual_run(kind, cfg, ds, p0, steps, kc)
     x, y = ds.train.x, ds.train.y
     tcfg = replace(cfg.train, steps=steps, lr=2.0 / s, chunks=3, log_points=4)
     if kind == "rf":
+
         def loss_fn(p, data, idx):
-            phi = B._rf_feats(jax.lax.stop_gradient(p["w"]), x, cfg.model.q, cfg.model.varrho)
-            ce, acc = cross_entropy(phi @ p["a"].T, y)
+            phi = K.rf_feature_map(jax.lax.stop_gradient(p["w"]), x, cfg.model.q, cfg.model.varrho)
+            ce, acc = cross_entropy_with_accuracy(phi @ p["a"].T, y)
             return ce, {"acc": acc}
+
         params = {"a": jnp.zeros((1, cfg.data.k, kc.rf_width)), "w": p0[None]}
         out, _ = train(loss_fn, params, {}, tcfg, n_train=x.shape[0], keys=jax.random.key(0)[None])
         np.testing.assert_array_equal(out["w"][0], p0)  # the random features are frozen
-        primal = np.asarray(B.rf_features(cfg.model, p0, x) @ out["a"][0].T)
+        primal = np.asarray(K.rf_features(cfg.model, p0, x) @ out["a"][0].T)
         dual = feats[:, 0, :] @ (feats[:, 0, :].T @ beta.T)
     else:
+
         def loss_fn(p, data, idx):
             f0_, lin = jax.jvp(lambda w: forward(cfg.model, w, x), (p0,), (p["dw"],))
-            ce, acc = cross_entropy(f0_ + lin, y)
+            ce, acc = cross_entropy_with_accuracy(f0_ + lin, y)
             return ce, {"acc": acc}
+
         params = {"dw": jnp.zeros((1, *p0.shape))}
         out, _ = train(loss_fn, params, {}, tcfg, n_train=x.shape[0], keys=jax.random.key(0)[None])
-        primal = np.asarray(B.ntk_scores(cfg.model, p0, out["dw"][0], x))
+        primal = np.asarray(K.ntk_scores(cfg.model, p0, out["dw"][0], x))
         theta = np.einsum("nkD,kn->kD", feats, beta)
         dual = f0 + np.einsum("nkD,kD->nk", feats, theta)
     scale = np.abs(primal).max()
@@ -92,7 +101,7 @@ def test_dual_gd_equals_primal_gd_and_first_layer_stays_frozen(setup, kind):
 def test_kernel_baselines_report_every_method_and_prediction(setup):
     cfg, ds = setup
     th = TheoremsConfig(teacher_size=2)
-    kc = B.KernelConfig(seeds=4, rf_width=32, rf_steps=40, ntk_steps=20)
+    kc = K.KernelConfig(seeds=4, rf_width=32, rf_steps=40, ntk_steps=20)
     res = B.run_kernel_baselines(cfg, th, ds, kc=kc)
     for kind in ("rf", "ntk"):
         for m in ("single", "ensemble", "kd", "train_average"):
@@ -105,17 +114,31 @@ def test_kernel_baselines_report_every_method_and_prediction(setup):
                 (1 - mu) * raw["test_acc_multi"] + mu * raw["test_acc_single"],
             )
     ids = {p.id for p in res["predictions"]}
-    assert ids == {f"{k}_{p}" for k in ("rf", "ntk")
-                   for p in ("ensemble_gain", "kd_no_transfer", "train_average_wins")}
-    assert all(isinstance(p.holds, bool) for p in res["predictions"])
+    assert ids == {
+        f"{k}_{p}"
+        for k in ("rf", "ntk")
+        for p in ("ensemble_gain", "kd_no_transfer", "train_average_wins")
+    }
+    T = THRESHOLDS
+    for kind in ("rf", "ntk"):
+        p = {q.id[len(kind) + 1 :]: q for q in res["predictions"] if q.id.startswith(kind)}
+        assert p["ensemble_gain"].holds == (
+            p["ensemble_gain"].measured >= T["kernel_ensemble_gain"]
+        )
+        kd = p["kd_no_transfer"].details
+        assert p["kd_no_transfer"].holds == bool(
+            kd["ensemble_gain"] > 0 and kd["recovered_fraction"] < T["kernel_kd_recovered_fraction"]
+        )
+        avg = p["train_average_wins"].details
+        assert p["train_average_wins"].holds == (
+            avg["average_minus_ensemble"] >= T["kernel_average_gap"]
+        )
     assert len(res["bar"]) == 8
     assert res["raw"]["rf"]["groups"] == 2
 
 
 def test_kernel_config_rejects_bad_values():
-    from multiview.errors import ConfigError
-
     with pytest.raises(ConfigError, match="kinds"):
-        B.KernelConfig(kinds=("svm",))
+        K.KernelConfig(kinds=("svm",))
     with pytest.raises(ConfigError, match="rf_width"):
-        B.KernelConfig(rf_width=0)
+        K.KernelConfig(rf_width=0)

@@ -7,9 +7,9 @@ import typer
 from typer.testing import CliRunner
 
 from multiview.bench import model_flops_per_seed_step, torch_loop_step_time
-from multiview.bench_cli import parse_seeds, register
-from multiview.config import preset
+from multiview.cli.bench import parse_seeds, register
 from multiview.errors import ConfigError
+from multiview.sim.config import preset
 
 
 def _app():
@@ -29,12 +29,20 @@ def test_bench_quick_json_has_the_promised_keys(tiny_config, monkeypatch):
     run = bench.run_bench
     monkeypatch.setattr(bench, "run_bench", lambda *a, **k: run(*a, **k, config=tiny_config))
     res = CliRunner().invoke(
-        _app(), ["bench", "--quick", "--seeds", "1,2", "--compare-seeds", "2", "--json"],
+        _app(),
+        ["bench", "--quick", "--seeds", "1,2", "--compare-seeds", "2", "--json"],
     )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    for key in ("peak_fraction", "speedup_vs_torch_loop", "speedup_vs_jax_loop",
-                "matmul_peak_flops", "achieved_flops", "throughput", "machine"):
+    for key in (
+        "peak_fraction",
+        "speedup_vs_torch_loop",
+        "speedup_vs_jax_loop",
+        "matmul_peak_flops",
+        "achieved_flops",
+        "throughput",
+        "machine",
+    ):
         assert key in out
     assert out["peak_fraction"] > 0 and out["matmul_peak_flops"] > 0
     assert [r["seeds"] for r in out["throughput"]] == [1, 2]
@@ -45,10 +53,10 @@ def test_bench_quick_json_has_the_promised_keys(tiny_config, monkeypatch):
 
     from rich.console import Console
 
-    from multiview.bench_cli import _print
+    from multiview.cli.bench import print_bench
 
     buf = io.StringIO()
-    _print(out, Console(file=buf, width=120))
+    print_bench(out, Console(file=buf, width=120))
     assert "of the matmul peak" in buf.getvalue()
 
 
@@ -68,9 +76,9 @@ def test_torch_loop_matches_the_jax_step():
     import jax
     import numpy as np
 
-    from multiview.config import ModelConfig
-    from multiview.model import forward, init_weights
-    from multiview.train import cross_entropy
+    from multiview.sim.config import ModelConfig
+    from multiview.sim.model import forward, init_weights
+    from multiview.sim.train import cross_entropy
 
     del torch
     mc = ModelConfig(width=2, q=3, varrho=0.5)
@@ -80,8 +88,9 @@ def test_torch_loop_matches_the_jax_step():
     g = jax.grad(lambda w: cross_entropy(forward(mc, w, x), y)[0])(w)
     want = np.asarray(w - 0.5 * g)
     got = {}
-    torch_loop_step_time(np.asarray(w)[None], np.asarray(x), y, 3, 0.5, 0.5, steps=1,
-                         repeats=1, out=got, threads=1)
+    torch_loop_step_time(
+        np.asarray(w)[None], np.asarray(x), y, 3, 0.5, 0.5, steps=1, repeats=1, out=got, threads=1
+    )
     np.testing.assert_allclose(got["weights"][0], want, rtol=1e-4, atol=1e-6)
 
 
@@ -89,8 +98,8 @@ def test_bf16_matmuls_keep_scores_close():
     import jax
     import numpy as np
 
-    from multiview.config import ModelConfig
-    from multiview.model import forward, init_weights
+    from multiview.sim.config import ModelConfig
+    from multiview.sim.model import forward, init_weights
 
     mc = ModelConfig(width=2, q=3, varrho=0.5)
     w = init_weights(mc, 3, 32, jax.random.key(0)) * 100

@@ -41,7 +41,11 @@ def test_crop_is_a_shift_of_the_padded_image():
     y = np.asarray(random_crop(jax.random.key(5), x, pad))
     padded = np.pad(np.asarray(x), ((0, 0), (pad, pad), (pad, pad), (0, 0)))
     for i in range(16):
-        hits = [(r, c) for r in range(2 * pad + 1) for c in range(2 * pad + 1)
-                if np.array_equal(padded[i, r:r + 32, c:c + 32], y[i])]
+        hits = [
+            (r, c)
+            for r in range(2 * pad + 1)
+            for c in range(2 * pad + 1)
+            if np.array_equal(padded[i, r : r + 32, c : c + 32], y[i])
+        ]
         assert hits, f"image {i} is not a crop"
     assert np.array_equal(random_crop(jax.random.key(5), x, 0), x)

@@ -168,8 +168,18 @@ def test_real_cifar10_zip_slice(tmp_path):
                     dst.writestr(n, src.read(n))
     assert set(counts["train"].values()) == {5000} and set(counts["test"].values()) == {1000}
     data = load_cifar(slice_zip, use_cache=False)
-    assert data.classes == ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
-                            "horse", "ship", "truck")
+    assert data.classes == (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    )
     assert data.train_x.shape == (30, 32, 32, 3) and data.test_x.shape == (20, 32, 32, 3)
     assert np.bincount(data.train_y).tolist() == [3] * 10
     assert 40 < data.train_x.mean() < 200 and data.train_x.std() > 20  # real photos

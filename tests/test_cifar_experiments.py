@@ -2,30 +2,27 @@
 
 import json
 
-import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from multiview.cifar.cli import register
 from multiview.cifar.config import PRESETS, CifarConfig, preset_config
-from multiview.cifar.experiments import METHODS, ensemble_groups, mean_std
+from multiview.cifar.experiments import METHODS, ensemble_groups
 from multiview.cifar.fixtures import write_image_zip
+from multiview.cli import app as multiview_app
 from multiview.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
 def app():
-    app = typer.Typer()
-    register(app)
-    return app
+    return multiview_app  # the app users run: CIFAR is registered like every command group
 
 
 @pytest.fixture(scope="module")
 def tiny_zip(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "set.zip"
-    return write_image_zip(path, classes=("a", "b", "c", "d"), per_class_train=24,
-                           per_class_test=10)
+    return write_image_zip(
+        path, classes=("a", "b", "c", "d"), per_class_train=24, per_class_test=10
+    )
 
 
 def _run(app, *args):
@@ -34,8 +31,22 @@ def _run(app, *args):
 
 def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path):
     out = tmp_path / "run"
-    res = _run(app, "--preset", "tiny", "--data", tiny_zip, "--out", out, "--data-dir",
-               tmp_path / "cache", "--seeds", "3", "--ensemble-size", "2", "--quiet")
+    res = _run(
+        app,
+        "--preset",
+        "tiny",
+        "--data",
+        tiny_zip,
+        "--out",
+        out,
+        "--data-dir",
+        tmp_path / "cache",
+        "--seeds",
+        "3",
+        "--ensemble-size",
+        "2",
+        "--quiet",
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["methods"]) == set(METHODS)
@@ -49,11 +60,30 @@ def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path)
     assert "| ensemble |" in (out / "table.md").read_text()
     assert "knowledge distillation" in res.output
     assert {p.name for p in (out / "checkpoints").iterdir()} == {
-        "single.npz", "kd.npz", "self_distill.npz", "train_average.npz"}
+        "single.npz",
+        "kd.npz",
+        "self_distill.npz",
+        "train_average.npz",
+    }
 
     # Resuming finds every model trained and gives the same answer.
-    again = _run(app, "--preset", "tiny", "--data", tiny_zip, "--out", out, "--data-dir",
-                 tmp_path / "cache", "--seeds", "3", "--ensemble-size", "2", "--json", "--quiet")
+    again = _run(
+        app,
+        "--preset",
+        "tiny",
+        "--data",
+        tiny_zip,
+        "--out",
+        out,
+        "--data-dir",
+        tmp_path / "cache",
+        "--seeds",
+        "3",
+        "--ensemble-size",
+        "2",
+        "--json",
+        "--quiet",
+    )
     assert again.exit_code == 0, again.output
     resumed = json.loads(again.output)
     assert resumed["runs"] == summary["runs"]
@@ -61,20 +91,20 @@ def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path)
 
 def test_missing_data_is_one_clear_error(app, tmp_path):
     res = _run(app, "--data", tmp_path / "absent", "--out", tmp_path / "o")
-    assert isinstance(res.exception, DataError)
-    assert "not found" in str(res.exception)
+    assert res.exit_code == DataError.exit_code and "Traceback" not in res.output
+    assert res.output.startswith("error:") and "not found" in res.output
 
 
 def test_corrupt_zip_is_one_clear_error(app, tmp_path):
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK\x03\x04 truncated")
     res = _run(app, "--data", bad, "--out", tmp_path / "o", "--data-dir", tmp_path / "c")
-    assert isinstance(res.exception, DataError)
+    assert res.exit_code == DataError.exit_code and res.output.startswith("error:")
 
 
 def test_bad_preset_and_values(app, tiny_zip, tmp_path):
     res = _run(app, "--preset", "huge", "--data", tiny_zip, "--out", tmp_path / "o")
-    assert isinstance(res.exception, ConfigError) and "preset" in str(res.exception)
+    assert res.exit_code == ConfigError.exit_code and "preset" in res.output
     with pytest.raises(ConfigError, match="ensemble_size"):
         CifarConfig(seeds=2, ensemble_size=3)
     with pytest.raises(ConfigError, match="train.epochs"):
@@ -89,18 +119,32 @@ def test_presets_match_the_issue():
     assert gpu.train.mixed_precision and set(PRESETS) >= {"cpu-small", "gpu"}
 
 
-def test_helpers():
+def test_ensemble_groups_are_disjoint_runs_of_k():
     assert ensemble_groups(5, 2) == [[0, 1], [2, 3]]
-    assert mean_std([0.5]) == {"mean": 0.5, "std": 0.0}
-    np.testing.assert_allclose(mean_std([0.4, 0.6])["std"], np.std([0.4, 0.6], ddof=1))
 
 
 @pytest.mark.slow
 def test_gpu_preset_code_path_at_tiny_size(app, tiny_zip, tmp_path):
     """The gpu preset (airbench, bf16, flip TTA, vmapped seeds) on CPU with tiny data."""
-    res = _run(app, "--preset", "gpu", "--data", tiny_zip, "--out", tmp_path / "g",
-               "--data-dir", tmp_path / "c", "--seeds", "2", "--epochs", "1",
-               "--seed-parallel", "vmap", "--json", "--quiet")
+    res = _run(
+        app,
+        "--preset",
+        "gpu",
+        "--data",
+        tiny_zip,
+        "--out",
+        tmp_path / "g",
+        "--data-dir",
+        tmp_path / "c",
+        "--seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--seed-parallel",
+        "vmap",
+        "--json",
+        "--quiet",
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)
     assert summary["config"]["net"]["arch"] == "airbench"

@@ -5,7 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.cifar.nets import NetConfig, build_net, param_count, whitening_kernel
+from multiview.cifar.config import NetConfig
+from multiview.cifar.layers import conv
+from multiview.cifar.nets import build_net, param_count, whitening_kernel
 from multiview.errors import ConfigError
 
 SMALL = [("tiny", 4, 16), ("airbench", 8, 16), ("resnet18", 4, 16), ("wrn", 1, 10)]
@@ -35,8 +37,9 @@ def test_batch_norm_is_per_seed_under_vmap():
         pi, si = jax.tree_util.tree_map(lambda a, i=i: a[i], (params, state))
         li, ni = apply(pi, si, x[i])
         np.testing.assert_allclose(batched_logits[i], li, rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(batched_state["c0"]["bn"]["mean"][i], ni["c0"]["bn"]["mean"],
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            batched_state["c0"]["bn"]["mean"][i], ni["c0"]["bn"]["mean"], rtol=1e-5, atol=1e-6
+        )
 
 
 def test_mixed_precision_forward_is_close():
@@ -50,10 +53,11 @@ def test_mixed_precision_forward_is_close():
 
 
 def test_whitening_kernel_whitens_patches():
-    x = jax.random.normal(jax.random.key(0), (64, 32, 32, 3)) * jnp.array([1.0, 2.0, 0.5]).reshape(1, 1, 1, 3)
+    x = jax.random.normal(jax.random.key(0), (64, 32, 32, 3)) * jnp.array([1.0, 2.0, 0.5]).reshape(
+        1, 1, 1, 3
+    )
     k = whitening_kernel(x, eps=0.0)
     assert k.shape == (2, 2, 3, 24)
-    from multiview.cifar.layers import conv
 
     y = conv(x, k[..., :12], padding="VALID").reshape(-1, 12)
     cov = np.cov(np.asarray(y).T)

@@ -4,15 +4,12 @@ import jax
 import numpy as np
 import pytest
 
+import multiview.cifar.train as train_module
+from multiview.cifar.config import CifarTrainConfig, DistillConfig, NetConfig, RFConfig
 from multiview.cifar.fixtures import fake_images
-from multiview.cifar.nets import NetConfig, build_net
-from multiview.cifar.random_features import RFConfig, random_features, rf_logits, train_rf_heads
-from multiview.cifar.train import (
-    DistillConfig,
-    TrainConfig,
-    predict_logits,
-    train_models,
-)
+from multiview.cifar.nets import build_net
+from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
+from multiview.cifar.train import predict_logits, train_models
 from multiview.errors import ConfigError
 
 NET = build_net(NetConfig("tiny", width=4, num_classes=4))
@@ -25,7 +22,7 @@ def _data(n=64, seed=0):
 
 def _cfg(**kw):
     base = dict(epochs=2, batch_size=16, lr=0.05, warmup_epochs=0.5, eval_batch_size=40)
-    return TrainConfig(**{**base, **kw})
+    return CifarTrainConfig(**{**base, **kw})
 
 
 def _strategies_agree(strategies):
@@ -65,33 +62,52 @@ def test_checkpoint_resume_is_exact(tmp_path):
     cfg = _cfg(epochs=2)
     ck = tmp_path / "m.npz"
     reports = []
-    full = train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck,
-                        progress=reports.append, name="m")
+    full = train_models(
+        NET,
+        cfg,
+        x,
+        y,
+        key=jax.random.key(2),
+        runs=2,
+        checkpoint=ck,
+        progress=reports.append,
+        name="m",
+    )
     assert [r.epoch for r in reports] == [1, 2] and reports[0].loss.shape == (2,)
     # Interrupt after epoch 1: train a 1-epoch prefix into another checkpoint, then resume.
     ck2 = tmp_path / "m2.npz"
-    import multiview.cifar.train as train_module
-
     calls = {"n": 0}
-    real = train_module._save_checkpoint
+    real = train_module.save_checkpoint
 
     def save_then_stop(*a, **k):
         real(*a, **k)
         calls["n"] += 1
         raise KeyboardInterrupt
 
-    train_module._save_checkpoint = save_then_stop
+    train_module.save_checkpoint = save_then_stop
     try:
         with pytest.raises(KeyboardInterrupt):
             train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck2, name="m")
     finally:
-        train_module._save_checkpoint = real
+        train_module.save_checkpoint = real
     resumed_reports = []
-    resumed = train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck2,
-                           progress=resumed_reports.append, name="m")
+    resumed = train_models(
+        NET,
+        cfg,
+        x,
+        y,
+        key=jax.random.key(2),
+        runs=2,
+        checkpoint=ck2,
+        progress=resumed_reports.append,
+        name="m",
+    )
     assert [r.epoch for r in resumed_reports] == [2] and resumed_reports[0].resumed
-    for a, b in zip(jax.tree_util.tree_leaves(full.params),
-                    jax.tree_util.tree_leaves(resumed.params), strict=True):
+    for a, b in zip(
+        jax.tree_util.tree_leaves(full.params),
+        jax.tree_util.tree_leaves(resumed.params),
+        strict=True,
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
@@ -101,8 +117,16 @@ def test_train_average_and_distillation_shapes():
     avg = train_models(NET, cfg, x, y, key=jax.random.key(3), runs=1, members=2)
     assert predict_logits(NET, avg, x[:8], cfg=cfg).shape == (1, 2, 8, 4)
     teacher = np.random.default_rng(0).normal(size=(1, 64, 4)).astype(np.float32)
-    kd = train_models(NET, cfg, x, y, key=jax.random.key(4), runs=1, teacher_logits=teacher,
-                      distill=DistillConfig(alpha=0.5, temperature=2.0))
+    kd = train_models(
+        NET,
+        cfg,
+        x,
+        y,
+        key=jax.random.key(4),
+        runs=1,
+        teacher_logits=teacher,
+        distill=DistillConfig(alpha=0.5, temperature=2.0),
+    )
     assert predict_logits(NET, kd, x[:8], cfg=cfg).shape == (1, 1, 8, 4)
     with pytest.raises(ConfigError, match="teacher_logits"):
         train_models(NET, cfg, x, y, key=jax.random.key(4), runs=2, teacher_logits=teacher)
@@ -126,14 +150,25 @@ def test_random_feature_heads_learn_and_average():
     heads = train_rf_heads(tr[None], y, cfg, key=jax.random.key(1))
     logits = rf_logits(te[None], heads)
     assert logits.shape == (1, 64, 4) and (logits[0].argmax(-1) == yt).mean() > 0.5
-    two = train_rf_heads(np.stack([tr, tr]), y, cfg, key=jax.random.key(1),
-                         teacher_logits=rf_logits(tr[None], heads)[0])
+    two = train_rf_heads(
+        np.stack([tr, tr]),
+        y,
+        cfg,
+        key=jax.random.key(1),
+        teacher_logits=rf_logits(tr[None], heads)[0],
+    )
     assert two[0].shape == (2, cfg.dim, 4)
 
 
-@pytest.mark.parametrize("kw,field", [(dict(epochs=0), "epochs"), (dict(lr=0), "lr"),
-                                      (dict(seed_parallel="pmap"), "seed_parallel"),
-                                      (dict(warmup_epochs=5, epochs=2), "warmup_epochs")])
+@pytest.mark.parametrize(
+    "kw,field",
+    [
+        (dict(epochs=0), "epochs"),
+        (dict(lr=0), "lr"),
+        (dict(seed_parallel="pmap"), "seed_parallel"),
+        (dict(warmup_epochs=5, epochs=2), "warmup_epochs"),
+    ],
+)
 def test_bad_train_config_names_the_field(kw, field):
     with pytest.raises(ConfigError, match=f"train.{field}"):
-        TrainConfig(**kw)
+        CifarTrainConfig(**kw)

@@ -1,6 +1,7 @@
 import pytest
 
-from multiview.config import (
+from multiview.errors import ConfigError
+from multiview.sim.config import (
     PRESETS,
     DataConfig,
     ModelConfig,
@@ -11,7 +12,6 @@ from multiview.config import (
     preset,
     with_overrides,
 )
-from multiview.errors import ConfigError
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,11 @@ def test_presets_are_valid_and_roundtrip_through_dicts():
 def test_overrides_reach_every_section_and_revalidate():
     cfg = with_overrides(preset("default"), k=5, width=7, lr=0.5, seeds=3, views=3)
     assert (cfg.data.k, cfg.model.width, cfg.train.lr, cfg.seeds, cfg.data.views) == (
-        5, 7, 0.5, 3, 3
+        5,
+        7,
+        0.5,
+        3,
+        3,
     )
     with pytest.raises(ConfigError, match="d = 8"):
         with_overrides(cfg, d=8)

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from multiview.config import DataConfig
-from multiview.data import make_datasets, make_features, redraw_noise, sample
+from multiview.sim.config import DataConfig
+from multiview.sim.data import make_datasets, make_features, redraw_noise, sample
 
 
 def _draw(cfg, n=64, seed=0, mu=None):

@@ -3,9 +3,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.config import ModelConfig, TheoremsConfig
-from multiview.experiments.distill import hinton_kd_term, kd_loss_fn, paper_kd_term
-from multiview.model import forward, init_weights
+from multiview.experiments.distill import kd_loss_fn
+from multiview.sim.config import ModelConfig, TheoremsConfig
+from multiview.sim.losses import hinton_kd_term, paper_kd_term
+from multiview.sim.model import forward, init_weights
 
 
 def _setup():
@@ -47,11 +48,18 @@ def test_hinton_term_is_zero_at_the_teacher_and_positive_elsewhere():
 @pytest.mark.parametrize("loss", ["paper", "hinton"])
 def test_kd_loss_keeps_the_teacher_frozen(loss):
     cfg, w, x, g = _setup()
-    from multiview.data import Dataset
+    from multiview.sim.data import Dataset
 
     n = x.shape[0]
-    ds = Dataset(x, jnp.zeros_like(x), jnp.arange(n) % 3, jnp.zeros(n, bool),
-                 jnp.full(n, -1), jnp.zeros((n, 3, 2)), jnp.full((n, 4), -1))
+    ds = Dataset(
+        x,
+        jnp.zeros_like(x),
+        jnp.arange(n) % 3,
+        jnp.zeros(n, bool),
+        jnp.full(n, -1),
+        jnp.zeros((n, 3, 2)),
+        jnp.full((n, 4), -1),
+    )
     fn = kd_loss_fn(cfg, TheoremsConfig(kd_loss=loss), k=3)
     grads = jax.grad(lambda p: fn(p, {"train": ds}, None)[0])({"w": w, "teacher": g})
     assert np.all(np.asarray(grads["teacher"]) == 0)

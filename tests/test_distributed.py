@@ -8,15 +8,16 @@ import textwrap
 
 import numpy as np
 
-from multiview.distributed import process_blocks
-from multiview.experiments.simulate import run_simulation, seed_blocks
+from multiview.experiments.simulate import run_simulation
+from multiview.sim.blocks import seed_blocks
+from multiview.sim.distributed import process_blocks
 
 WORKER = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from multiview.config import config_from_dict
-    from multiview.distributed import run_distributed_simulation
+    from multiview.sim.config import config_from_dict
+    from multiview.experiments.simulate import run_distributed_simulation
     import json, jax
     cfg = config_from_dict(json.loads(sys.argv[2]))
     r = run_distributed_simulation(cfg, sys.argv[1])
@@ -46,7 +47,7 @@ def test_two_processes_on_loopback_merge_to_the_single_process_result(tmp_path, 
     import dataclasses
     import json
 
-    from multiview.config import config_to_dict
+    from multiview.sim.config import config_to_dict
 
     cfg = dataclasses.replace(tiny_config, seeds=5)  # blocks of 3 and 2 seeds
     out = tmp_path / "run"
@@ -63,7 +64,10 @@ def test_two_processes_on_loopback_merge_to_the_single_process_result(tmp_path, 
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-c", WORKER, str(out), json.dumps(config_to_dict(cfg))],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
         )
     try:
@@ -75,10 +79,11 @@ def test_two_processes_on_loopback_merge_to_the_single_process_result(tmp_path, 
                 p.kill()
     for p, log in zip(procs, logs, strict=True):
         assert p.returncode == 0, log
-    assert sorted(f.name for f in (out / "chunks").glob("seeds_*.npz")) == [
-        "seeds_000000_000003.npz", "seeds_000003_000005.npz"]
+    assert sorted(f.name for f in (out / "blocks").glob("seeds_*.npz")) == [
+        "seeds_000000_000003.npz",
+        "seeds_000003_000005.npz",
+    ]
     merged = np.load(out / "merged.npz")
-    np.testing.assert_allclose(merged["weights"], np.asarray(single.weights), rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(merged["weights"], np.asarray(single.weights), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(merged["loss"], single.history.records["loss"], rtol=1e-5)
     np.testing.assert_array_equal(merged["test_acc_multi"], single.per_seed["test_acc_multi"])

@@ -2,10 +2,10 @@ import jax
 import numpy as np
 import pytest
 
-from multiview.config import TheoremsConfig
 from multiview.errors import ConfigError
 from multiview.experiments import gaussian as G
-from multiview.model import forward
+from multiview.sim.config import TheoremsConfig
+from multiview.sim.model import forward
 
 
 def test_teacher_labels_are_the_teachers_argmax_and_patches_are_pure_noise(tiny_config):
@@ -22,7 +22,7 @@ def test_teacher_labels_are_the_teachers_argmax_and_patches_are_pure_noise(tiny_
 
 def test_mixture_carries_the_class_mean_in_a_few_patches(tiny_config):
     cfg = tiny_config
-    mu = G._means(cfg, jax.random.key(0))
+    mu = G.class_means(cfg, jax.random.key(0))
     np.testing.assert_allclose(mu @ mu.T, np.eye(cfg.data.k), atol=1e-5)
     ds = G.sample_mixture(cfg, mu, jax.random.key(1), 50, carry=3)
     signal = np.einsum("npd,nd->np", ds.x - ds.noise, mu[ds.y])

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from multiview.config import ModelConfig
-from multiview.model import forward, init_weights, smoothed_relu
+from multiview.sim.config import ModelConfig
+from multiview.sim.model import forward, init_weights, smoothed_relu
 
 jax.config.update("jax_enable_x64", False)
 

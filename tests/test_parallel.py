@@ -9,12 +9,13 @@ import jax
 import numpy as np
 import pytest
 
-import multiview.train as train_mod
-from multiview import parallel
-from multiview.config import DataConfig, SimConfig
-from multiview.data import make_datasets
+import multiview.sim.train as train_mod
 from multiview.errors import ConfigError
-from multiview.experiments.simulate import data_key, train_single_models
+from multiview.sim import parallel
+from multiview.sim.config import DataConfig, SimConfig
+from multiview.sim.data import make_datasets
+from multiview.sim.seeds import data_key
+from multiview.sim.single import train_single_models
 
 
 def test_conftest_gives_four_cpu_devices():
@@ -23,8 +24,9 @@ def test_conftest_gives_four_cpu_devices():
 
 def test_sharded_training_equals_one_device(tiny_config, monkeypatch):
     seeds = 6  # not a multiple of 4: the sharded run pads to 8
-    cfg = SimConfig(data=tiny_config.data, model=tiny_config.model, train=tiny_config.train,
-                    seeds=seeds)
+    cfg = SimConfig(
+        data=tiny_config.data, model=tiny_config.model, train=tiny_config.train, seeds=seeds
+    )
     ds = make_datasets(cfg.data, data_key(cfg))
     w4, h4 = train_single_models(cfg, ds)
     monkeypatch.setattr(train_mod, "seed_mesh", lambda: parallel.seed_mesh(jax.devices()[:1]))
@@ -63,10 +65,16 @@ def test_process_seed_ranges_cover_every_seed_once(seeds, count):
 
 def test_distributed_env_parsing():
     assert parallel.distributed_env({}) is None
-    env = {"MULTIVIEW_COORDINATOR": "h:1", "MULTIVIEW_NUM_PROCESSES": "2",
-           "MULTIVIEW_PROCESS_ID": "1"}
+    env = {
+        "MULTIVIEW_COORDINATOR": "h:1",
+        "MULTIVIEW_NUM_PROCESSES": "2",
+        "MULTIVIEW_PROCESS_ID": "1",
+    }
     assert parallel.distributed_env(env) == {
-        "coordinator_address": "h:1", "num_processes": 2, "process_id": 1}
+        "coordinator_address": "h:1",
+        "num_processes": 2,
+        "process_id": 1,
+    }
     with pytest.raises(ConfigError, match="must be set too"):
         parallel.distributed_env({"MULTIVIEW_COORDINATOR": "h:1"})
     with pytest.raises(ConfigError, match="PROCESS_ID"):
@@ -82,15 +90,15 @@ def test_memory_estimate_chunks_automatically_and_refuses_what_cannot_fit():
     shared = parallel.estimate_shared_bytes(cfg)
     assert per_seed > cfg.data.k * cfg.model.width * cfg.data.d * 4
     plenty = 100 * 2**30
-    assert parallel.auto_seed_chunk(cfg, plenty) == 64
-    assert parallel.plan_seed_chunk(cfg, 0, plenty) == 0
+    assert parallel.auto_seed_block(cfg, plenty) == 64
+    assert parallel.plan_seed_block(cfg, 0, plenty) == 0
     tight = int((shared + 10.5 * per_seed) / 0.6)
-    assert parallel.auto_seed_chunk(cfg, tight) == 10
-    assert parallel.plan_seed_chunk(cfg, 0, tight) == 10
-    assert parallel.plan_seed_chunk(cfg, 4, tight) == 4
-    with pytest.raises(ConfigError, match="--seed-chunk 10"):
-        parallel.plan_seed_chunk(cfg, 32, tight)
+    assert parallel.auto_seed_block(cfg, tight) == 10
+    assert parallel.plan_seed_block(cfg, 0, tight) == 10
+    assert parallel.plan_seed_block(cfg, 4, tight) == 4
+    with pytest.raises(ConfigError, match="--seed-block 10"):
+        parallel.plan_seed_block(cfg, 32, tight)
     huge = SimConfig(data=DataConfig(n_train=10**6), seeds=2)
     with pytest.raises(ConfigError, match="cannot fit in memory"):
-        parallel.auto_seed_chunk(huge, 2**30)
+        parallel.auto_seed_block(huge, 2**30)
     assert parallel.available_memory_bytes() > 0

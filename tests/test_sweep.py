@@ -6,16 +6,24 @@ import typer
 from typer.testing import CliRunner
 
 from multiview.errors import ConfigError
-from multiview.sweep import cell_name, grid_arrays, parse_axis, plot_heatmaps, run_sweep
+from multiview.experiments.sweep import cell_name, grid_arrays, parse_axis, run_sweep
+from multiview.report.sweep import plot_heatmaps
 
 
 def test_parse_axis_casts_to_the_field_type():
     assert parse_axis("noise_scale=1,1.5") == ("noise_scale", [1.0, 1.5])
     assert parse_axis("n_train=100,200") == ("n_train", [100, 200])
-    assert parse_axis("off-target-mode=fixed,bernoulli") == ("off_target_mode",
-                                                            ["fixed", "bernoulli"])
-    for bad, msg in (("bogus=1", "not a config field"), ("n_train=1.5", "n_train"),
-                     ("n_train", "FIELD=v1"), ("d=", "at least one"), ("d=8,8", "distinct")):
+    assert parse_axis("off-target-mode=fixed,bernoulli") == (
+        "off_target_mode",
+        ["fixed", "bernoulli"],
+    )
+    for bad, msg in (
+        ("bogus=1", "not a config field"),
+        ("n_train=1.5", "n_train"),
+        ("n_train", "FIELD=v1"),
+        ("d=", "at least one"),
+        ("d=8,8", "distinct"),
+    ):
         with pytest.raises(ConfigError, match=msg):
             parse_axis(bad)
 
@@ -24,8 +32,15 @@ def _fake_measure(calls):
     def measure(cfg, ensemble_size, on_chunk):
         calls.append((cfg.data.noise_scale, cfg.data.n_train))
         v = cfg.data.noise_scale / 10 + cfg.data.n_train / 1000
-        return {"ensemble_size": ensemble_size, "metrics": {
-            "single_view": (v, 0.01), "one_view": (0.5, 0.1), "ensemble_gain": (0.1, 0.0)}}
+        return {
+            "ensemble_size": ensemble_size,
+            "metrics": {
+                "single_view": (v, 0.01),
+                "one_view": (0.5, 0.1),
+                "ensemble_gain": (0.1, 0.0),
+            },
+        }
+
     return measure
 
 
@@ -38,8 +53,15 @@ def test_sweep_resumes_skipping_cells_on_disk(tiny_config, tmp_path):
     (tmp_path / "cells" / f"{cell_name('noise_scale', 2.0, 'n_train', 40)}.json").unlink()
     calls.clear()
     seen = []
-    grid2 = run_sweep(tiny_config, x, y, tmp_path, resume=True, measure=_fake_measure(calls),
-                      on_cell=lambda name, reused: seen.append(reused))
+    grid2 = run_sweep(
+        tiny_config,
+        x,
+        y,
+        tmp_path,
+        resume=True,
+        measure=_fake_measure(calls),
+        on_cell=lambda name, reused: seen.append(reused),
+    )
     assert calls == [(2.0, 40)] and sorted(seen) == [False, True, True, True]
     assert json.loads(json.dumps(grid2["cells"])) == json.loads(json.dumps(grid["cells"]))
     mean, _ = grid_arrays(grid2, "single_view")
@@ -49,8 +71,14 @@ def test_sweep_resumes_skipping_cells_on_disk(tiny_config, tmp_path):
     run_sweep(tiny_config, x, y, tmp_path, measure=_fake_measure(calls))
     assert len(calls) == 4
     with pytest.raises(ConfigError, match="different config"):
-        run_sweep(tiny_config.__class__(data=tiny_config.data, seeds=5), x, y, tmp_path,
-                  resume=True, measure=_fake_measure([]))
+        run_sweep(
+            tiny_config.__class__(data=tiny_config.data, seeds=5),
+            x,
+            y,
+            tmp_path,
+            resume=True,
+            measure=_fake_measure([]),
+        )
     paths = plot_heatmaps(grid2, tmp_path)
     assert all(p.exists() and p.stat().st_size > 1000 for p in paths.values())
 
@@ -63,7 +91,7 @@ def test_sweep_rejects_same_field_and_invalid_cells(tiny_config, tmp_path):
 
 
 def _app():
-    from multiview.cli_sweep import register
+    from multiview.cli.sweep import register
 
     app = typer.Typer()
     app.callback()(lambda: None)
@@ -71,14 +99,45 @@ def _app():
     return app
 
 
-TINY = ["--k", "4", "--d", "64", "--patches", "8", "--n-train", "40", "--n-test", "50",
-        "--width", "2", "--steps", "20", "--chunks", "2", "--log-points", "4", "--seeds", "4"]
+TINY = [
+    "--k",
+    "4",
+    "--d",
+    "64",
+    "--patches",
+    "8",
+    "--n-train",
+    "40",
+    "--n-test",
+    "50",
+    "--width",
+    "2",
+    "--steps",
+    "20",
+    "--chunks",
+    "2",
+    "--log-points",
+    "4",
+    "--seeds",
+    "4",
+]
 
 
 def test_sweep_cli_runs_a_tiny_grid_and_resumes(tmp_path):
     runner = CliRunner()
-    args = ["sweep", "--x", "noise_scale=1.0", "--y", "lr=15", "--ensemble-size", "2",
-            "--out", str(tmp_path), "--quiet", *TINY]
+    args = [
+        "sweep",
+        "--x",
+        "noise_scale=1.0",
+        "--y",
+        "lr=15",
+        "--ensemble-size",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        *TINY,
+    ]
     r = runner.invoke(_app(), args)
     assert r.exit_code == 0, r.output
     assert (tmp_path / "phase_diagram.png").exists()
@@ -86,7 +145,6 @@ def test_sweep_cli_runs_a_tiny_grid_and_resumes(tmp_path):
     assert set(cell["metrics"]) >= {"single_view", "one_view", "ensemble_gain"}
     r = runner.invoke(_app(), [*args, "--resume"])
     assert r.exit_code == 0 and "reused" not in r.output  # quiet
-    r = runner.invoke(_app(), ["sweep", "--x", "bogus=1", "--y", "lr=1", "--out",
-                               str(tmp_path)])
+    r = runner.invoke(_app(), ["sweep", "--x", "bogus=1", "--y", "lr=1", "--out", str(tmp_path)])
     assert r.exit_code == 2
     assert "not a config field" in r.output and "Traceback" not in r.output

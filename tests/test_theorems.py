@@ -1,14 +1,18 @@
 import json
 
+import jax
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from multiview.cli import app
-from multiview.config import TheoremsConfig
 from multiview.experiments.average import as_wide_model
-from multiview.experiments.ensemble import group_seeds, theory_single_view
+from multiview.experiments.ensemble import theory_single_view
 from multiview.experiments.theorems import run_theorems
+from multiview.sim.config import ModelConfig, TheoremsConfig
+from multiview.sim.metrics import group_seeds
+from multiview.sim.model import forward
+from multiview.sim.predictions import THRESHOLDS
 
 runner = CliRunner()
 
@@ -20,11 +24,6 @@ def test_groups_are_disjoint_and_theory_curve_is_one_minus_two_to_minus_k():
 
 
 def test_average_as_wide_model_has_the_same_predictions():
-    import jax
-
-    from multiview.config import ModelConfig
-    from multiview.model import forward
-
     cfg = ModelConfig(width=2, init_std=0.5)
     w = 0.5 * jax.random.normal(jax.random.key(0), (3, 4, 2, 8))  # (K, k, m, d)
     x = jax.random.normal(jax.random.key(1), (6, 5, 8))
@@ -35,8 +34,14 @@ def test_average_as_wide_model_has_the_same_predictions():
 
 @pytest.fixture(scope="module")
 def tiny_theorems(tiny_config):
-    th = TheoremsConfig(ensemble_sizes=(1, 2), teacher_size=2, kd_students=2, average_size=2,
-                        average_groups=1, sd_pairs=1)
+    th = TheoremsConfig(
+        ensemble_sizes=(1, 2),
+        teacher_size=2,
+        kd_students=2,
+        average_size=2,
+        average_groups=1,
+        sd_pairs=1,
+    )
     return run_theorems(tiny_config, th, parts=("ensemble", "average", "kd", "sd"))
 
 
@@ -47,30 +52,126 @@ def test_each_experiment_runs_at_tiny_size(tiny_theorems, tiny_config):
     assert r["sd"]["student"]["learned"].shape == (1, tiny_config.data.k, 2)
     assert r["average"]["average"]["test_acc_multi"].shape == (1,)
     ids = {p["id"] for p in r["predictions"]}
-    assert {"ensemble_gain", "ensemble_curve", "train_average_no_gain", "kd_transfer",
-            "kd_all_views", "kd_ensemble_no_gain", "self_distill_gain",
-            "self_distill_union", "learn_subset"} <= ids
-    for p in r["predictions"]:
-        assert isinstance(p["holds"], bool)
+    assert {
+        "ensemble_gain",
+        "ensemble_curve",
+        "train_average_no_gain",
+        "kd_transfer",
+        "kd_all_views",
+        "kd_ensemble_no_gain",
+        "self_distill_gain",
+        "self_distill_union",
+        "learn_subset",
+    } <= ids
+
+
+def test_every_verdict_follows_from_its_numbers_and_the_threshold_table(tiny_theorems):
+    T = THRESHOLDS
+    p = {q["id"]: q for q in tiny_theorems["predictions"]}
+    d = {k: v["details"] for k, v in p.items()}
+    assert p["kd_all_views"]["holds"] == (p["kd_all_views"]["measured"] >= T["kd_all_views"])
+    assert p["self_distill_union"]["holds"] == (
+        p["self_distill_union"]["measured"] >= T["self_distill_union"]
+    )
+    assert p["ensemble_gain"]["holds"] == bool(
+        p["ensemble_gain"]["measured"] >= T["ensemble_single_view"]
+        and d["ensemble_gain"]["view_coverage_8"] >= T["ensemble_view_coverage"]
+    )
+    curve = d["ensemble_curve"]["measured"]
+    assert p["ensemble_curve"]["holds"] == all(
+        b > a for a, b in zip(curve, curve[1:], strict=False)
+    )
+    assert p["train_average_no_gain"]["holds"] == (
+        abs(d["train_average_no_gain"]["gap"]) <= T["train_average_gap"]
+    )
+    assert p["kd_ensemble_no_gain"]["holds"] == (
+        d["kd_ensemble_no_gain"]["gain"] <= T["kd_ensemble_gain"]
+    )
+    sd = d["self_distill_gain"]
+    assert p["self_distill_gain"]["holds"] == bool(
+        sd["ensemble2_gain"] > 0
+        and sd["gain"] >= T["self_distill_gain_fraction"] * sd["ensemble2_gain"]
+    )
+    V = 2
+    band = p["single_view_half"]
+    assert band["holds"] == bool(
+        T["single_view_low"] / V <= band["measured"] <= T["single_view_high"] / V
+        and band["details"]["test_acc_multi"] >= T["multi_view_accuracy"]
+        and band["details"]["train_acc"] >= T["train_accuracy"]
+    )
+
+
+def test_a_second_theorems_run_compiles_no_training_or_scoring_again(
+    tiny_config, tiny_theorems, compile_log
+):
+    th = TheoremsConfig(
+        ensemble_sizes=(1, 2),
+        teacher_size=2,
+        kd_students=2,
+        average_size=2,
+        average_groups=1,
+        sd_pairs=1,
+    )
+    with compile_log as log:
+        run_theorems(tiny_config, th, parts=("ensemble", "average", "kd", "sd"))
+    assert log.count("train_chunk") == 0 and log.count("predict_scores") == 0, log.names
 
 
 def test_theorems_command_writes_report_and_summary(tmp_path):
     out = tmp_path / "th"
-    result = runner.invoke(app, [
-        "theorems", "--k", "4", "--d", "64", "--patches", "8", "--n-train", "40",
-        "--n-test", "40", "--width", "2", "--steps", "20", "--chunks", "2", "--log-points", "5",
-        "--seeds", "4", "--ensemble-sizes", "1,2", "--teacher-size", "2", "--kd-students", "1",
-        "--average-size", "2", "--average-groups", "1", "--sd-pairs", "1", "--quiet",
-        "--out", str(out),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "theorems",
+            "--k",
+            "4",
+            "--d",
+            "64",
+            "--patches",
+            "8",
+            "--n-train",
+            "40",
+            "--n-test",
+            "40",
+            "--width",
+            "2",
+            "--steps",
+            "20",
+            "--chunks",
+            "2",
+            "--log-points",
+            "5",
+            "--seeds",
+            "4",
+            "--ensemble-sizes",
+            "1,2",
+            "--teacher-size",
+            "2",
+            "--kd-students",
+            "1",
+            "--average-size",
+            "2",
+            "--average-groups",
+            "1",
+            "--sd-pairs",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     for p in summary["predictions"]:
         assert set(p) >= {"id", "claim", "measured", "expected", "holds"}
     report = (out / "report.md").read_text()
     assert "| id | claim |" in report and "ensemble_gain" in report
-    for fig in ("ensemble_curve.png", "views_per_method.png", "method_accuracy.png",
-                "kd_vs_single_lambda.png"):
+    for fig in (
+        "ensemble_curve.png",
+        "views_per_method.png",
+        "method_accuracy.png",
+        "kd_vs_single_lambda.png",
+    ):
         assert (out / "figures" / fig).exists()
 
 

@@ -1,19 +1,16 @@
 import dataclasses
 
-import jax
 import numpy as np
 
-from multiview.data import make_datasets
-from multiview.experiments.simulate import (
-    ce_loss_fn,
-    data_key,
-    init_keys,
-    record_views,
-    train_single_models,
-    training_data,
-)
-from multiview.model import init_weights
-from multiview.train import log_steps, train
+from multiview.experiments.simulate import run_simulation
+from multiview.sim.config import with_overrides
+from multiview.sim.data import make_datasets
+from multiview.sim.losses import ce_loss_fn
+from multiview.sim.metrics import predict
+from multiview.sim.model import init_weights
+from multiview.sim.seeds import data_key, init_keys
+from multiview.sim.single import record_views, train_single_models, training_data
+from multiview.sim.train import log_steps, train
 
 
 def test_log_steps_start_at_zero_end_at_total_and_increase():
@@ -42,34 +39,16 @@ def test_vmapped_trainer_equals_a_per_seed_loop(tiny_config):
         np.testing.assert_allclose(hs.records["loss"][0], hist.records["loss"][s], rtol=1e-4)
 
 
-def test_trainer_compiles_once_per_sweep(tiny_config):
-    cfg = tiny_config
-    ds = make_datasets(cfg.data, data_key(cfg))
-    with jax.log_compiles(True):
-        pass  # the chunk function is one jit: count its cache misses instead
-    from multiview import train as train_mod
-
-    calls = []
-    orig = train_mod._make_chunk
-
-    def spy(*a, **k):
-        fn = orig(*a, **k)
-
-        def wrapped(*args):
-            calls.append(1)
-            return fn(*args)
-
-        wrapped._cache_size = fn._cache_size
-        spy.fn = fn
-        return wrapped
-
-    train_mod._make_chunk = spy
-    try:
-        train_single_models(cfg, ds)
-    finally:
-        train_mod._make_chunk = orig
-    assert len(calls) == cfg.train.chunks
-    assert spy.fn._cache_size() == 1
+def test_every_block_of_seeds_reuses_the_first_blocks_compilation(tiny_config, compile_log):
+    # A learning rate no other test uses, so the first block must compile here.
+    cfg = with_overrides(tiny_config, seeds=6, lr=0.123456)
+    with compile_log as log:
+        run_simulation(cfg, seed_block=2)  # three blocks of two seeds
+    assert log.count("train_chunk") == 1, log.names
+    assert log.count("predict_scores") <= 2, log.names  # one per batch shape, not per block
+    with compile_log as log:
+        run_simulation(cfg, seed_block=2)
+    assert log.count("train_chunk") == 0 and log.count("predict_scores") == 0, log.names
 
 
 def test_loss_decreases_and_records_have_seed_time_shapes(tiny_config):
@@ -94,8 +73,6 @@ def test_minibatch_sgd_runs_and_differs_from_full_batch(tiny_config):
 
 
 def test_bfloat16_matmuls_leave_predictions_nearly_unchanged(tiny_config):
-    from multiview.metrics import predict
-
     bf = dataclasses.replace(
         tiny_config, train=dataclasses.replace(tiny_config.train, dtype="bfloat16")
     )

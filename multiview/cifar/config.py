@@ -1,16 +1,176 @@
-"""The CIFAR experiment configuration and its presets (``cpu-small``, ``gpu``, ``tiny``)."""
+"""Every configuration of the CIFAR pipeline (network, training recipe, distillation, random
+features, the experiment) and its presets (``cpu-small``, ``gpu``, ``tiny``)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 
-from multiview.cifar.nets import NetConfig
-from multiview.cifar.random_features import RFConfig
-from multiview.cifar.train import DistillConfig, TrainConfig
+import jax.numpy as jnp
+
 from multiview.errors import ConfigError
 
-__all__ = ["CifarConfig", "PRESETS", "preset_config"]
+__all__ = [
+    "ARCHS",
+    "SEED_PARALLEL",
+    "NetConfig",
+    "CifarTrainConfig",
+    "DistillConfig",
+    "RFConfig",
+    "CifarConfig",
+    "PRESETS",
+    "preset_config",
+]
+
+ARCHS = ("tiny", "airbench", "resnet18", "wrn")
+_DEFAULT_WIDTH = {"tiny": 16, "airbench": 64, "resnet18": 64, "wrn": 4}
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Which network to build.
+
+    Attributes:
+        arch: one of ``tiny``, ``airbench``, ``resnet18``, ``wrn``.
+        width: base width; ``None`` for the architecture's default. ``tiny``: channels
+            ``(w, 2w, 4w)`` (default 16); ``airbench``: ``(w, 4w, 4w)`` (default 64);
+            ``resnet18``: ``(w, 2w, 4w, 8w)`` (default 64); ``wrn``: the widen factor k
+            (default 4), channels ``(16k, 32k, 64k)``.
+        depth: Wide-ResNet depth, ``6n + 4`` (default 16); ignored by the others.
+        num_classes: output classes, >= 2.
+    """
+
+    arch: str = "tiny"
+    width: int | None = None
+    depth: int = 16
+    num_classes: int = 10
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise ConfigError(f"net.arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
+        if self.width is not None and self.width < 1:
+            raise ConfigError(f"net.width must be >= 1 (or None); got {self.width}")
+        if self.arch == "wrn" and (self.depth < 10 or (self.depth - 4) % 6):
+            raise ConfigError(f"net.depth must be 6n + 4 with n >= 1 for wrn; got {self.depth}")
+        if self.num_classes < 2:
+            raise ConfigError(f"net.num_classes must be >= 2; got {self.num_classes}")
+
+    @property
+    def base_width(self) -> int:
+        return self.width if self.width is not None else _DEFAULT_WIDTH[self.arch]
+
+
+SEED_PARALLEL = ("auto", "vmap", "unroll", "map")
+
+
+@dataclass(frozen=True)
+class CifarTrainConfig:
+    """The CNNs' SGD training recipe (validated on construction).
+
+    Attributes:
+        epochs: passes over the training set, >= 1.
+        batch_size: mini-batch size, >= 1 (clamped to the training-set size).
+        lr: peak learning rate, > 0.
+        momentum: in [0, 1).
+        nesterov: Nesterov momentum.
+        weight_decay: L2 decay of conv/dense kernels (not biases or BN), >= 0.
+        warmup_epochs: linear warm-up from 0, in [0, epochs].
+        schedule: decay after warm-up, ``"linear"`` (to 0) or ``"cosine"``.
+        label_smoothing: in [0, 1).
+        crop_padding: random-crop padding in pixels, 0..8 (0: no crop).
+        flip: random horizontal flips.
+        mixed_precision: bfloat16 convolutions/matmuls, float32 master weights and BN stats.
+        seed_parallel: ``auto``, ``vmap``, ``unroll`` or ``map`` (module docstring).
+        eval_batch_size: images per evaluation call, >= 1.
+        tta_flip: average the logits of each test image and its mirror image.
+    """
+
+    epochs: int = 10
+    batch_size: int = 250
+    lr: float = 0.2
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 1.0
+    schedule: str = "linear"
+    label_smoothing: float = 0.0
+    crop_padding: int = 2
+    flip: bool = True
+    mixed_precision: bool = False
+    seed_parallel: str = "auto"
+    eval_batch_size: int = 1000
+    tta_flip: bool = False
+
+    def __post_init__(self):
+        checks = [
+            (self.epochs >= 1, "epochs", ">= 1"),
+            (self.batch_size >= 1, "batch_size", ">= 1"),
+            (self.lr > 0, "lr", "> 0"),
+            (0 <= self.momentum < 1, "momentum", "in [0, 1)"),
+            (self.weight_decay >= 0, "weight_decay", ">= 0"),
+            (0 <= self.warmup_epochs <= self.epochs, "warmup_epochs", "in [0, epochs]"),
+            (self.schedule in ("linear", "cosine"), "schedule", "'linear' or 'cosine'"),
+            (0 <= self.label_smoothing < 1, "label_smoothing", "in [0, 1)"),
+            (0 <= self.crop_padding <= 8, "crop_padding", "in [0, 8]"),
+            (self.seed_parallel in SEED_PARALLEL, "seed_parallel", f"one of {SEED_PARALLEL}"),
+            (self.eval_batch_size >= 1, "eval_batch_size", ">= 1"),
+        ]
+        for ok, name, allowed in checks:
+            if not ok:
+                raise ConfigError(f"train.{name} must be {allowed}; got {getattr(self, name)!r}")
+
+    @property
+    def dtype(self):
+        return jnp.bfloat16 if self.mixed_precision else jnp.float32
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Hinton distillation: ``alpha`` weights the soft term (in [0, 1]); ``temperature`` > 0."""
+
+    alpha: float = 0.9
+    temperature: float = 4.0
+
+    def __post_init__(self):
+        if not 0 <= self.alpha <= 1:
+            raise ConfigError(f"distill.alpha must be in [0, 1]; got {self.alpha}")
+        if not self.temperature > 0:
+            raise ConfigError(f"distill.temperature must be > 0; got {self.temperature}")
+
+
+@dataclass(frozen=True)
+class RFConfig:
+    """Random-feature model settings.
+
+    Attributes:
+        channels: random 3x3 filters, >= 1.
+        pool: average-pool window, a divisor of 32 (features: ``channels * (32/pool)^2``).
+        epochs: head-training epochs, >= 1.
+        batch_size: head mini-batch, >= 1.
+        lr: peak learning rate of the head (linear warm-up over the first epoch, linear decay).
+        weight_decay: L2 on the head weights, >= 0.
+    """
+
+    channels: int = 32
+    pool: int = 4
+    epochs: int = 20
+    batch_size: int = 250
+    lr: float = 0.02
+    weight_decay: float = 1e-3
+
+    def __post_init__(self):
+        if self.channels < 1:
+            raise ConfigError(f"rf.channels must be >= 1; got {self.channels}")
+        if self.pool < 1 or 32 % self.pool:
+            raise ConfigError(f"rf.pool must divide 32; got {self.pool}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("rf.epochs and rf.batch_size must be >= 1")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ConfigError("rf.lr must be > 0 and rf.weight_decay >= 0")
+
+    @property
+    def dim(self) -> int:
+        return self.channels * (32 // self.pool) ** 2
 
 
 @dataclass(frozen=True)
@@ -34,7 +194,7 @@ class CifarConfig:
 
     preset: str = "custom"
     net: NetConfig = field(default_factory=NetConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: CifarTrainConfig = field(default_factory=CifarTrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     rf: RFConfig = field(default_factory=RFConfig)
     seeds: int = 5
@@ -49,8 +209,9 @@ class CifarConfig:
         if self.seeds < 1:
             raise ConfigError(f"seeds must be >= 1; got {self.seeds}")
         if not 1 <= self.ensemble_size <= self.seeds:
-            raise ConfigError(f"ensemble_size must be in [1, seeds={self.seeds}]; "
-                              f"got {self.ensemble_size}")
+            raise ConfigError(
+                f"ensemble_size must be in [1, seeds={self.seeds}]; got {self.ensemble_size}"
+            )
         if self.train_average_runs < 1:
             raise ConfigError(f"train_average_runs must be >= 1; got {self.train_average_runs}")
         for name in ("train_subset", "test_subset"):
@@ -85,13 +246,23 @@ def _cpu_small() -> CifarConfig:
         # Many small steps on a small subset: on this CPU an image-pass costs the same at
         # batch 50 as at 200, and 4x the steps fit the training set much further (the
         # multi-view effects need models that fit their data; see docs/cifar.md).
-        train=TrainConfig(epochs=16, batch_size=50, lr=0.2, weight_decay=5e-5,
-                          warmup_epochs=1.0, crop_padding=0, flip=True),
+        train=CifarTrainConfig(
+            epochs=16,
+            batch_size=50,
+            lr=0.2,
+            weight_decay=5e-5,
+            warmup_epochs=1.0,
+            crop_padding=0,
+            flip=True,
+        ),
         distill=DistillConfig(alpha=0.5, temperature=1.0),
         # 256 random features (16 filters, 4x4 grid): fewer than the 4,000 images, so one
         # random-feature model cannot imitate an ensemble with 5x the features.
         rf=RFConfig(channels=16, pool=8, epochs=40, lr=0.05),
-        seeds=5, ensemble_size=5, train_average_runs=1, train_subset=4_000,
+        seeds=5,
+        ensemble_size=5,
+        train_average_runs=1,
+        train_subset=4_000,
     )
 
 
@@ -99,12 +270,25 @@ def _gpu() -> CifarConfig:
     return CifarConfig(
         preset="gpu",
         net=NetConfig("airbench", width=64),
-        train=TrainConfig(epochs=16, batch_size=512, lr=0.4, momentum=0.85, weight_decay=5e-4,
-                          warmup_epochs=1.0, label_smoothing=0.2, crop_padding=2, flip=True,
-                          mixed_precision=True, tta_flip=True, eval_batch_size=2000),
+        train=CifarTrainConfig(
+            epochs=16,
+            batch_size=512,
+            lr=0.4,
+            momentum=0.85,
+            weight_decay=5e-4,
+            warmup_epochs=1.0,
+            label_smoothing=0.2,
+            crop_padding=2,
+            flip=True,
+            mixed_precision=True,
+            tta_flip=True,
+            eval_batch_size=2000,
+        ),
         distill=DistillConfig(alpha=0.9, temperature=4.0),
         rf=RFConfig(channels=64, pool=4, epochs=30, lr=0.02),
-        seeds=10, ensemble_size=10, train_average_runs=2,
+        seeds=10,
+        ensemble_size=10,
+        train_average_runs=2,
     )
 
 
@@ -112,10 +296,14 @@ def _tiny() -> CifarConfig:
     return CifarConfig(
         preset="tiny",
         net=NetConfig("tiny", width=4),
-        train=TrainConfig(epochs=1, batch_size=32, lr=0.05, warmup_epochs=0.0,
-                          eval_batch_size=256),
+        train=CifarTrainConfig(
+            epochs=1, batch_size=32, lr=0.05, warmup_epochs=0.0, eval_batch_size=256
+        ),
         rf=RFConfig(channels=4, pool=8, epochs=2, batch_size=32),
-        seeds=2, ensemble_size=2, train_average_runs=1, train_subset=None,
+        seeds=2,
+        ensemble_size=2,
+        train_average_runs=1,
+        train_subset=None,
     )
 
 

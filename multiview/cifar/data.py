@@ -22,11 +22,13 @@ import io
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from multiview.errors import ConfigError, DataError
 from multiview.io import atomic_write_bytes
@@ -76,8 +78,14 @@ class CifarData:
 
     def subset_train(self, indices: np.ndarray) -> CifarData:
         """The same data with the training set restricted to ``indices`` ``(n,)``."""
-        return CifarData(self.train_x[indices], self.train_y[indices], self.test_x,
-                         self.test_y, self.classes, self.name)
+        return CifarData(
+            self.train_x[indices],
+            self.train_y[indices],
+            self.test_x,
+            self.test_y,
+            self.classes,
+            self.name,
+        )
 
 
 def resolve_cache_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -96,8 +104,10 @@ def verify_cifar(data: CifarData) -> CifarData:
         raise DataError(f"{data.name}: found {c} class(es); a classification set needs >= 2")
     for split, x, y in (("train", data.train_x, data.train_y), ("test", data.test_x, data.test_y)):
         if x.ndim != 4 or x.shape[1:] != (32, 32, 3) or x.dtype != np.uint8:
-            raise DataError(f"{data.name}: {split} images have shape {x.shape} {x.dtype}, "
-                            "expected (N, 32, 32, 3) uint8")
+            raise DataError(
+                f"{data.name}: {split} images have shape {x.shape} {x.dtype}, "
+                "expected (N, 32, 32, 3) uint8"
+            )
         if y.shape != (x.shape[0],):
             raise DataError(f"{data.name}: {split} has {x.shape[0]} images but {y.shape} labels")
         if x.shape[0] == 0:
@@ -151,12 +161,18 @@ def load_cifar(
         raise ConfigError("labels='coarse' needs the cifar-100-python layout")
     cache_file = None
     if use_cache:
-        cache_file = resolve_cache_dir(cache_dir) / "cifar" / f"{_fingerprint(layout, root, labels)}.npz"
+        cache_file = (
+            resolve_cache_dir(cache_dir) / "cifar" / f"{_fingerprint(layout, root, labels)}.npz"
+        )
         cached = _read_cache(cache_file)
         if cached is not None:
             return cached
-    reader = {"cifar10": _read_cifar10, "cifar100": _read_cifar100, "folder": _read_folder,
-              "zip": _read_zip}[layout]
+    reader = {
+        "cifar10": _read_cifar10,
+        "cifar100": _read_cifar100,
+        "folder": _read_folder,
+        "zip": _read_zip,
+    }[layout]
     data = verify_cifar(reader(root, labels) if layout == "cifar100" else reader(root))
     if cache_file is not None:
         _write_cache(cache_file, data)
@@ -200,8 +216,14 @@ def _read_cache(cache_file: Path) -> CifarData | None:
         return None
     try:
         with np.load(cache_file, allow_pickle=False) as f:
-            data = CifarData(f["train_x"], f["train_y"], f["test_x"], f["test_y"],
-                             tuple(str(c) for c in f["classes"]), str(f["name"]))
+            data = CifarData(
+                f["train_x"],
+                f["train_y"],
+                f["test_x"],
+                f["test_y"],
+                tuple(str(c) for c in f["classes"]),
+                str(f["name"]),
+            )
         return verify_cifar(data)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, DataError):
         return None  # a damaged cache is rebuilt from the source
@@ -209,13 +231,18 @@ def _read_cache(cache_file: Path) -> CifarData | None:
 
 def _write_cache(cache_file: Path, data: CifarData) -> None:
     buf = io.BytesIO()
-    np.savez(buf, train_x=data.train_x, train_y=data.train_y, test_x=data.test_x,
-             test_y=data.test_y, classes=np.asarray(data.classes), name=np.asarray(data.name))
+    np.savez(
+        buf,
+        train_x=data.train_x,
+        train_y=data.train_y,
+        test_x=data.test_x,
+        test_y=data.test_y,
+        classes=np.asarray(data.classes),
+        name=np.asarray(data.name),
+    )
     try:
         atomic_write_bytes(cache_file, buf.getvalue())
     except OSError as err:  # a read-only cache must not stop the run
-        import warnings
-
         warnings.warn(f"could not write the CIFAR cache {cache_file}: {err}", stacklevel=3)
 
 
@@ -242,8 +269,10 @@ def _pickle_images(d: dict, file: Path, label_key: str) -> tuple[np.ndarray, np.
     data = np.asarray(_field(d, "data", file))
     y = np.asarray(_field(d, label_key, file), dtype=np.int64)
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        raise DataError(f"corrupt CIFAR file {file}: data is {data.shape} {data.dtype}, "
-                        "expected (N, 3072) uint8")
+        raise DataError(
+            f"corrupt CIFAR file {file}: data is {data.shape} {data.dtype}, "
+            "expected (N, 3072) uint8"
+        )
     if y.shape != (data.shape[0],):
         raise DataError(f"corrupt CIFAR file {file}: {data.shape[0]} images, {y.size} labels")
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy(), y.astype(np.int32)
@@ -273,7 +302,6 @@ def _read_cifar100(root: Path, labels: str) -> CifarData:
 
 
 def _decode(blob: bytes, where: str) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(blob)) as img:
@@ -325,8 +353,9 @@ def _read_zip(path: Path) -> CifarData:
                     entries.append((m.group(1).lower(), m.group(2), info.filename))
             prefixes = {k[: k.lower().rfind(f"{s}/")] for s, _, k in entries}
             if len(prefixes) > 1:
-                raise DataError(f"zip {path} holds several train/test trees: "
-                                f"{', '.join(sorted(prefixes)[:3])}")
+                raise DataError(
+                    f"zip {path} holds several train/test trees: {', '.join(sorted(prefixes)[:3])}"
+                )
             return _assemble(entries, zf.read, f"zip {path}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
         raise DataError(f"corrupt zip {path}: {err}") from None

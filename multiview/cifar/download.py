@@ -30,10 +30,16 @@ class Archive:
 
 
 ARCHIVES = {
-    "cifar10": Archive("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                       "c58f30108f718f92721af3b95e74349a", "cifar-10-batches-py"),
-    "cifar100": Archive("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-                        "eb9058c3a382ffc7106e4002c42a8d85", "cifar-100-python"),
+    "cifar10": Archive(
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "c58f30108f718f92721af3b95e74349a",
+        "cifar-10-batches-py",
+    ),
+    "cifar100": Archive(
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        "eb9058c3a382ffc7106e4002c42a8d85",
+        "cifar-100-python",
+    ),
 }
 
 
@@ -77,8 +83,10 @@ def download_cifar(
         except (urllib.error.URLError, OSError, ValueError) as err:
             raise DataError(f"could not download {url}: {err}") from None
         if digest.hexdigest() != md5:
-            raise DataError(f"checksum mismatch for {url}: md5 {digest.hexdigest()}, "
-                            f"expected {md5}; the file was not kept")
+            raise DataError(
+                f"checksum mismatch for {url}: md5 {digest.hexdigest()}, "
+                f"expected {md5}; the file was not kept"
+            )
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest))
         try:
             try:

@@ -25,17 +25,27 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from multiview.cifar.config import CifarConfig
+from multiview.cifar.config import CifarConfig, NetConfig
 from multiview.cifar.data import CifarData, class_balanced_subset
 from multiview.cifar.losses import accuracy
-from multiview.cifar.nets import NetConfig, build_net, param_count
+from multiview.cifar.nets import build_net, param_count
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
 from multiview.cifar.train import EpochReport, predict_logits, train_models
+from multiview.stats import mean_std_dict
 
-__all__ = ["METHODS", "prepare_data", "run_cifar", "ensemble_groups", "mean_std"]
+__all__ = ["METHODS", "prepare_data", "run_cifar", "ensemble_groups"]
 
-METHODS = ("single", "ensemble", "kd", "self_distill", "train_average",
-           "rf_single", "rf_ensemble", "rf_kd", "rf_train_average")
+METHODS = (
+    "single",
+    "ensemble",
+    "kd",
+    "self_distill",
+    "train_average",
+    "rf_single",
+    "rf_ensemble",
+    "rf_kd",
+    "rf_train_average",
+)
 
 
 def prepare_data(data: CifarData, cfg: CifarConfig) -> CifarData:
@@ -44,20 +54,15 @@ def prepare_data(data: CifarData, cfg: CifarConfig) -> CifarData:
         data = data.subset_train(class_balanced_subset(data.train_y, cfg.train_subset, cfg.seed))
     if cfg.test_subset is not None and cfg.test_subset < data.test_x.shape[0]:
         n = cfg.test_subset
-        data = CifarData(data.train_x, data.train_y, data.test_x[:n], data.test_y[:n],
-                         data.classes, data.name)
+        data = CifarData(
+            data.train_x, data.train_y, data.test_x[:n], data.test_y[:n], data.classes, data.name
+        )
     return data
 
 
 def ensemble_groups(n_models: int, k: int) -> list[list[int]]:
     """Disjoint groups of ``k`` consecutive model indices out of ``n_models``."""
     return [list(range(g * k, (g + 1) * k)) for g in range(n_models // k)]
-
-
-def mean_std(values) -> dict[str, float]:
-    """``{"mean", "std"}`` of a list of accuracies (sample std; 0 for one value)."""
-    v = np.asarray(values, dtype=np.float64)
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0}
 
 
 def _acc(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -89,8 +94,11 @@ def run_cifar(
     log = log or (lambda _msg: None)
     t_start = time.perf_counter()
     data = prepare_data(data, cfg)
-    net_cfg = cfg.net if cfg.net.num_classes == data.num_classes else NetConfig(
-        cfg.net.arch, cfg.net.width, cfg.net.depth, data.num_classes)
+    net_cfg = (
+        cfg.net
+        if cfg.net.num_classes == data.num_classes
+        else NetConfig(cfg.net.arch, cfg.net.width, cfg.net.depth, data.num_classes)
+    )
     net = build_net(net_cfg)
     ck = Path(out_dir) / "checkpoints"
     base = jax.random.key(cfg.seed)
@@ -102,9 +110,20 @@ def run_cifar(
     def train(name, stream, n_runs, members=1, teacher=None):
         t0 = time.perf_counter()
         trained = train_models(
-            net, cfg.train, data.train_x, data.train_y, key=jax.random.fold_in(base, stream),
-            runs=n_runs, members=members, teacher_logits=teacher, distill=cfg.distill,
-            checkpoint=ck / f"{name}.npz", resume=resume, progress=progress, name=name)
+            net,
+            cfg.train,
+            data.train_x,
+            data.train_y,
+            key=jax.random.fold_in(base, stream),
+            runs=n_runs,
+            members=members,
+            teacher_logits=teacher,
+            distill=cfg.distill,
+            checkpoint=ck / f"{name}.npz",
+            resume=resume,
+            progress=progress,
+            name=name,
+        )
         test = predict_logits(net, trained, data.test_x, cfg=cfg.train).mean(axis=1)
         seconds[name] = time.perf_counter() - t0
         return trained, test  # test: (n_runs, N_test, C)
@@ -122,8 +141,10 @@ def run_cifar(
     runs["self_distill"] = _acc(sd_test, data.test_y).tolist()
     _, avg_test = train("train_average", 4, r, members=k)
     runs["train_average"] = _acc(avg_test, data.test_y).tolist()
-    log(f"kd {np.mean(runs['kd']):.4f}, self_distill {np.mean(runs['self_distill']):.4f}, "
-        f"train_average {np.mean(runs['train_average']):.4f}")
+    log(
+        f"kd {np.mean(runs['kd']):.4f}, self_distill {np.mean(runs['self_distill']):.4f}, "
+        f"train_average {np.mean(runs['train_average']):.4f}"
+    )
 
     # ------------------------------------------------------------------ random features
     t0 = time.perf_counter()
@@ -132,27 +153,36 @@ def run_cifar(
 
     def feats(i):
         if i not in feature_cache:
-            feature_cache[i] = random_features(jax.random.fold_in(rf_key, i), cfg.rf,
-                                               data.train_x, data.test_x)
+            feature_cache[i] = random_features(
+                jax.random.fold_in(rf_key, i), cfg.rf, data.train_x, data.test_x
+            )
         return feature_cache[i]
 
     def rf_run(ids, run_id, teacher=None):
         """Train one run over feature seeds ``ids``; (test logits, train logits), averaged."""
         tr = np.stack([feats(i)[0] for i in ids])
         te = np.stack([feats(i)[1] for i in ids])
-        heads = train_rf_heads(tr, data.train_y, cfg.rf, key=jax.random.fold_in(rf_key, 10_000
-                               + run_id), teacher_logits=teacher, distill=cfg.distill)
+        heads = train_rf_heads(
+            tr,
+            data.train_y,
+            cfg.rf,
+            key=jax.random.fold_in(rf_key, 10_000 + run_id),
+            teacher_logits=teacher,
+            distill=cfg.distill,
+        )
         return rf_logits(te, heads).mean(0), rf_logits(tr, heads).mean(0)
 
     rf_single = [rf_run([i], i) for i in range(s)]
     runs["rf_single"] = [float(_acc(te, data.test_y)) for te, _ in rf_single]
-    runs["rf_ensemble"] = [float(_acc(np.mean([rf_single[i][0] for i in g], 0), data.test_y))
-                           for g in groups]
+    runs["rf_ensemble"] = [
+        float(_acc(np.mean([rf_single[i][0] for i in g], 0), data.test_y)) for g in groups
+    ]
     rf_teacher = np.mean([rf_single[i][1] for i in groups[0]], 0)
     for i in range(s):  # features of the single models are no longer needed
         feature_cache.pop(i, None)
-    runs["rf_kd"] = [float(_acc(rf_run([s + i], s + i, rf_teacher)[0], data.test_y))
-                     for i in range(s)]
+    runs["rf_kd"] = [
+        float(_acc(rf_run([s + i], s + i, rf_teacher)[0], data.test_y)) for i in range(s)
+    ]
     runs["rf_train_average"] = []
     for j in range(r):
         ids = [2 * s + j * k + m for m in range(k)]
@@ -160,15 +190,23 @@ def run_cifar(
         for i in ids:
             feature_cache.pop(i, None)
     seconds["random_features"] = time.perf_counter() - t0
-    log(f"rf single {np.mean(runs['rf_single']):.4f}, ensemble "
+    log(
+        f"rf single {np.mean(runs['rf_single']):.4f}, ensemble "
         f"{np.mean(runs['rf_ensemble']):.4f}, kd {np.mean(runs['rf_kd']):.4f}, "
-        f"train_average {np.mean(runs['rf_train_average']):.4f}")
+        f"train_average {np.mean(runs['rf_train_average']):.4f}"
+    )
 
-    methods = {m: mean_std(runs[m]) for m in METHODS}
-    gains = {m: 100 * (methods[m]["mean"] - methods["single"]["mean"])
-             for m in ("ensemble", "kd", "self_distill", "train_average")}
-    gains.update({m: 100 * (methods[m]["mean"] - methods["rf_single"]["mean"])
-                  for m in ("rf_ensemble", "rf_kd", "rf_train_average")})
+    methods = {m: mean_std_dict(runs[m]) for m in METHODS}
+    gains = {
+        m: 100 * (methods[m]["mean"] - methods["single"]["mean"])
+        for m in ("ensemble", "kd", "self_distill", "train_average")
+    }
+    gains.update(
+        {
+            m: 100 * (methods[m]["mean"] - methods["rf_single"]["mean"])
+            for m in ("rf_ensemble", "rf_kd", "rf_train_average")
+        }
+    )
     return {
         "preset": cfg.preset,
         "methods": methods,
@@ -178,6 +216,10 @@ def run_cifar(
         "wall_seconds": time.perf_counter() - t_start,
         "config": asdict(cfg),
         "net_params": param_count(jax.tree_util.tree_map(lambda a: a[0, 0], single.params)),
-        "data": {"name": data.name, "classes": list(data.classes),
-                 "n_train": int(data.train_x.shape[0]), "n_test": int(data.test_x.shape[0])},
+        "data": {
+            "name": data.name,
+            "classes": list(data.classes),
+            "n_train": int(data.train_x.shape[0]),
+            "n_test": int(data.test_x.shape[0]),
+        },
     }

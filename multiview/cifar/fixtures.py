@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 __all__ = [
     "fake_images",
@@ -47,37 +48,61 @@ def _chw_rows(images: np.ndarray) -> np.ndarray:
     return images.transpose(0, 3, 1, 2).reshape(images.shape[0], 3072)
 
 
-def write_cifar10_pickles(root: str | Path, per_batch: int = 20, n_test: int = 20,
-                          seed: int = 0) -> Path:
+def write_cifar10_pickles(
+    root: str | Path, per_batch: int = 20, n_test: int = 20, seed: int = 0
+) -> Path:
     """Write a ``cifar-10-batches-py`` folder under ``root`` (5 x ``per_batch`` + ``n_test``)."""
     rng = np.random.default_rng(seed)
     d = Path(root) / "cifar-10-batches-py"
     d.mkdir(parents=True, exist_ok=True)
-    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse",
-             b"ship", b"truck"]
+    names = [
+        b"airplane",
+        b"automobile",
+        b"bird",
+        b"cat",
+        b"deer",
+        b"dog",
+        b"frog",
+        b"horse",
+        b"ship",
+        b"truck",
+    ]
     _dump(d / "batches.meta", {b"label_names": names, b"num_vis": 3072})
     for i, n in enumerate([per_batch] * 5 + [n_test]):
         y = _labels(n, 10, rng)
         x = fake_images(y, 10, seed + i)
         name = f"data_batch_{i + 1}" if i < 5 else "test_batch"
-        _dump(d / name, {b"data": _chw_rows(x), b"labels": [int(v) for v in y],
-                         b"batch_label": name.encode()})
+        _dump(
+            d / name,
+            {b"data": _chw_rows(x), b"labels": [int(v) for v in y], b"batch_label": name.encode()},
+        )
     return d
 
 
-def write_cifar100_pickles(root: str | Path, n_train: int = 200, n_test: int = 100,
-                           seed: int = 0) -> Path:
+def write_cifar100_pickles(
+    root: str | Path, n_train: int = 200, n_test: int = 100, seed: int = 0
+) -> Path:
     """Write a ``cifar-100-python`` folder (fine label f has coarse label f // 5)."""
     rng = np.random.default_rng(seed)
     d = Path(root) / "cifar-100-python"
     d.mkdir(parents=True, exist_ok=True)
-    _dump(d / "meta", {b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
-                       b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)]})
+    _dump(
+        d / "meta",
+        {
+            b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
+            b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)],
+        },
+    )
     for name, n in (("train", n_train), ("test", n_test)):
         y = _labels(n, 100, rng)
-        _dump(d / name, {b"data": _chw_rows(fake_images(y, 100, seed)),
-                         b"fine_labels": [int(v) for v in y],
-                         b"coarse_labels": [int(v) // 5 for v in y]})
+        _dump(
+            d / name,
+            {
+                b"data": _chw_rows(fake_images(y, 100, seed)),
+                b"fine_labels": [int(v) for v in y],
+                b"coarse_labels": [int(v) // 5 for v in y],
+            },
+        )
     return d
 
 
@@ -91,15 +116,20 @@ def _folder_items(classes, per_class_train, per_class_test, seed):
 
 
 def _encode(img: np.ndarray, fmt: str) -> bytes:
-    from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format=fmt)
     return buf.getvalue()
 
 
-def write_image_folder(root: str | Path, classes=("cat", "dog", "frog"), per_class_train=8,
-                       per_class_test=4, fmt: str = "PNG", seed: int = 0) -> Path:
+def write_image_folder(
+    root: str | Path,
+    classes=("cat", "dog", "frog"),
+    per_class_train=8,
+    per_class_test=4,
+    fmt: str = "PNG",
+    seed: int = 0,
+) -> Path:
     """Write ``root/train/<class>/NNNN.png`` and ``root/test/<class>/...``; returns ``root``."""
     root = Path(root)
     ext = "png" if fmt.upper() == "PNG" else "jpg"
@@ -110,8 +140,15 @@ def write_image_folder(root: str | Path, classes=("cat", "dog", "frog"), per_cla
     return root
 
 
-def write_image_zip(path: str | Path, classes=("cat", "dog", "frog"), per_class_train=8,
-                    per_class_test=4, fmt: str = "JPEG", prefix: str = "", seed: int = 0) -> Path:
+def write_image_zip(
+    path: str | Path,
+    classes=("cat", "dog", "frog"),
+    per_class_train=8,
+    per_class_test=4,
+    fmt: str = "JPEG",
+    prefix: str = "",
+    seed: int = 0,
+) -> Path:
     """Write the image-folder layout into a zip (under ``prefix/`` if given); returns ``path``."""
     path = Path(path)
     ext = "png" if fmt.upper() == "PNG" else "jpg"

@@ -125,6 +125,5 @@ def max_pool(x: jax.Array, size: int) -> jax.Array:
 
 def avg_pool(x: jax.Array, size: int) -> jax.Array:
     """Average pool, non-overlapping ``size`` x ``size`` windows. ``(B, H, W, C)`` -> smaller."""
-    s = lax.reduce_window(x, 0.0, lax.add, (1, size, size, 1),
-                          (1, size, size, 1), "VALID")
+    s = lax.reduce_window(x, 0.0, lax.add, (1, size, size, 1), (1, size, size, 1), "VALID")
     return s / (size * size)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from multiview.cifar.config import NetConfig
 from multiview.cifar.layers import (
     batch_norm,
     bn_init,
@@ -32,46 +32,8 @@ from multiview.cifar.layers import (
     dense_init,
     max_pool,
 )
-from multiview.errors import ConfigError
 
-__all__ = ["ARCHS", "NetConfig", "Net", "build_net", "param_count"]
-
-ARCHS = ("tiny", "airbench", "resnet18", "wrn")
-_DEFAULT_WIDTH = {"tiny": 16, "airbench": 64, "resnet18": 64, "wrn": 4}
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    """Which network to build.
-
-    Attributes:
-        arch: one of ``tiny``, ``airbench``, ``resnet18``, ``wrn``.
-        width: base width; ``None`` for the architecture's default. ``tiny``: channels
-            ``(w, 2w, 4w)`` (default 16); ``airbench``: ``(w, 4w, 4w)`` (default 64);
-            ``resnet18``: ``(w, 2w, 4w, 8w)`` (default 64); ``wrn``: the widen factor k
-            (default 4), channels ``(16k, 32k, 64k)``.
-        depth: Wide-ResNet depth, ``6n + 4`` (default 16); ignored by the others.
-        num_classes: output classes, >= 2.
-    """
-
-    arch: str = "tiny"
-    width: int | None = None
-    depth: int = 16
-    num_classes: int = 10
-
-    def __post_init__(self):
-        if self.arch not in ARCHS:
-            raise ConfigError(f"net.arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
-        if self.width is not None and self.width < 1:
-            raise ConfigError(f"net.width must be >= 1 (or None); got {self.width}")
-        if self.arch == "wrn" and (self.depth < 10 or (self.depth - 4) % 6):
-            raise ConfigError(f"net.depth must be 6n + 4 with n >= 1 for wrn; got {self.depth}")
-        if self.num_classes < 2:
-            raise ConfigError(f"net.num_classes must be >= 2; got {self.num_classes}")
-
-    @property
-    def base_width(self) -> int:
-        return self.width if self.width is not None else _DEFAULT_WIDTH[self.arch]
+__all__ = ["Net", "build_net", "param_count"]
 
 
 class Net(NamedTuple):
@@ -135,8 +97,9 @@ def _tiny_cnn(widths, num_classes) -> Net:
     def apply(params, state, x, *, train, dtype=jnp.float32):
         new_state = {}
         for i in range(len(widths)):
-            x, new_state[f"c{i}"] = _conv_bn(params[f"c{i}"], state[f"c{i}"], x,
-                                             train=train, dtype=dtype)
+            x, new_state[f"c{i}"] = _conv_bn(
+                params[f"c{i}"], state[f"c{i}"], x, train=train, dtype=dtype
+            )
             x = max_pool(jax.nn.relu(x), 2)
         x = jnp.mean(x.astype(jnp.float32), axis=(1, 2))
         return dense(params["head"], x, dtype=dtype), new_state
@@ -149,9 +112,7 @@ def _tiny_cnn(widths, num_classes) -> Net:
 
 def _patches_2x2(x):
     """``(n, H, W, 3)`` -> ``(n, H-1, W-1, 12)`` 2x2 patches flattened in (h, w, c) order."""
-    return jnp.concatenate(
-        [x[:, :-1, :-1], x[:, :-1, 1:], x[:, 1:, :-1], x[:, 1:, 1:]], axis=-1
-    )
+    return jnp.concatenate([x[:, :-1, :-1], x[:, :-1, 1:], x[:, 1:, :-1], x[:, 1:, 1:]], axis=-1)
 
 
 def whitening_kernel(x_sample: jax.Array, eps: float = 5e-4) -> jax.Array:
@@ -200,8 +161,9 @@ def _airbench(widths, num_classes) -> Net:
         for i in range(len(widths)):
             p, s = params[f"g{i}"], state[f"g{i}"]
             x = max_pool(conv(x, p["a"]["w"], dtype=dtype), 2)
-            x, bn_a = batch_norm(p["a"]["bn"], s["a"]["bn"], x, train=train, momentum=0.6,
-                                 dtype=dtype)
+            x, bn_a = batch_norm(
+                p["a"]["bn"], s["a"]["bn"], x, train=train, momentum=0.6, dtype=dtype
+            )
             x = jax.nn.gelu(x)
             x, sb = _conv_bn(p["b"], s["b"], x, train=train, dtype=dtype, momentum=0.6)
             x = jax.nn.gelu(x)
@@ -277,8 +239,12 @@ def _wide_resnet(depth, widen, num_classes) -> Net:
         state = {}
         for j, (name, ci, co, stride) in enumerate(layout):
             (bn1, bs1), (bn2, bs2) = bn_init(ci), bn_init(co)
-            p = {"bn1": bn1, "bn2": bn2, "w1": conv_init(keys[3 * j + 1], 3, 3, ci, co),
-                 "w2": conv_init(keys[3 * j + 2], 3, 3, co, co)}
+            p = {
+                "bn1": bn1,
+                "bn2": bn2,
+                "w1": conv_init(keys[3 * j + 1], 3, 3, ci, co),
+                "w2": conv_init(keys[3 * j + 2], 3, 3, co, co),
+            }
             if stride != 1 or ci != co:
                 p["proj"] = conv_init(keys[3 * j + 3], 1, 1, ci, co)
             params[name], state[name] = p, {"bn1": bs1, "bn2": bs2}

@@ -12,7 +12,7 @@ learning). The head is a convex problem of matrix products, so its whole trainin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -21,51 +21,15 @@ import optax
 from jax import lax
 
 from multiview.cifar.augment import normalize
+from multiview.cifar.config import DistillConfig, RFConfig
 from multiview.cifar.layers import avg_pool, channel, conv
 from multiview.cifar.losses import cross_entropy, distillation_loss
-from multiview.cifar.train import DistillConfig
-from multiview.errors import ConfigError
 
-__all__ = ["RFConfig", "random_features", "train_rf_heads", "rf_logits"]
-
-
-@dataclass(frozen=True)
-class RFConfig:
-    """Random-feature model settings.
-
-    Attributes:
-        channels: random 3x3 filters, >= 1.
-        pool: average-pool window, a divisor of 32 (features: ``channels * (32/pool)^2``).
-        epochs: head-training epochs, >= 1.
-        batch_size: head mini-batch, >= 1.
-        lr: peak learning rate of the head (linear warm-up over the first epoch, linear decay).
-        weight_decay: L2 on the head weights, >= 0.
-    """
-
-    channels: int = 32
-    pool: int = 4
-    epochs: int = 20
-    batch_size: int = 250
-    lr: float = 0.02
-    weight_decay: float = 1e-3
-
-    def __post_init__(self):
-        if self.channels < 1:
-            raise ConfigError(f"rf.channels must be >= 1; got {self.channels}")
-        if self.pool < 1 or 32 % self.pool:
-            raise ConfigError(f"rf.pool must divide 32; got {self.pool}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("rf.epochs and rf.batch_size must be >= 1")
-        if self.lr <= 0 or self.weight_decay < 0:
-            raise ConfigError("rf.lr must be > 0 and rf.weight_decay >= 0")
-
-    @property
-    def dim(self) -> int:
-        return self.channels * (32 // self.pool) ** 2
+__all__ = ["random_features", "rf_head_trainer", "train_rf_heads", "rf_logits"]
 
 
 def random_features(
-    key: jax.Array, cfg: RFConfig, train_x: np.ndarray, test_x: np.ndarray, *, chunk: int = 1000
+    key: jax.Array, cfg: RFConfig, train_x: np.ndarray, test_x: np.ndarray, *, batch: int = 1000
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features of one random-feature seed.
 
@@ -86,8 +50,9 @@ def random_features(
         return avg_pool(h, cfg.pool).reshape(xb.shape[0], -1)
 
     def all_features(x):
-        return np.concatenate([np.asarray(phi(jnp.asarray(x[i:i + chunk])))
-                               for i in range(0, x.shape[0], chunk)])
+        return np.concatenate(
+            [np.asarray(phi(jnp.asarray(x[i : i + batch]))) for i in range(0, x.shape[0], batch)]
+        )
 
     train_f, test_f = all_features(train_x), all_features(test_x)
     mean, std = train_f.mean(0), train_f.std(0) + 1e-6
@@ -120,24 +85,47 @@ def train_rf_heads(
     batch = min(cfg.batch_size, n)
     spe = n // batch
     total = cfg.epochs * spe
+    perms = jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(key, e), n))(
+        jnp.arange(cfg.epochs)
+    )[:, : spe * batch].reshape(total, batch)
+    train = rf_head_trainer(cfg, distill, m, d, c, spe)
+    t = None if teacher_logits is None else jnp.asarray(teacher_logits, jnp.float32)
+    return train(jnp.asarray(features), jnp.asarray(labels, jnp.int32), t, perms)
+
+
+@functools.lru_cache(maxsize=16)
+def rf_head_trainer(
+    cfg: RFConfig,
+    distill: DistillConfig,
+    members: int,
+    dim: int,
+    classes: int,
+    steps_per_epoch: int,
+):
+    """Jitted ``(features (members, N, D), labels (N,), teacher (N, C) | None, perms
+    (steps, batch)) -> (W, b)``: one run of head training, compiled once per settings."""
+    m, d, c, spe = members, dim, classes, steps_per_epoch
+    total = cfg.epochs * spe
     schedule = optax.join_schedules(
         [optax.linear_schedule(0.0, cfg.lr, spe), optax.linear_schedule(cfg.lr, 0.0, total - spe)],
-        [spe])
-    opt = optax.chain(optax.add_decayed_weights(cfg.weight_decay),
-                      optax.sgd(schedule, momentum=0.9, nesterov=True))
-    perms = jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(key, e), n))(
-        jnp.arange(cfg.epochs))[:, : spe * batch].reshape(total, batch)
+        [spe],
+    )
+    opt = optax.chain(
+        optax.add_decayed_weights(cfg.weight_decay),
+        optax.sgd(schedule, momentum=0.9, nesterov=True),
+    )
 
     def loss_fn(params, idx, f, y, t):
         w, b = params
         logits = jnp.mean(jnp.einsum("mbd,mdc->mbc", f[:, idx], w) + b[:, None, :], axis=0)
         if t is None:
             return cross_entropy(logits, y[idx])
-        return distillation_loss(logits, y[idx], t[idx], alpha=distill.alpha,
-                                 temperature=distill.temperature)
+        return distillation_loss(
+            logits, y[idx], t[idx], alpha=distill.alpha, temperature=distill.temperature
+        )
 
     @jax.jit
-    def train(f, y, t):
+    def train_heads(f, y, t, perms):
         params = (jnp.zeros((m, d, c), jnp.float32), jnp.zeros((m, c), jnp.float32))
 
         def step(carry, idx):
@@ -149,8 +137,7 @@ def train_rf_heads(
         (params, _), _ = lax.scan(step, (params, opt.init(params)), perms)
         return params
 
-    t = None if teacher_logits is None else jnp.asarray(teacher_logits, jnp.float32)
-    return train(jnp.asarray(features), jnp.asarray(labels, jnp.int32), t)
+    return train_heads
 
 
 def rf_logits(features: np.ndarray, heads: tuple[jax.Array, jax.Array]) -> np.ndarray:

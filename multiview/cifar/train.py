@@ -5,7 +5,8 @@ is ``members`` models whose logits are averaged before the loss: ``members = 1``
 ordinary model, ``members = K`` is the paper's "training the average" of K models. Every
 parameter leaf therefore has the leading axes ``(runs, members)``.
 
-How the runs (and members) are spread over the device is :attr:`TrainConfig.seed_parallel`:
+How the runs (and members) are spread over the device is
+:attr:`~multiview.cifar.config.CifarTrainConfig.seed_parallel`:
 
 - ``vmap``: one batched program; ideal on a GPU. On the XLA CPU backend a vmapped conv with
   per-seed weights becomes a grouped convolution that is ~5x slower than separate convs.
@@ -22,10 +23,7 @@ resumes from its last finished epoch with bit-identical data order.
 from __future__ import annotations
 
 import functools
-import hashlib
-import io
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,15 +34,17 @@ import optax
 from jax import lax
 
 from multiview.cifar.augment import augment, normalize
+from multiview.cifar.checkpoint import checkpoint_tag, load_checkpoint, save_checkpoint
+from multiview.cifar.config import SEED_PARALLEL, CifarTrainConfig, DistillConfig
 from multiview.cifar.losses import accuracy, cross_entropy, distillation_loss
 from multiview.cifar.nets import Net
 from multiview.errors import ConfigError
-from multiview.io import atomic_write_bytes
 
 __all__ = [
-    "SEED_PARALLEL",
-    "TrainConfig",
-    "DistillConfig",
+    "make_init",
+    "make_epoch_keys",
+    "make_step",
+    "make_predict",
     "EpochReport",
     "Trained",
     "map_models",
@@ -53,83 +53,6 @@ __all__ = [
     "train_models",
     "predict_logits",
 ]
-
-SEED_PARALLEL = ("auto", "vmap", "unroll", "map")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """SGD training recipe (validated on construction).
-
-    Attributes:
-        epochs: passes over the training set, >= 1.
-        batch_size: mini-batch size, >= 1 (clamped to the training-set size).
-        lr: peak learning rate, > 0.
-        momentum: in [0, 1).
-        nesterov: Nesterov momentum.
-        weight_decay: L2 decay of conv/dense kernels (not biases or BN), >= 0.
-        warmup_epochs: linear warm-up from 0, in [0, epochs].
-        schedule: decay after warm-up, ``"linear"`` (to 0) or ``"cosine"``.
-        label_smoothing: in [0, 1).
-        crop_padding: random-crop padding in pixels, 0..8 (0: no crop).
-        flip: random horizontal flips.
-        mixed_precision: bfloat16 convolutions/matmuls, float32 master weights and BN stats.
-        seed_parallel: ``auto``, ``vmap``, ``unroll`` or ``map`` (module docstring).
-        eval_batch_size: images per evaluation call, >= 1.
-        tta_flip: average the logits of each test image and its mirror image.
-    """
-
-    epochs: int = 10
-    batch_size: int = 250
-    lr: float = 0.2
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    warmup_epochs: float = 1.0
-    schedule: str = "linear"
-    label_smoothing: float = 0.0
-    crop_padding: int = 2
-    flip: bool = True
-    mixed_precision: bool = False
-    seed_parallel: str = "auto"
-    eval_batch_size: int = 1000
-    tta_flip: bool = False
-
-    def __post_init__(self):
-        checks = [
-            (self.epochs >= 1, "epochs", ">= 1"),
-            (self.batch_size >= 1, "batch_size", ">= 1"),
-            (self.lr > 0, "lr", "> 0"),
-            (0 <= self.momentum < 1, "momentum", "in [0, 1)"),
-            (self.weight_decay >= 0, "weight_decay", ">= 0"),
-            (0 <= self.warmup_epochs <= self.epochs, "warmup_epochs", "in [0, epochs]"),
-            (self.schedule in ("linear", "cosine"), "schedule", "'linear' or 'cosine'"),
-            (0 <= self.label_smoothing < 1, "label_smoothing", "in [0, 1)"),
-            (0 <= self.crop_padding <= 8, "crop_padding", "in [0, 8]"),
-            (self.seed_parallel in SEED_PARALLEL, "seed_parallel", f"one of {SEED_PARALLEL}"),
-            (self.eval_batch_size >= 1, "eval_batch_size", ">= 1"),
-        ]
-        for ok, name, allowed in checks:
-            if not ok:
-                raise ConfigError(f"train.{name} must be {allowed}; got {getattr(self, name)!r}")
-
-    @property
-    def dtype(self):
-        return jnp.bfloat16 if self.mixed_precision else jnp.float32
-
-
-@dataclass(frozen=True)
-class DistillConfig:
-    """Hinton distillation: ``alpha`` weights the soft term (in [0, 1]); ``temperature`` > 0."""
-
-    alpha: float = 0.9
-    temperature: float = 4.0
-
-    def __post_init__(self):
-        if not 0 <= self.alpha <= 1:
-            raise ConfigError(f"distill.alpha must be in [0, 1]; got {self.alpha}")
-        if not self.temperature > 0:
-            raise ConfigError(f"distill.temperature must be > 0; got {self.temperature}")
 
 
 class EpochReport(NamedTuple):
@@ -175,7 +98,7 @@ def map_models(fn: Callable, strategy: str, *args):
     return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outs)
 
 
-def make_optimizer(cfg: TrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
+def make_optimizer(cfg: CifarTrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
     """Decoupled-from-BN weight decay + SGD (Nesterov) on a warm-up-then-decay schedule."""
     total = cfg.epochs * steps_per_epoch
     warm = int(round(cfg.warmup_epochs * steps_per_epoch))
@@ -183,8 +106,11 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int) -> optax.GradientTran
         decay = optax.cosine_decay_schedule(cfg.lr, max(total - warm, 1))
     else:
         decay = optax.linear_schedule(cfg.lr, 0.0, max(total - warm, 1))
-    schedule = optax.join_schedules([optax.linear_schedule(0.0, cfg.lr, warm), decay], [warm]) \
-        if warm > 0 else decay
+    schedule = (
+        optax.join_schedules([optax.linear_schedule(0.0, cfg.lr, warm), decay], [warm])
+        if warm > 0
+        else decay
+    )
     kernels = lambda params: jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)  # noqa: E731
     return optax.chain(
         optax.add_decayed_weights(cfg.weight_decay, mask=kernels),
@@ -204,41 +130,8 @@ def _members_logits(net: Net, strategy: str, params, state, x, *, train: bool, d
     return map_models(one, strategy, params, state)
 
 
-def _checkpoint_tag(cfg: TrainConfig, distill: DistillConfig | None, key: jax.Array, tag: str,
-                    runs: int, members: int, n: int) -> str:
-    """A fingerprint of everything that determines a training run (a checkpoint made under a
-    different recipe, seed, teacher setting or data size is not resumed)."""
-    key_bytes = np.asarray(jax.random.key_data(key)).tobytes().hex()
-    text = f"{tag}|{runs}|{members}|{n}|{key_bytes}|{distill}|{sorted(asdict(cfg).items())}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _save_checkpoint(path: Path, tag: str, epoch: int, tree) -> None:
-    leaves = jax.tree_util.tree_leaves(tree)
-    buf = io.BytesIO()
-    np.savez(buf, tag=np.asarray(tag), epoch=np.asarray(epoch),
-             **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)})
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def _load_checkpoint(path: Path, tag: str, like):
-    """``(epoch, tree)`` from ``path`` if it matches ``tag`` and ``like``'s structure, else None."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if str(f["tag"]) != tag:
-                return None
-            leaves, treedef = jax.tree_util.tree_flatten(like)
-            loaded = [f[f"leaf{i}"] for i in range(len(leaves))]
-            epoch = int(f["epoch"])
-    except (OSError, KeyError, ValueError):
-        return None
-    if any(a.shape != b.shape for a, b in zip(loaded, leaves, strict=True)):
-        return None
-    return epoch, jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in loaded])
-
-
 @functools.lru_cache(maxsize=16)
-def _init_fn(net: Net, cfg: TrainConfig, members: int, steps_per_epoch: int):
+def make_init(net: Net, cfg: CifarTrainConfig, members: int, steps_per_epoch: int):
     """Jitted ``(run_keys (runs,), x_sample) -> (params, state, opt_state)``, cached so that
     repeated calls with the same net and recipe compile once."""
     opt = make_optimizer(cfg, steps_per_epoch)
@@ -256,7 +149,7 @@ def _init_fn(net: Net, cfg: TrainConfig, members: int, steps_per_epoch: int):
 
 
 @functools.lru_cache(maxsize=16)
-def _epoch_fn(n: int):
+def make_epoch_keys(n: int):
     """Jitted ``(run_keys (runs,), epoch) -> (perms (runs, n) int32, epoch keys (runs,))``."""
 
     @jax.jit
@@ -269,8 +162,14 @@ def _epoch_fn(n: int):
 
 
 @functools.lru_cache(maxsize=16)
-def _step_fn(net: Net, cfg: TrainConfig, distill: DistillConfig, strategy: str, batch: int,
-             steps_per_epoch: int):
+def make_step(
+    net: Net,
+    cfg: CifarTrainConfig,
+    distill: DistillConfig,
+    strategy: str,
+    batch: int,
+    steps_per_epoch: int,
+):
     """The jitted training step of all runs (cached per net, recipe and shapes).
 
     ``step(params, state, opt_state, perms (runs, N), keys (runs,), teacher (runs, N, C) |
@@ -282,20 +181,27 @@ def _step_fn(net: Net, cfg: TrainConfig, distill: DistillConfig, strategy: str, 
 
     def run_step(params, state, opt_state, perm, key, teacher_run, step, x_all, y_all):
         idx = lax.dynamic_slice(perm, (step * batch,), (batch,))
-        xb = augment(jax.random.fold_in(key, step), x_all[idx], crop_padding=cfg.crop_padding,
-                     flip=cfg.flip)
+        xb = augment(
+            jax.random.fold_in(key, step), x_all[idx], crop_padding=cfg.crop_padding, flip=cfg.flip
+        )
         yb = y_all[idx]
 
         def loss_fn(p):
-            member_logits, new_state = _members_logits(net, strategy, p, state, xb, train=True,
-                                                       dtype=dtype)
+            member_logits, new_state = _members_logits(
+                net, strategy, p, state, xb, train=True, dtype=dtype
+            )
             logits = jnp.mean(member_logits, axis=0)
             if teacher_run is None:
                 loss = cross_entropy(logits, yb, smoothing=cfg.label_smoothing)
             else:
-                loss = distillation_loss(logits, yb, teacher_run[idx], alpha=distill.alpha,
-                                         temperature=distill.temperature,
-                                         smoothing=cfg.label_smoothing)
+                loss = distillation_loss(
+                    logits,
+                    yb,
+                    teacher_run[idx],
+                    alpha=distill.alpha,
+                    temperature=distill.temperature,
+                    smoothing=cfg.label_smoothing,
+                )
             return loss, (new_state, loss, accuracy(logits, yb))
 
         grads, (new_state, loss, acc) = jax.grad(loss_fn, has_aux=True)(params)
@@ -314,7 +220,7 @@ def _step_fn(net: Net, cfg: TrainConfig, distill: DistillConfig, strategy: str, 
 
 def train_models(
     net: Net,
-    cfg: TrainConfig,
+    cfg: CifarTrainConfig,
     images: np.ndarray,
     labels: np.ndarray,
     *,
@@ -352,15 +258,16 @@ def train_models(
         raise ConfigError(f"runs and members must be >= 1; got {runs}, {members}")
     n = int(images.shape[0])
     if teacher_logits is not None and teacher_logits.shape[:2] != (runs, n):
-        raise ConfigError(f"teacher_logits must be (runs={runs}, N={n}, C); "
-                          f"got {teacher_logits.shape}")
+        raise ConfigError(
+            f"teacher_logits must be (runs={runs}, N={n}, C); got {teacher_logits.shape}"
+        )
     distill = distill or DistillConfig()
     strategy = resolve_strategy(cfg.seed_parallel)
     batch = min(cfg.batch_size, n)
     steps_per_epoch = n // batch
-    init = _init_fn(net, cfg, members, steps_per_epoch)
-    step_fn = _step_fn(net, cfg, distill, strategy, batch, steps_per_epoch)
-    epoch_keys = _epoch_fn(n)
+    init = make_init(net, cfg, members, steps_per_epoch)
+    step_fn = make_step(net, cfg, distill, strategy, batch, steps_per_epoch)
+    epoch_keys = make_epoch_keys(n)
 
     x_all = jnp.asarray(images)
     y_all = jnp.asarray(labels, jnp.int32)
@@ -371,10 +278,9 @@ def train_models(
     params, state, opt_state = init(run_keys, x_sample)
     start, resumed = 0, False
     path = Path(checkpoint) if checkpoint is not None else None
-    tag = _checkpoint_tag(cfg, distill if teacher is not None else None, key, name, runs,
-                          members, n)
+    tag = checkpoint_tag(cfg, distill if teacher is not None else None, key, name, runs, members, n)
     if path is not None and resume and path.exists():
-        loaded = _load_checkpoint(path, tag, (params, state, opt_state))
+        loaded = load_checkpoint(path, tag, (params, state, opt_state))
         if loaded is not None:
             start, (params, state, opt_state) = loaded
             resumed = True
@@ -383,17 +289,29 @@ def train_models(
         losses, accs = [], []
         for step in range(steps_per_epoch):
             params, state, opt_state, loss, acc = step_fn(
-                params, state, opt_state, perms, keys, teacher, step, x_all, y_all)
+                params, state, opt_state, perms, keys, teacher, step, x_all, y_all
+            )
             losses.append(loss)
             accs.append(acc)
         if path is not None:
-            _save_checkpoint(path, tag, epoch + 1, (params, state, opt_state))
+            save_checkpoint(path, tag, epoch + 1, (params, state, opt_state))
         if progress is not None:
-            progress(EpochReport(name, epoch + 1, cfg.epochs, np.mean(np.stack(losses), 0),
-                                 np.mean(np.stack(accs), 0), resumed))
+            progress(
+                EpochReport(
+                    name,
+                    epoch + 1,
+                    cfg.epochs,
+                    np.mean(np.stack(losses), 0),
+                    np.mean(np.stack(accs), 0),
+                    resumed,
+                )
+            )
     if progress is not None and start == cfg.epochs:
-        progress(EpochReport(name, cfg.epochs, cfg.epochs, np.full(runs, np.nan),
-                             np.full(runs, np.nan), True))
+        progress(
+            EpochReport(
+                name, cfg.epochs, cfg.epochs, np.full(runs, np.nan), np.full(runs, np.nan), True
+            )
+        )
     return Trained(params, state)
 
 
@@ -402,19 +320,19 @@ def predict_logits(
     trained: Trained,
     images: np.ndarray,
     *,
-    cfg: TrainConfig,
+    cfg: CifarTrainConfig,
 ) -> np.ndarray:
     """Evaluation-mode logits of every model on ``images`` ``(N, 32, 32, 3)`` uint8.
 
     Returns ``(runs, members, N, C)`` float32 (with ``cfg.tta_flip``, the mean of each image's
     and its mirror's logits).
     """
-    batch_logits = _predict_fn(net, cfg.dtype, cfg.tta_flip, resolve_strategy(cfg.seed_parallel))
+    batch_logits = make_predict(net, cfg.dtype, cfg.tta_flip, resolve_strategy(cfg.seed_parallel))
     n = images.shape[0]
     bs = min(cfg.eval_batch_size, n)
     outs = []
     for start in range(0, n, bs):
-        xb = images[start:start + bs]
+        xb = images[start : start + bs]
         pad = bs - xb.shape[0]
         if pad:
             xb = np.concatenate([xb, np.zeros((pad, *xb.shape[1:]), xb.dtype)])
@@ -425,7 +343,7 @@ def predict_logits(
 
 
 @functools.lru_cache(maxsize=16)
-def _predict_fn(net: Net, dtype, tta_flip: bool, strategy: str):
+def make_predict(net: Net, dtype, tta_flip: bool, strategy: str):
     """Jitted ``(params, state, images (B, 32, 32, 3) uint8) -> logits (runs, members, B, C)``."""
 
     @jax.jit
@@ -436,8 +354,9 @@ def _predict_fn(net: Net, dtype, tta_flip: bool, strategy: str):
             def member(pm, sm):
                 out = net.apply(pm, sm, x, train=False, dtype=dtype)[0]
                 if tta_flip:
-                    out = 0.5 * (out + net.apply(pm, sm, x[:, :, ::-1], train=False,
-                                                 dtype=dtype)[0])
+                    out = 0.5 * (
+                        out + net.apply(pm, sm, x[:, :, ::-1], train=False, dtype=dtype)[0]
+                    )
                 return out
 
             return map_models(member, strategy, p, s)

@@ -16,11 +16,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview import metrics as M
-from multiview.config import SimConfig
-from multiview.data import Dataset
-from multiview.experiments.ensemble import ensemble_scores
-from multiview.predictions import Prediction, compare
+from multiview.sim import metrics as M
+from multiview.sim.config import SimConfig
+from multiview.sim.data import Dataset
+from multiview.sim.metrics import ensemble_scores
+from multiview.sim.predictions import THRESHOLDS, Prediction, compare
+from multiview.stats import mean_std_dict
 
 __all__ = ["remove_feature", "remove_own_view", "run_view_ablation"]
 
@@ -47,22 +48,17 @@ def remove_feature(data: Dataset, features: jax.Array, feat: jax.Array) -> Datas
     return data._replace(x=x, coef=coef, patch_feature=pf)
 
 
-
 def _nanmean(values) -> float:
     """Mean ignoring NaN; NaN (without a warning) when nothing is finite."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     return float(v.mean()) if v.size else float("nan")
 
+
 def remove_own_view(data: Dataset, features: jax.Array, view: int) -> Dataset:
     """Remove view ``view`` of each sample's own label: ``v_{y, view}``."""
     V = features.shape[1]
     return remove_feature(data, features, data.y * V + view)
-
-
-def _ms(v) -> dict[str, float]:
-    m, s = M.mean_std(v)
-    return {"mean": m, "std": s}
 
 
 def _per_view_acc(scores: list[np.ndarray], y: np.ndarray) -> np.ndarray:
@@ -129,39 +125,51 @@ def run_view_ablation(
     ens_worst = _class_view_acc(ens, y, k).min(axis=(1, 2))
     K = groups.shape[1]
     methods = {
-        "ablation_single_intact": {"multi_view": _ms(intact)},
-        "ablation_single_learned_view_removed": {"multi_view": _ms(learned_removed)},
-        "ablation_single_other_view_removed": {"multi_view": _ms(other_removed)},
-        f"ablation_ensemble_{K}_view_removed": {"multi_view": _ms(ens_acc),
-                                                "worst_class_view": _ms(ens_worst)},
+        "ablation_single_intact": {"multi_view": mean_std_dict(intact)},
+        "ablation_single_learned_view_removed": {"multi_view": mean_std_dict(learned_removed)},
+        "ablation_single_other_view_removed": {"multi_view": mean_std_dict(other_removed)},
+        f"ablation_ensemble_{K}_view_removed": {
+            "multi_view": mean_std_dict(ens_acc),
+            "worst_class_view": mean_std_dict(ens_worst),
+        },
     }
-    per_seed = {"single_learned_removed": learned_removed, "single_other_removed": other_removed,
-                "single_intact": intact, "ensemble": ens_acc, "ensemble_worst": ens_worst}
+    per_seed = {
+        "single_learned_removed": learned_removed,
+        "single_other_removed": other_removed,
+        "single_intact": intact,
+        "ensemble": ens_acc,
+        "ensemble_worst": ens_worst,
+    }
     details: dict[str, Any] = {
         "single_other_view_removed": float(_nanmean(other_removed)),
         f"ensemble_{K}": float(np.mean(ens_acc)),
         f"ensemble_{K}_worst_class_view": float(np.mean(ens_worst)),
     }
-    ok = bool(_nanmean(learned_removed) <= 0.6 and np.mean(ens_acc) >= 0.9)
+    lo, hi = THRESHOLDS["ablation_single"], THRESHOLDS["ablation_ensemble"]
+    ok = bool(_nanmean(learned_removed) <= lo and np.mean(ens_acc) >= hi)
     for name, w in (("kd", kd_w), ("sd", sd_w)):
         if w is None:
             continue
         s_st = [M.predict(cfg.model, w, a.x) for a in ablated]
         acc = _per_view_acc(s_st, y).mean(-1)
         worst = _class_view_acc(s_st, y, k).min(axis=(1, 2))
-        methods[f"ablation_{name}_view_removed"] = {"multi_view": _ms(acc),
-                                                    "worst_class_view": _ms(worst)}
+        methods[f"ablation_{name}_view_removed"] = {
+            "multi_view": mean_std_dict(acc),
+            "worst_class_view": mean_std_dict(worst),
+        }
         per_seed[name] = acc
         details[name] = float(np.mean(acc))
         if name == "kd":
-            ok = ok and bool(np.mean(acc) >= 0.9)
+            ok = ok and bool(np.mean(acc) >= hi)
     pred: Prediction = compare(
         "view_ablation",
         "removing the one view a single model learned drops its accuracy on that class to "
-        f"<= 0.6, while the {K}-ensemble" + (" and the KD student" if kd_w is not None else "")
-        + " stay >= 0.9 with either view removed",
+        f"<= {lo:g}, while the {K}-ensemble"
+        + (" and the KD student" if kd_w is not None else "")
+        + f" stay >= {hi:g} with either view removed",
         learned_removed,
-        "single <= 0.6; ensemble" + (", KD" if kd_w is not None else "") + " >= 0.9",
-        ok, details,
+        f"single <= {lo:g}; ensemble" + (", KD" if kd_w is not None else "") + f" >= {hi:g}",
+        ok,
+        details,
     )
     return {"methods": methods, "predictions": [pred], "per_seed": per_seed}

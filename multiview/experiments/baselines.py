@@ -1,343 +1,43 @@
-"""Kernel baselines: random features and the empirical NTK of the same two-layer network.
+"""Kernel baselines: random-feature and NTK versions of the network (the paper's
+random-feature column): single models, ensembles, KD and the jointly trained average.
 
-Two "lazy" versions of the network ``F_i(X) = sum_r sum_p ReLU~(<w_{i,r}, x_p>)``:
-
-- ``rf`` (random features): ``M = rf_width`` first-layer neurons ``w_r ~ N(0, (rf_scale *
-  init_std)^2 I)`` frozen at their random init, shared by the classes; features
-  ``phi_r(X) = sum_p ReLU~(<w_r, x_p>)``; only a linear read-out per class is trained,
-  ``F_i(X) = <a_i, phi(X)>``, from ``a = 0``.
-- ``ntk`` (empirical NTK): the first-order Taylor expansion of the network at its random
-  init ``W0`` (``init_weights``), ``F(W0; X) + <grad_W F(W0; X), W - W0>``, trained in ``W``
-  by GD from ``W = W0``. :func:`ntk_linearize` writes it with ``jax.linearize``; training
-  uses the per-sample Jacobians of :func:`ntk_features` (``F_i`` depends on ``w_i`` only, so
-  the Jacobian is block-diagonal and one ``grad`` per sample gives all of it).
-
-Both are linear models ``z_i = f0_i + <theta_i, Phi_i(X)>`` (RF: ``Phi_i = phi`` for every
-class, ``f0 = 0``; NTK: ``Phi_i = dF_i/dw_i``, ``f0 = F(W0)``), and GD from ``theta = 0``
-keeps ``theta_i`` in the span of the training features. So GD runs in the exact dual
-parameterization: with the Gram matrix ``K_c = Phi_c Phi_c^T = U diag(lam) U^T`` (``(n, n)``,
-``c`` = 1 shared block for RF, k blocks for NTK), train ``gamma_i`` on features
-``Psi_c = U diag(sqrt(lam / s))`` and read back ``theta_i = Phi_c^T beta_i``,
-``beta_i = U diag(1 / sqrt(lam s)) gamma_i``. GD on ``gamma`` with step ``eta'`` gives the
-same iterates as GD on ``theta`` with step ``eta' / s`` (eigen-directions below
-``eig_floor * max(lam)`` are dropped: they would move by less than that fraction).
-
-Step size and length (the models are convex): ``s = max_c lam_max(K_c) / n``, so
-``lam_max(Psi^T Psi / n) = 1``; the softmax cross-entropy's Hessian in the scores is at most
-``1/2``, so the loss is ``1/2``-smooth in ``gamma`` and GD with ``lr = 2 lr_factor``
-(``lr_factor = 1``: step ``1 / L``) is monotone. Every model (single, student, average) gets
-its own ``s``, i.e. the step ``1 / L`` of its own loss. At the default preset the training
-accuracy is 1 and the training loss ends near 0.05 (RF, 4000 steps: its Gram is
-ill-conditioned) and 0.01 (NTK, 500 steps: well-conditioned); the data are separable.
-
-Experiments per kind (seeds disjoint from the network's: offsets 40_000 / 60_000):
-``seeds`` single models; ensembles of ``K = th.teacher_size`` of them (disjoint groups);
-one KD student per group (a fresh model *of the same kind*, trained with ``th``'s KD loss
-against its group's ensemble scores on the training set); and the jointly trained average
-of ``K`` fresh models per group (GD on the cross-entropy of the averaged scores: a linear
-model on the concatenated features / K, with its own ``1 / L`` step, i.e. about K times a
-single model's, as in ``average.py``).
+The models and their dual GD are in :mod:`multiview.sim.kernels`. Experiments per kind
+(seeds disjoint from the network's: init streams ``rf`` / ``ntk`` of
+:mod:`multiview.sim.seeds`): ``seeds`` single models; ensembles of ``K = th.teacher_size`` of
+them (disjoint groups); one KD student per group (a fresh model *of the same kind*, trained
+with ``th``'s KD loss against its group's ensemble scores on the training set); and the
+jointly trained average of ``K`` fresh models per group (GD on the cross-entropy of the
+averaged scores: a linear model on the concatenated features / K, with its own ``1 / L``
+step, i.e. about K times a single model's, as in ``average.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview import metrics as M
-from multiview.config import ModelConfig, SimConfig, TheoremsConfig
-from multiview.data import Datasets
-from multiview.errors import ConfigError
-from multiview.experiments import Progress
-from multiview.experiments.distill import kd_objective
-from multiview.experiments.ensemble import ensemble_scores, group_seeds
-from multiview.experiments.simulate import init_keys
-from multiview.model import forward, init_weights, smoothed_relu
-from multiview.predictions import Prediction, at_least, compare
-from multiview.train import cross_entropy, train
+from multiview.experiments import Progress, no_progress
+from multiview.sim import metrics as M
+from multiview.sim.config import SimConfig, TheoremsConfig
+from multiview.sim.data import Datasets
+from multiview.sim.kernels import (
+    KernelConfig,
+    contract,
+    dual_features,
+    gram_and_offset,
+    init_frozen,
+    member_scores,
+    sample_weights,
+    train_linear,
+)
+from multiview.sim.metrics import ensemble_scores, group_seeds, overall_accuracy
+from multiview.sim.predictions import THRESHOLDS, Prediction, at_least, compare
+from multiview.sim.seeds import INIT_OFFSETS, init_keys
+from multiview.stats import mean_std, mean_std_dict
 
-__all__ = [
-    "KernelConfig",
-    "rf_init",
-    "rf_features",
-    "ntk_linearize",
-    "ntk_features",
-    "ntk_scores",
-    "gram_and_offset",
-    "dual_features",
-    "linear_loss_fn",
-    "train_linear",
-    "run_kernel_kind",
-    "kernel_predictions",
-    "run_kernel_baselines",
-    "overall",
-]
-
-KINDS = ("rf", "ntk")
-_OFFSETS = {"rf": 40_000, "ntk": 60_000}
-
-
-@dataclass(frozen=True)
-class KernelConfig:
-    """Settings of the kernel baselines (on top of the network's :class:`SimConfig`).
-
-    Attributes:
-        seeds: single models per kind (groups of ``th.teacher_size`` form the ensembles).
-        rf_width: M, random first-layer neurons shared by the classes.
-        rf_scale: first-layer std of RF models in units of ``init_std``.
-        rf_steps: GD steps of every RF model (its Gram is ill-conditioned: ~140 of 200
-            eigenvalues within 1e-3 of the largest at the default preset).
-        ntk_steps: GD steps of every NTK model (well-conditioned: ~195 of 200 eigenvalues
-            within 1e-2 of the largest, so it converges much faster).
-        lr_factor: the step in units of ``1 / L`` (see the module docstring).
-        eig_floor: Gram eigenvalues below this fraction of the largest are dropped.
-        kinds: which kinds to run, among ``rf``, ``ntk``.
-        batch: samples per evaluation batch.
-    """
-
-    seeds: int = 16
-    rf_width: int = 256
-    rf_scale: float = 1.0
-    rf_steps: int = 4000
-    ntk_steps: int = 500
-    lr_factor: float = 1.0
-    eig_floor: float = 1e-6
-    kinds: tuple[str, ...] = KINDS
-    batch: int = 250
-
-    def __post_init__(self):
-        if not all(kd in KINDS for kd in self.kinds) or not self.kinds:
-            raise ConfigError(f"kinds = {self.kinds!r} is invalid: must be a subset of {KINDS}")
-        for name in ("seeds", "rf_width", "rf_steps", "ntk_steps", "batch"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise ConfigError(f"{name} = {v!r} is invalid: must be an integer >= 1")
-        for name in ("rf_scale", "lr_factor", "eig_floor"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} = {getattr(self, name)!r} is invalid: must be > 0")
-
-
-def overall(acc_multi, acc_single, mu: float):
-    """Accuracy on the mixture D = (1 - mu) D_m + mu D_s from the two test accuracies."""
-    return (1.0 - mu) * np.asarray(acc_multi) + mu * np.asarray(acc_single)
-
-
-# --------------------------------------------------------------------------- the two kinds
-
-
-def rf_init(cfg: SimConfig, kc: KernelConfig, key: jax.Array) -> jax.Array:
-    """Frozen random first layer of an RF model: ``(M, d)``."""
-    std = kc.rf_scale * cfg.model.init_std
-    return std * jax.random.normal(key, (kc.rf_width, cfg.data.d), jnp.float32)
-
-
-@jax.jit
-def _rf_feats(w, x, q, varrho):
-    pre = jnp.einsum("md,npd->nmp", w, x)
-    return smoothed_relu(pre, q, varrho).sum(-1)
-
-
-def rf_features(model: ModelConfig, w: jax.Array, x: jax.Array, batch: int = 250) -> np.ndarray:
-    """``phi_r(X) = sum_p ReLU~(<w_r, x_p>)``: ``(n, M)`` from ``w (M, d)``, ``x (n, P, d)``."""
-    out = [
-        np.asarray(_rf_feats(w, x[i : i + batch], model.q, model.varrho))
-        for i in range(0, x.shape[0], batch)
-    ]
-    return np.concatenate(out, axis=0)
-
-
-def ntk_linearize(model: ModelConfig, w0: jax.Array, x: jax.Array):
-    """The linearized network at ``w0 (k, m, d)`` on ``x (n, P, d)``.
-
-    Returns:
-        ``(f0, lin)``: ``f0 = F(W0; x)`` ``(n, k)`` and ``lin(dw) = <grad F(W0; x), dw>``
-        ``(n, k)`` (from ``jax.linearize``), so the NTK model is ``f0 + lin(W - W0)``.
-    """
-    return jax.linearize(lambda w: forward(model, w, x), w0)
-
-
-def ntk_features(model: ModelConfig, w0: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``f0 = F(W0; X)`` ``(n, k)`` and the Jacobian blocks ``dF_i/dw_i`` ``(n, k, m, d)``.
-
-    ``F_i`` depends on ``w_i`` only, so the gradient of ``sum_i F_i(X_n)`` holds every
-    non-zero block of sample n's Jacobian:
-    ``f0 + einsum("nkmd,kmd->nk", J, dw)`` is the linearization at ``dw``.
-    """
-    f0 = forward(model, w0, x)
-    g = jax.vmap(lambda xn: jax.grad(lambda w: forward(model, w, xn[None]).sum())(w0))(x)
-    return f0, g
-
-
-@jax.jit
-def _ntk_scores_jit(w0, dw, x, q, varrho):
-    model_fn = lambda w: smoothed_relu(  # noqa: E731
-        jnp.einsum("kmd,npd->nkmp", w, x), q, varrho
-    ).sum((2, 3))
-    f0, lin = jax.jvp(model_fn, (w0,), (dw,))
-    return f0 + lin
-
-
-def ntk_scores(model: ModelConfig, w0, dw, x, batch: int = 250) -> np.ndarray:
-    """Scores ``F(W0; x) + <grad F(W0; x), dw>`` ``(n, k)`` (by ``jax.jvp``, in batches)."""
-    out = [
-        np.asarray(_ntk_scores_jit(w0, dw, x[i : i + batch], model.q, model.varrho))
-        for i in range(0, x.shape[0], batch)
-    ]
-    return np.concatenate(out, axis=0)
-
-
-def _ntk_jac(model: ModelConfig, w0, x, batch: int) -> tuple[np.ndarray, np.ndarray]:
-    f = jax.jit(lambda w, xb: ntk_features(model, w, xb))
-    parts = [f(w0, x[i : i + batch]) for i in range(0, x.shape[0], batch)]
-    return (np.concatenate([np.asarray(p[0]) for p in parts]),
-            np.concatenate([np.asarray(p[1]) for p in parts]))
-
-
-@jax.jit
-def _gram(feats: jax.Array) -> jax.Array:
-    """``(c, n, n)`` Gram blocks of ``(n, c, D)`` features."""
-    return jnp.einsum("ncD,NcD->cnN", feats, feats)
-
-
-def gram_and_offset(kind: str, cfg: SimConfig, p0, x: jax.Array, batch: int = 250):
-    """Training-set Gram blocks and offsets of one model.
-
-    Arguments:
-        kind: ``rf`` or ``ntk``.
-        p0: the frozen part, RF ``w (M, d)``, NTK ``w0 (k, m, d)``.
-        x: ``(n, P, d)`` training inputs.
-
-    Returns:
-        ``(gram, f0, feats)``: ``gram (c, n, n)`` (``c = 1`` for RF, ``k`` for NTK),
-        ``f0 (n, k)`` and the training features ``(n, c, D)`` (RF ``D = M``, NTK ``m * d``).
-    """
-    if kind == "rf":
-        phi = rf_features(cfg.model, p0, x, batch)[:, None, :]
-        f0 = np.zeros((x.shape[0], cfg.data.k), np.float32)
-    else:
-        f0, jac = _ntk_jac(cfg.model, p0, x, batch)
-        phi = jac.reshape(*jac.shape[:2], -1)
-    return np.asarray(_gram(jnp.asarray(phi))), f0, phi
-
-
-@jax.jit
-def _eigh(gram: jax.Array):
-    return jnp.linalg.eigh(gram)
-
-
-def dual_features(gram: np.ndarray, eig_floor: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-    """Features ``Psi`` for GD in the dual and the map back to sample weights.
-
-    Arguments:
-        gram: ``(c, n, n)`` Gram blocks of one model.
-        eig_floor: eigen-directions below this fraction of the largest eigenvalue are
-            dropped (float32 eigendecomposition: below ~1e-6 they are round-off anyway).
-
-    Returns:
-        ``psi (n, c, n)`` float32 with ``lam_max(Psi_c^T Psi_c / n) <= 1`` (= 1 for the
-        largest block) and ``back (c, n, n)``: ``beta_c = back_c @ gamma_c`` gives
-        ``theta_c = Phi_c^T beta_c``.
-    """
-    c, n, _ = gram.shape
-    scale = float(np.abs(gram).max()) or 1.0
-    lam, U = _eigh(jnp.asarray(gram / scale, jnp.float32))  # (c, n), (c, n, n)
-    lam, U = np.asarray(lam, np.float64) * scale, np.asarray(U, np.float64)
-    top = lam.max()
-    s = top / n if top > 0 else 1.0
-    keep = lam > eig_floor * top
-    lam_k = np.where(keep, lam, 1.0)
-    psi = np.where(keep[:, None, :], U * np.sqrt(lam_k / s)[:, None, :], 0.0)
-    back = np.where(keep[:, None, :], U / np.sqrt(lam_k * s)[:, None, :], 0.0)
-    return np.moveaxis(psi, 0, 1).astype(np.float32), back
-
-
-def _contract(psi: jax.Array, gamma: jax.Array) -> jax.Array:
-    """Scores ``(n, k)`` of ``psi (n, c, r)`` (c = 1 or k) and ``gamma (k, r)``."""
-    if psi.shape[1] == 1:
-        return psi[:, 0, :] @ gamma.T
-    return jnp.einsum("nkr,kr->nk", psi, gamma)
-
-
-def linear_loss_fn(th: TheoremsConfig, k: int, kd: bool):
-    """Loss of one dual linear model ``params = {gamma (k, r), psi (n, c, r), f0 (n, k)
-    [, teacher (n, k)]}`` (everything but ``gamma`` frozen): CE, or ``th``'s KD loss."""
-    tau = th.tau(k)
-
-    def loss_fn(params, data, idx):
-        psi = jax.lax.stop_gradient(params["psi"])
-        f = jax.lax.stop_gradient(params["f0"]) + _contract(psi, params["gamma"])
-        ce, acc = cross_entropy(f, data["y"])
-        if not kd:
-            return ce, {"acc": acc}
-        g = jax.lax.stop_gradient(params["teacher"])
-        return kd_objective(th, tau, f, g, ce), {"acc": acc, "ce": ce}
-
-    return loss_fn
-
-
-def train_linear(
-    th: TheoremsConfig,
-    cfg: SimConfig,
-    kc: KernelConfig,
-    steps: int,
-    psi: np.ndarray,
-    f0: np.ndarray,
-    y: jax.Array,
-    keys: jax.Array,
-    teacher: np.ndarray | None = None,
-    on_chunk=None,
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """GD on a batch of dual linear models (vmapped over the leading axis by ``train``).
-
-    Arguments:
-        psi: ``(S, n, c, r)``; f0: ``(S, n, k)``; y: ``(n,)``; keys: ``(S,)``;
-        teacher: ``(S, n, k)`` teacher scores (KD) or None (cross-entropy).
-
-    Returns:
-        ``gamma (S, k, r)`` and final ``{"loss", "acc"}`` ``(S,)``.
-    """
-    S, n, _, r = psi.shape
-    k = f0.shape[-1]
-    params = {"gamma": jnp.zeros((S, k, r), jnp.float32), "psi": jnp.asarray(psi),
-              "f0": jnp.asarray(f0, jnp.float32)}
-    if teacher is not None:
-        params["teacher"] = jnp.asarray(teacher, jnp.float32)
-    tcfg = replace(cfg.train, steps=steps, lr=2.0 * kc.lr_factor, batch_size=0,
-                   log_points=4, chunks=min(cfg.train.chunks, 10))
-    params, hist = train(linear_loss_fn(th, k, teacher is not None), params, {"y": y}, tcfg,
-                         n_train=n, keys=keys, on_chunk=on_chunk)
-    last = {"loss": hist.records["loss"][:, -1], "acc": hist.records["acc"][:, -1]}
-    return np.asarray(params["gamma"]), last
-
-
-# --------------------------------------------------------------------------- one kind
-
-
-def _p0(kind: str, cfg: SimConfig, kc: KernelConfig, keys: jax.Array) -> list:
-    if kind == "rf":
-        return [rf_init(cfg, kc, kk) for kk in keys]
-    return [init_weights(cfg.model, cfg.data.k, cfg.data.d, kk) for kk in keys]
-
-
-def _member_scores(kind, cfg, kc, p0, feats, beta, xs) -> list[np.ndarray]:
-    """Scores of one member with sample weights ``beta (k, n)`` on each of ``xs``."""
-    if kind == "rf":
-        theta = feats[:, 0, :].T @ beta.T.astype(np.float32)  # (M, k)
-        return [rf_features(cfg.model, p0, x, kc.batch) @ theta for x in xs]
-    dw = np.einsum("nkD,kn->kD", feats, beta.astype(np.float32)).reshape(p0.shape)
-    dw = jnp.asarray(dw, jnp.float32)
-    return [ntk_scores(cfg.model, p0, dw, x, kc.batch) for x in xs]
-
-
-def _beta(back: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """``beta (k, n)`` from ``back (c, n, r)`` and ``gamma (k, r)``."""
-    if back.shape[0] == 1:
-        return gamma.astype(np.float64) @ back[0].T
-    return np.einsum("knr,kr->kn", back, gamma.astype(np.float64))
+__all__ = ["run_kernel_kind", "kernel_predictions", "run_kernel_baselines"]
 
 
 def _fit_models(kind, cfg, kc, th, datasets, members, keys, teacher=None, on_chunk=None):
@@ -358,15 +58,19 @@ def _fit_models(kind, cfg, kc, th, datasets, members, keys, teacher=None, on_chu
     duals = [dual_features(g, kc.eig_floor) for g in grams]
     psi = np.stack([d[0] for d in duals])
     steps = kc.rf_steps if kind == "rf" else kc.ntk_steps
-    gamma, last = train_linear(th, cfg, kc, steps, psi, np.stack(f0s), datasets.train.y, keys,
-                               teacher, on_chunk)
+    gamma, last = train_linear(
+        th, cfg, kc, steps, psi, np.stack(f0s), datasets.train.y, keys, teacher, on_chunk
+    )
     xs = (datasets.test_multi.x, datasets.test_single.x)
     out: dict[str, Any] = {"train": [], "multi": [], "single": []}
     for g, group in enumerate(members):
-        beta = _beta(duals[g][1], gamma[g]) / len(group)
-        out["train"].append(f0s[g] + np.asarray(_contract(jnp.asarray(psi[g]), jnp.asarray(gamma[g]))))
-        member = [_member_scores(kind, cfg, kc, p, feats[g][j], beta, xs)
-                  for j, p in enumerate(group)]
+        beta = sample_weights(duals[g][1], gamma[g]) / len(group)
+        out["train"].append(
+            f0s[g] + np.asarray(contract(jnp.asarray(psi[g]), jnp.asarray(gamma[g])))
+        )
+        member = [
+            member_scores(kind, cfg, kc, p, feats[g][j], beta, xs) for j, p in enumerate(group)
+        ]
         out["multi"].append(np.mean([m[0] for m in member], axis=0))
         out["single"].append(np.mean([m[1] for m in member], axis=0))
     out = {name: np.stack(v) for name, v in out.items()}
@@ -380,7 +84,7 @@ def _accs(scores: dict[str, np.ndarray], datasets: Datasets, mu: float) -> dict[
         "test_acc_multi": M.accuracy(scores["multi"], datasets.test_multi.y),
         "test_acc_single": M.accuracy(scores["single"], datasets.test_single.y),
     }
-    a["test_acc_overall"] = overall(a["test_acc_multi"], a["test_acc_single"], mu)
+    a["test_acc_overall"] = overall_accuracy(a["test_acc_multi"], a["test_acc_single"], mu)
     return a
 
 
@@ -400,30 +104,54 @@ def run_kernel_kind(
         ``test_acc_overall``), plus ``K`` and ``groups``; ``single`` also has the final
         training ``loss``.
     """
-    progress = progress or (lambda _label: None)
+    progress = progress or no_progress
     mu = cfg.data.single_view_frac
     S = kc.seeds
     K = min(th.teacher_size, S)
     groups = group_seeds(S, K)
     G = len(groups)
-    base = _OFFSETS[kind]
+    base = INIT_OFFSETS[kind]
     label = kind.upper()
 
     keys = init_keys(cfg, S, base)
-    p0 = _p0(kind, cfg, kc, keys)
-    single = _fit_models(kind, cfg, kc, th, datasets, [[p] for p in p0], keys,
-                         on_chunk=progress(f"{label} single models"))
+    p0 = init_frozen(kind, cfg, kc, keys)
+    single = _fit_models(
+        kind,
+        cfg,
+        kc,
+        th,
+        datasets,
+        [[p] for p in p0],
+        keys,
+        on_chunk=progress(f"{label} single models"),
+    )
     ens = {name: ensemble_scores(single[name], groups) for name in ("train", "multi", "single")}
 
     kd_keys = init_keys(cfg, G, base + S)
-    kd = _fit_models(kind, cfg, kc, th, datasets, [[p] for p in _p0(kind, cfg, kc, kd_keys)],
-                     kd_keys, teacher=ens["train"], on_chunk=progress(f"{label} KD students"))
+    kd = _fit_models(
+        kind,
+        cfg,
+        kc,
+        th,
+        datasets,
+        [[p] for p in init_frozen(kind, cfg, kc, kd_keys)],
+        kd_keys,
+        teacher=ens["train"],
+        on_chunk=progress(f"{label} KD students"),
+    )
 
     avg_keys = init_keys(cfg, G * K, base + S + G)
-    avg_p0 = _p0(kind, cfg, kc, avg_keys)
-    avg = _fit_models(kind, cfg, kc, th, datasets,
-                      [avg_p0[g * K : (g + 1) * K] for g in range(G)], avg_keys[::K],
-                      on_chunk=progress(f"{label} trained averages"))
+    avg_p0 = init_frozen(kind, cfg, kc, avg_keys)
+    avg = _fit_models(
+        kind,
+        cfg,
+        kc,
+        th,
+        datasets,
+        [avg_p0[g * K : (g + 1) * K] for g in range(G)],
+        avg_keys[::K],
+        on_chunk=progress(f"{label} trained averages"),
+    )
     single_acc = _accs(single, datasets, mu)
     single_acc["loss"] = single["loss"]
     return {
@@ -439,9 +167,11 @@ def run_kernel_kind(
 def kernel_predictions(kind: str, res: dict[str, Any]) -> list[Prediction]:
     """``{kind}_ensemble_gain``, ``{kind}_kd_no_transfer``, ``{kind}_train_average_wins``.
 
-    Bars (overall accuracy on D): ensemble - single >= 0.02; a KD student recovers < 25% of
-    the ensemble's gain; the jointly trained average >= the ensemble.
+    Bars (overall accuracy on D, from :data:`~multiview.sim.predictions.THRESHOLDS`):
+    ensemble - single >= 0.02; a KD student recovers < 25% of the ensemble's gain; the
+    jointly trained average >= the ensemble.
     """
+    T = THRESHOLDS
     name = {"rf": "random-feature", "ntk": "NTK-linearized"}[kind]
     K = res["K"]
     single = float(np.mean(res["single"]["test_acc_overall"]))
@@ -457,28 +187,33 @@ def kernel_predictions(kind: str, res: dict[str, Any]) -> list[Prediction]:
             f"{kind}_ensemble_gain",
             f"an ensemble of {K} {name} models beats a single one by >= 2 points overall "
             "(gain per ensemble over the mean single model)",
-            np.asarray(ens) - single, 0.02,
+            np.asarray(ens) - single,
+            T["kernel_ensemble_gain"],
         ),
         compare(
             f"{kind}_kd_no_transfer",
             f"KD from the {K}-ensemble into one {name} model recovers < 25% of the "
             "ensemble's overall gain",
-            rec, f"recovered fraction < 0.25 (ensemble gain {gain:.3f})",
-            bool(gain > 0 and rec_mean < 0.25),
-            {"ensemble_gain": gain, "kd_gain": float(np.mean(kd)) - single,
-             "recovered_fraction": rec_mean},
+            rec,
+            f"recovered fraction < {T['kernel_kd_recovered_fraction']:g} "
+            f"(ensemble gain {gain:.3f})",
+            bool(gain > 0 and rec_mean < T["kernel_kd_recovered_fraction"]),
+            {
+                "ensemble_gain": gain,
+                "kd_gain": float(np.mean(kd)) - single,
+                "recovered_fraction": rec_mean,
+            },
         ),
         compare(
             f"{kind}_train_average_wins",
             f"training the average of {K} {name} models jointly is at least as accurate "
             "overall as their ensemble",
-            avg, f">= ensemble ({float(np.mean(ens)):.3f})", bool(avg_gap >= 0),
+            avg,
+            f">= ensemble ({float(np.mean(ens)):.3f})",
+            bool(avg_gap >= T["kernel_average_gap"]),
             {"average_minus_ensemble": avg_gap, "ensemble": float(np.mean(ens))},
         ),
     ]
-
-
-_ms = M.mean_std_dict
 
 
 def run_kernel_baselines(
@@ -503,15 +238,19 @@ def run_kernel_baselines(
     for kind in kc.kinds:
         res = run_kernel_kind(kind, cfg, th, datasets, kc, progress)
         raw[kind] = res
-        for part, suffix in (("single", "single"), ("ensemble", "ensemble"), ("kd", "kd"),
-                             ("average", "train_average")):
+        for part, suffix in (
+            ("single", "single"),
+            ("ensemble", "ensemble"),
+            ("kd", "kd"),
+            ("average", "train_average"),
+        ):
             a = res[part]
             methods[f"{kind}_{suffix}"] = {
-                "single_view": _ms(a["test_acc_single"]),
-                "multi_view": _ms(a["test_acc_multi"]),
-                "overall": _ms(a["test_acc_overall"]),
-                "train": _ms(a["train_acc"]),
+                "single_view": mean_std_dict(a["test_acc_single"]),
+                "multi_view": mean_std_dict(a["test_acc_multi"]),
+                "overall": mean_std_dict(a["test_acc_overall"]),
+                "train": mean_std_dict(a["train_acc"]),
             }
-            bar[f"{kind.upper()} {suffix.replace('_', ' ')}"] = M.mean_std(a["test_acc_single"])
+            bar[f"{kind.upper()} {suffix.replace('_', ' ')}"] = mean_std(a["test_acc_single"])
         preds += kernel_predictions(kind, res)
     return {"methods": methods, "predictions": preds, "bar": bar, "raw": raw}

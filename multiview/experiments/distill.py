@@ -1,70 +1,49 @@
 """Knowledge distillation (Theorem 3) and self-distillation (Theorem 4).
 
 A student is a fresh single model trained on the same training set against a teacher's
-scores ``G`` on that set. Two objectives:
-
-- ``paper``: the update of Allen-Zhu & Li,
-
-      w <- w - eta grad CE - eta' E[ sum_i (softmax_i(F/tau) - softmax_i(G/tau))^- grad F_i ],
-
-  with ``(a)^- = min(a, 0)``: the term only pushes a class score *up* toward the teacher's.
-  It is written as a surrogate loss ``CE + (eta'/eta) E[sum_i stop_grad(c_i) F_i]`` with
-  ``c = (softmax(F/tau) - softmax(G/tau))^-``, whose gradient is exactly that update.
-- ``hinton``: ``alpha CE + (1 - alpha) T^2 KL(softmax(G/T) || softmax(F/T))``.
+scores ``G`` on that set, with the objective ``th.kd_loss`` of
+:func:`multiview.sim.losses.kd_objective` (the paper's truncated term, or Hinton's).
 
 The teacher's scores travel with the student's parameters as a frozen leaf (its gradient is
 stopped, so the trainer leaves it unchanged); that lets every student of a vmapped sweep
 have its own teacher without a second data path through the trainer.
+
+Seeds: KD students start from fresh init seeds ``S, S+1, ...`` (S = the sweep's size);
+self-distillation pairs teacher seed ``2p`` with student seed ``2p + 1`` (the student starts
+from that seed's init, so its solo run, in the sweep, tells which view it would have
+learned alone).
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from multiview.config import ModelConfig, TheoremsConfig
-from multiview.data import inputs_and_labels
-from multiview.model import forward
-from multiview.train import cross_entropy
+from multiview.sim.config import ModelConfig, SimConfig, TheoremsConfig
+from multiview.sim.data import inputs_and_labels
+from multiview.sim.losses import cross_entropy_with_accuracy, kd_objective
+from multiview.sim.metrics import ensemble_scores, group_seeds
+from multiview.sim.model import forward
+from multiview.sim.seeds import init_keys
+from multiview.sim.single import (
+    accuracies,
+    evaluate_single_models,
+    init_models,
+    init_weights_from,
+    model_scores,
+    record_views,
+    training_data,
+)
+from multiview.sim.train import train
 
-__all__ = ["paper_kd_term", "hinton_kd_term", "kd_objective", "kd_loss_fn"]
-
-
-def paper_kd_term(f: jax.Array, g: jax.Array, tau: float) -> jax.Array:
-    """The truncated distillation term of the paper as a surrogate loss (mean over samples).
-
-    Arguments:
-        f: ``(n, k)`` student scores.
-        g: ``(n, k)`` teacher scores.
-        tau: temperature.
-
-    Returns:
-        A scalar whose gradient w.r.t. the student's weights is
-        ``E[sum_i (softmax_i(F/tau) - softmax_i(G/tau))^- grad F_i]``.
-    """
-    c = jax.nn.softmax(f / tau, axis=1) - jax.nn.softmax(g / tau, axis=1)
-    c = jax.lax.stop_gradient(jnp.minimum(c, 0.0))
-    return jnp.mean(jnp.sum(c * f, axis=1))
+__all__ = ["kd_loss_fn", "record_student", "train_students", "run_kd", "run_self_distill"]
 
 
-def hinton_kd_term(f: jax.Array, g: jax.Array, temperature: float) -> jax.Array:
-    """``T^2 KL(softmax(G/T) || softmax(F/T))``, mean over samples (``f``, ``g``: ``(n, k)``)."""
-    log_p_t = jax.nn.log_softmax(g / temperature, axis=1)
-    log_p_s = jax.nn.log_softmax(f / temperature, axis=1)
-    kl = jnp.sum(jnp.exp(log_p_t) * (log_p_t - log_p_s), axis=1)
-    return temperature**2 * jnp.mean(kl)
-
-
-def kd_objective(th: TheoremsConfig, tau: float, f: jax.Array, g: jax.Array, ce: jax.Array):
-    """The student's loss from its cross-entropy ``ce`` and scores ``f`` against the teacher's
-    ``g`` (``(n, k)`` each): the paper's ``CE + (eta'/eta) term`` or Hinton's mix."""
-    if th.kd_loss == "paper":
-        return ce + th.kd_weight * paper_kd_term(f, g, tau)
-    return th.hinton_alpha * ce + (1 - th.hinton_alpha) * hinton_kd_term(
-        f, g, th.hinton_temperature
-    )
-
-
+@functools.lru_cache(maxsize=16)
 def kd_loss_fn(model: ModelConfig, th: TheoremsConfig, k: int):
     """Loss of one student ``params = {"w": (k, m, d), "teacher": (n_train, k)}``."""
     tau = th.tau(k)
@@ -76,7 +55,7 @@ def kd_loss_fn(model: ModelConfig, th: TheoremsConfig, k: int):
         if idx is not None:
             g = g[idx]
         f = forward(model, w, x)
-        ce, acc = cross_entropy(f, y)
+        ce, acc = cross_entropy_with_accuracy(f, y)
         return kd_objective(th, tau, f, g, ce), {"acc": acc, "ce": ce}
 
     return loss_fn
@@ -84,6 +63,76 @@ def kd_loss_fn(model: ModelConfig, th: TheoremsConfig, k: int):
 
 def record_student(params, data):
     """Per-step record of a student: Lambda, Phi and noise correlation of its weights."""
-    from multiview.experiments.simulate import record_views
-
     return record_views(params["w"], data)
+
+
+def train_students(cfg: SimConfig, th: TheoremsConfig, datasets, w0, teacher, keys, on_chunk):
+    """Distil students ``w0 (S, k, m, d)`` from teacher scores ``(S, n_train, k)``."""
+    params = {"w": w0, "teacher": jnp.asarray(teacher)}
+    return train(
+        kd_loss_fn(cfg.model, th, cfg.data.k),
+        params,
+        training_data(datasets),
+        cfg.train,
+        n_train=cfg.data.n_train,
+        keys=keys,
+        record_fn=record_student,
+        on_chunk=on_chunk,
+    )
+
+
+def run_kd(cfg: SimConfig, th: TheoremsConfig, sim, scores, on_chunk=None) -> dict[str, Any]:
+    """Students distilled from ensembles of ``th.teacher_size`` members of the sweep ``sim``
+    (scores ``(S, n, k)`` per set from :func:`multiview.sim.single.model_scores`)."""
+    S = cfg.seeds
+    K = min(th.teacher_size, S)
+    groups = group_seeds(S, K, max_groups=th.kd_students)
+    teacher = {name: ensemble_scores(s, groups) for name, s in scores.items()}
+    G = len(groups)
+    keys, w0 = init_models(cfg, G, offset=S)
+    params, history = train_students(cfg, th, sim.data, w0, teacher["train"], keys, on_chunk)
+    w = params["w"]
+    per_student = evaluate_single_models(cfg, sim.data, w, history)
+    st_scores = model_scores(cfg, sim.data, w)
+    all_students = np.arange(G)[None]
+    student_ens = accuracies(
+        {n: ensemble_scores(s, all_students) for n, s in st_scores.items()}, sim.data
+    )
+    return {
+        "teacher_size": K,
+        "teacher": accuracies(teacher, sim.data),
+        "teacher_view_coverage": sim.per_seed["learned"][groups].any(axis=1).mean(axis=(1, 2)),
+        "student": per_student,
+        "student_ensemble": student_ens,
+        "history": history,
+        "w": w,
+    }
+
+
+def run_self_distill(
+    cfg: SimConfig, th: TheoremsConfig, sim, scores, on_chunk=None
+) -> dict[str, Any]:
+    """Students from sweep seed ``2p + 1`` distilled from the single model of seed ``2p``."""
+    P = min(th.sd_pairs, cfg.seeds // 2)
+    teachers, students = 2 * np.arange(P), 2 * np.arange(P) + 1
+    keys = init_keys(cfg)[students]
+    w0 = init_weights_from(cfg, keys)
+    params, history = train_students(
+        cfg, th, sim.data, w0, scores["train"][teachers], keys, on_chunk
+    )
+    w = params["w"]
+    per_student = evaluate_single_models(cfg, sim.data, w, history)
+    learned = sim.per_seed["learned"]
+    union = learned[teachers] | learned[students]  # (P, k, V)
+    got = per_student["learned"]
+    pairs = np.stack([teachers, students], 1)
+    return {
+        "w": w,
+        "pairs": P,
+        "student": per_student,
+        "union_match": (got == union).all(axis=-1).mean(axis=-1),  # (P,) classes matching
+        "union_covered": (got | ~union).all(axis=-1).mean(axis=-1),  # learned >= union
+        "pair_ensemble": accuracies(
+            {n: ensemble_scores(s, pairs) for n, s in scores.items()}, sim.data
+        ),
+    }

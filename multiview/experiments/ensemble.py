@@ -2,8 +2,8 @@
 
 Groups of K are formed from one vmapped sweep of single models, with disjoint seeds per
 group: seeds ``[gK, (g+1)K)`` form group g. The theory: a single-view test sample is
-misclassified only if no member learned its surviving view, so with V = 2 views and
-independent lotteries the single-view accuracy is ``1 - 2^-K``.
+misclassified only if no member learned its surviving view, so with V views and independent
+lotteries the single-view accuracy is ``1 - (1 - 1/V)^K``: ``1 - 2^-K`` for V = 2.
 """
 
 from __future__ import annotations
@@ -12,31 +12,20 @@ from typing import Any
 
 import numpy as np
 
-from multiview import metrics as M
-from multiview.config import SimConfig
-from multiview.data import Datasets
+from multiview.sim import metrics as M
+from multiview.sim.config import SimConfig, TheoremsConfig
+from multiview.sim.data import Datasets
+from multiview.sim.metrics import ensemble_scores, group_seeds
 
-__all__ = ["ensemble_scores", "group_seeds", "ensemble_curve", "theory_single_view"]
-
-
-def group_seeds(n_seeds: int, K: int, max_groups: int | None = None) -> np.ndarray:
-    """``(G, K)`` disjoint seed indices: group g holds seeds ``gK .. gK + K - 1``."""
-    G = n_seeds // K
-    if max_groups is not None:
-        G = min(G, max_groups)
-    return np.arange(G * K).reshape(G, K)
-
-
-def ensemble_scores(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Average member scores: ``(G, n, k)`` from per-seed scores ``(S, n, k)``, groups ``(G, K)``."""
-    return scores[groups].mean(axis=1)
+__all__ = ["ensemble_curve", "theory_single_view", "run_ensemble"]
 
 
 def theory_single_view(K: np.ndarray | int, views: int = 2) -> np.ndarray:
-    """The theory's single-view accuracy of a K-ensemble: ``1 - V^-K``... for V = 2, 1 - 2^-K.
+    """The theory's single-view accuracy of a K-ensemble: ``1 - (1 - 1/V)^K`` (``1 - 2^-K``
+    for V = 2).
 
     Each member learns one view of V uniformly at random, independently: a sample is right
-    when at least one member learned its surviving view, ``1 - (1 - 1/V)^K``.
+    when at least one member learned its surviving view.
     """
     return 1.0 - (1.0 - 1.0 / views) ** np.asarray(K, dtype=float)
 
@@ -80,3 +69,17 @@ def ensemble_curve(
         out["view_coverage"].append(learned[groups].any(axis=1).mean(axis=(1, 2)))
     out["theory_single"] = theory_single_view(np.array(out["K"]), cfg.data.views)
     return out
+
+
+def run_ensemble(cfg: SimConfig, th: TheoremsConfig, sim, scores: dict[str, np.ndarray]) -> dict:
+    """Ensembles of K = ``th.ensemble_sizes`` from the sweep ``sim`` (a
+    :class:`~multiview.experiments.simulate.SimulationResult`) with per-seed ``scores``
+    (:func:`multiview.sim.single.model_scores`): accuracies and view coverage."""
+    return ensemble_curve(
+        cfg,
+        sim.data,
+        scores["multi"],
+        scores["single"],
+        sim.per_seed["learned"],
+        th.ensemble_sizes,
+    )

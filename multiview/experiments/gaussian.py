@@ -23,7 +23,8 @@ from averaging memorized noise, not from views); with more samples per dimension
 networks learn what there is to learn and agree.
 
 Models are trained exactly as the simulation's single models (``ce_loss_fn``, ``cfg.train``)
-from fresh seeds (offset 80_000); ensembles are disjoint groups of ``th.teacher_size``.
+from fresh seeds (init stream ``gaussian`` of :mod:`multiview.sim.seeds`); ensembles are
+disjoint groups of ``th.teacher_size``.
 Besides accuracies, the agreement of predictions between seeds (the fraction of test
 samples on which two seeds predict the same class, averaged over pairs) is reported:
 without multi-view structure the seeds should learn nearly the same function.
@@ -39,16 +40,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview import metrics as M
-from multiview.config import SimConfig, TheoremsConfig
-from multiview.data import Dataset
 from multiview.errors import ConfigError
-from multiview.experiments import Progress
-from multiview.experiments.ensemble import ensemble_scores, group_seeds
-from multiview.experiments.simulate import ce_loss_fn, init_keys
-from multiview.model import forward, init_weights
-from multiview.predictions import Prediction, compare
-from multiview.train import train
+from multiview.experiments import Progress, no_progress
+from multiview.sim import metrics as M
+from multiview.sim.config import SimConfig, TheoremsConfig
+from multiview.sim.data import Dataset
+from multiview.sim.losses import ce_loss_fn
+from multiview.sim.metrics import ensemble_scores, group_seeds
+from multiview.sim.model import forward, init_weights
+from multiview.sim.predictions import THRESHOLDS, Prediction, compare
+from multiview.sim.seeds import INIT_OFFSETS, data_stream
+from multiview.sim.single import init_models
+from multiview.sim.train import train
+from multiview.stats import mean_std, mean_std_dict
 
 __all__ = [
     "GaussianConfig",
@@ -56,6 +60,7 @@ __all__ = [
     "sample_teacher",
     "sample_mixture",
     "prediction_agreement",
+    "class_means",
     "run_gaussian_control",
 ]
 
@@ -79,7 +84,7 @@ class GaussianConfig:
     variants: tuple[str, ...] = VARIANTS
     seeds: int = 8
     teacher_scale: float = 1.0
-    threshold: float = 0.01
+    threshold: float = THRESHOLDS["gaussian_ensemble_gain"]
     d: int = 64
     n_train: int = 1000
     mixture_patches: int = 0
@@ -102,8 +107,13 @@ class GaussianConfig:
 def _dataset(x: jax.Array, y: jax.Array, noise: jax.Array, k: int, V: int) -> Dataset:
     n, P, _ = x.shape
     return Dataset(
-        x, noise, y.astype(jnp.int32), jnp.zeros((n,), bool), jnp.full((n,), -1, jnp.int32),
-        jnp.zeros((n, k, V), jnp.float32), jnp.full((n, P), -1, jnp.int32),
+        x,
+        noise,
+        y.astype(jnp.int32),
+        jnp.zeros((n,), bool),
+        jnp.full((n,), -1, jnp.int32),
+        jnp.zeros((n, k, V), jnp.float32),
+        jnp.full((n, P), -1, jnp.int32),
     )
 
 
@@ -144,7 +154,7 @@ def sample_mixture(
     return _dataset(x, y, noise, d.k, d.views)
 
 
-def _means(cfg: SimConfig, key: jax.Array) -> jax.Array:
+def class_means(cfg: SimConfig, key: jax.Array) -> jax.Array:
     g = jax.random.normal(key, (cfg.data.d, cfg.data.k), jnp.float32)
     q, _ = jnp.linalg.qr(g)
     return q.T
@@ -157,7 +167,7 @@ def make_gaussian_datasets(cfg: SimConfig, variant: str, key: jax.Array, gc: Gau
         t = teacher_weights(cfg, kt, gc.teacher_scale)
         draw = lambda kk, n: sample_teacher(cfg, t, kk, n)  # noqa: E731
     else:
-        mu = _means(cfg, kt)
+        mu = class_means(cfg, kt)
         draw = lambda kk, n: sample_mixture(cfg, mu, kk, n, gc.mixture_patches)  # noqa: E731
     return draw(ktr, cfg.data.n_train), draw(kte, cfg.data.n_test)
 
@@ -181,17 +191,24 @@ def control_config(cfg: SimConfig, gc: GaussianConfig) -> SimConfig:
     return replace(cfg, data=data)
 
 
-def run_variant(cfg: SimConfig, th: TheoremsConfig, gc: GaussianConfig, variant: str,
-                on_chunk=None) -> dict[str, Any]:
+def run_variant(
+    cfg: SimConfig, th: TheoremsConfig, gc: GaussianConfig, variant: str, on_chunk=None
+) -> dict[str, Any]:
     """Train ``gc.seeds`` networks on one variant; accuracies, ensemble and agreement."""
     cfg = control_config(cfg, gc)
-    key = jax.random.fold_in(jax.random.key(cfg.data_seed), 4242 + VARIANTS.index(variant))
+    key = data_stream(cfg, "gaussian", VARIANTS.index(variant))
     tr, te = make_gaussian_datasets(cfg, variant, key, gc)
     S = gc.seeds
-    keys = init_keys(cfg, S, 80_000)
-    w0 = jax.vmap(lambda kk: init_weights(cfg.model, cfg.data.k, cfg.data.d, kk))(keys)
-    w, _ = train(ce_loss_fn(cfg.model), w0, {"train": tr}, cfg.train, n_train=cfg.data.n_train,
-                 keys=keys, on_chunk=on_chunk)
+    keys, w0 = init_models(cfg, S, INIT_OFFSETS["gaussian"])
+    w, _ = train(
+        ce_loss_fn(cfg.model),
+        w0,
+        {"train": tr},
+        cfg.train,
+        n_train=cfg.data.n_train,
+        keys=keys,
+        on_chunk=on_chunk,
+    )
     s_test = M.predict(cfg.model, w, te.x)
     K = min(th.teacher_size, S)
     groups = group_seeds(S, K)
@@ -208,9 +225,6 @@ def run_variant(cfg: SimConfig, th: TheoremsConfig, gc: GaussianConfig, variant:
     }
 
 
-_ms = M.mean_std_dict
-
-
 def run_gaussian_control(
     cfg: SimConfig,
     th: TheoremsConfig,
@@ -225,16 +239,18 @@ def run_gaussian_control(
         {variant: run_variant(...)}}``. The prediction holds when ``|ensemble - single| <=
         gc.threshold`` for every variant; its details carry the agreement between seeds.
     """
-    progress = progress or (lambda _label: None)
+    progress = progress or no_progress
     raw = {v: run_variant(cfg, th, gc, v, progress(f"Gaussian-like ({v})")) for v in gc.variants}
     methods, bar, details = {}, {}, {}
     ok = True
     for v, r in raw.items():
-        methods[f"gaussian_{v}_single"] = {"overall": _ms(r["single"]),
-                                           "train": _ms(r["train_acc"])}
-        methods[f"gaussian_{v}_ensemble"] = {"overall": _ms(r["ensemble"])}
-        bar[f"Gauss {v} single"] = M.mean_std(r["single"])
-        bar[f"Gauss {v} ens {r['K']}"] = M.mean_std(r["ensemble"])
+        methods[f"gaussian_{v}_single"] = {
+            "overall": mean_std_dict(r["single"]),
+            "train": mean_std_dict(r["train_acc"]),
+        }
+        methods[f"gaussian_{v}_ensemble"] = {"overall": mean_std_dict(r["ensemble"])}
+        bar[f"Gauss {v} single"] = mean_std(r["single"])
+        bar[f"Gauss {v} ens {r['K']}"] = mean_std(r["ensemble"])
         gain = float(np.mean(r["gain"]))
         ok = ok and abs(gain) <= gc.threshold
         details[v] = {
@@ -252,6 +268,9 @@ def run_gaussian_control(
         f"without multi-view structure an ensemble of {first['K']} gains nothing: "
         f"|ensemble - single| <= {gc.threshold:g} on Gaussian-like data "
         f"({', '.join(gc.variants)}; measured: {gc.variants[0]})",
-        first["gain"], f"|gain| <= {gc.threshold:g} for every variant", ok, details,
+        first["gain"],
+        f"|gain| <= {gc.threshold:g} for every variant",
+        ok,
+        details,
     )
     return {"methods": methods, "predictions": [pred], "bar": bar, "raw": raw}

@@ -1,0 +1,5 @@
+"""``python -m multiview``: the command line."""
+
+from multiview.cli import main
+
+main()

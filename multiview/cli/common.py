@@ -1,0 +1,306 @@
+"""Shared plumbing of the ``multiview`` command line: the typer app, one way to register a
+command (with the one error handler), config options, the one progress display, the one
+interrupt handler, result printing. Command modules import from here (not from
+:mod:`multiview.cli`, which imports them), so there is no import cycle.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import sys
+import time
+import typing
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import fields as dc_fields
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from multiview.errors import ConfigError, MultiviewError
+from multiview.io import default_run_dir
+from multiview.report.tables import fmt_measured
+from multiview.sim.config import TheoremsConfig, all_fields, field_help, preset, with_overrides
+
+__all__ = [
+    "app",
+    "console",
+    "out_console",
+    "add_command",
+    "with_config_options",
+    "ProgressDisplay",
+    "interruptible",
+    "out_dir",
+    "finish",
+    "print_metrics",
+    "print_predictions",
+    "JsonOpt",
+    "OutOpt",
+    "QuietOpt",
+    "ResumeOpt",
+    "SeedBlockOpt",
+    "SeedChunkAlias",
+]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="multiview: watch the multi-view theory of ensembles and distillation happen.",
+)
+console = Console(stderr=True, soft_wrap=True)
+out_console = Console()
+
+
+@app.callback()
+def _root() -> None:
+    """multiview: watch the multi-view theory of ensembles and distillation happen."""
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> None:
+    """Register ``func`` as command ``name`` of ``target``: the one way commands are added.
+
+    A :class:`~multiview.errors.MultiviewError` anywhere in the command (bad configuration,
+    missing data) becomes one line on stderr and the error's exit code, never a traceback.
+    """
+
+    @functools.wraps(func)
+    def command(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except MultiviewError as err:
+            console.print(f"[bold red]error:[/] {err}", highlight=False)
+            raise typer.Exit(err.exit_code) from None
+
+    target.command(name)(command)
+
+
+@contextmanager
+def interruptible(kept: str) -> Iterator[None]:
+    """The one Ctrl-C handler: say what was kept (``kept``) and exit 130, no traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        console.print(f"\n[yellow]interrupted[/]: {kept}", highlight=False)
+        raise typer.Exit(130) from None
+
+
+# --------------------------------------------------------------------------- config options
+
+
+def _option(name: str, typ: type, help_text: str, panel: str) -> inspect.Parameter:
+    if typ is tuple:  # ensemble_sizes: a comma-separated list on the command line
+        typ = str
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Optional[typ],  # noqa: UP045 - typer needs Optional here
+            typer.Option(help=help_text, rich_help_panel=panel),
+        ],
+    )
+
+
+def _theorems_config(values: dict[str, Any]) -> TheoremsConfig:
+    given = {k: v for k, v in values.items() if v is not None}
+    if isinstance(given.get("ensemble_sizes"), str):
+        try:
+            given["ensemble_sizes"] = tuple(int(v) for v in given["ensemble_sizes"].split(","))
+        except ValueError:
+            raise ConfigError(
+                f"ensemble_sizes = {given['ensemble_sizes']!r} is invalid: must be a "
+                "comma-separated list of integers, e.g. 1,2,4,8,16"
+            ) from None
+    return TheoremsConfig(**given)
+
+
+def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``func(cfg: SimConfig, [th: TheoremsConfig,] **rest)`` ``--preset`` and one option
+    per config field (and per experiment field when it takes ``th``).
+
+    The wrapper resolves the preset, applies the given fields and validates once; errors
+    are reported by :func:`add_command`.
+    """
+    sig = inspect.signature(func)
+    hints = typing.get_type_hints(func, include_extras=True)  # string annotations resolved
+    wants_th = "th" in sig.parameters
+    rest = [
+        p.replace(annotation=hints.get(name, p.annotation))
+        for name, p in sig.parameters.items()
+        if name not in ("cfg", "th")
+    ]
+    params = [
+        inspect.Parameter(
+            "preset_name",
+            inspect.Parameter.KEYWORD_ONLY,
+            default="default",
+            annotation=Annotated[
+                str, typer.Option("--preset", help="named preset: default, quick, paper")
+            ],
+        )
+    ]
+    taken = {p.name for p in rest}
+    field_names = [name for name, _, _ in all_fields() if name not in taken]
+    params += [
+        _option(name, typ, field_help(name), "Config fields")
+        for name, typ, _ in all_fields()
+        if name not in taken
+    ]
+    th_names = [f.name for f in dc_fields(TheoremsConfig)] if wants_th else []
+    params += [
+        _option(name, type(getattr(TheoremsConfig(), name)), field_help(name), "Experiment fields")
+        for name in th_names
+    ]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs):
+        overrides = {n: kwargs.pop(n) for n in field_names}
+        cfg = with_overrides(preset(kwargs.pop("preset_name")), **overrides)
+        if wants_th:
+            kwargs["th"] = _theorems_config({n: kwargs.pop(n) for n in th_names})
+        return func(cfg, **kwargs)
+
+    wrapper.__signature__ = sig.replace(
+        parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in rest] + params
+    )
+    return wrapper
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class ProgressDisplay:
+    """The progress display of every command: one bar per training stage (spinner, label,
+    bar, done/total, elapsed), lines for finished blocks of seeds, per-epoch bars for CIFAR.
+
+    ``display(label)`` starts a stage and returns its ``on_chunk(done, total)`` callback
+    ('compiling' until the first chunk returns); :meth:`block` reports a finished block of
+    seeds and restarts the current stage's bar; :meth:`epoch` advances a CIFAR group.
+    """
+
+    def __init__(self, enabled: bool = True):
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self.tasks: dict[str, Any] = {}
+        self.current = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def __call__(self, label: str) -> Callable[[int, int], None]:
+        task = self.progress.add_task(f"{label} (compiling)", total=None)
+        self.current = (task, label)
+
+        def update(done: int, total: int) -> None:
+            self.progress.update(task, description=label, completed=done, total=total)
+
+        return update
+
+    def note(self, text: str) -> None:
+        """A line of text above the bars (nothing when the display is disabled)."""
+        if not self.progress.disable:
+            self.progress.console.print(text, highlight=False)
+
+    def block(self, start: int, stop: int, reused: bool) -> None:
+        """Report a finished block of seeds; the current stage's bar restarts for the next."""
+        self.note(f"seeds {start}..{stop - 1}: {'reused from disk' if reused else 'done'}")
+        if self.current is not None:
+            task, label = self.current
+            self.progress.reset(task, description=f"{label} (next block)", total=None)
+
+    def epoch(self, name: str, epoch: int, epochs: int, info: str) -> None:
+        """Advance the bar of training group ``name`` to ``epoch`` of ``epochs``."""
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=epochs)
+        self.progress.update(self.tasks[name], completed=epoch, description=f"{name}  {info}")
+
+
+# --------------------------------------------------------------------------- output
+
+
+def out_dir(out: Path | None, prefix: str) -> Path:
+    """``out``, or ``runs/<prefix>-<timestamp>``."""
+    return Path(out) if out is not None else default_run_dir(prefix)
+
+
+def print_metrics(metrics: dict[str, float], title="Metrics (mean ± std over seeds)") -> None:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        if name.endswith("_std"):
+            continue
+        std = metrics.get(name + "_std")
+        table.add_row(name, f"{value:.3f}" + (f" ± {std:.3f}" if std is not None else ""))
+    out_console.print(table)
+
+
+def print_predictions(predictions: list[dict[str, Any]], title="Predictions") -> None:
+    table = Table(title=title)
+    for col in ("id", "claim", "measured", "expected", "verdict"):
+        table.add_column(col)
+    for p in predictions:
+        verdict = "[green]holds[/]" if p["holds"] else "[red]fails[/]"
+        table.add_row(p["id"], p["claim"], fmt_measured(p), p["expected"], verdict)
+    out_console.print(table)
+
+
+def finish(summary: dict[str, Any], out: Path, as_json: bool, started: float) -> None:
+    """Print the summary (tables, or JSON on stdout) and where the results are."""
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2, default=float) + "\n")
+    else:
+        if "metrics" in summary:
+            print_metrics(summary["metrics"])
+        print_predictions(summary["predictions"])
+    console.print(f"results in [bold]{out}[/] ({time.time() - started:.1f} s)", highlight=False)
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print summary.json to stdout")]
+OutOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--out", help="results directory (default runs/<name>-<timestamp>)"),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="no progress display")]
+SeedBlockOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed-block",
+        min=0,
+        help="train at most this many seeds at once; each block is "
+        "saved as soon as it is done (0: all seeds in one block)",
+    ),
+]
+#: The former name of ``--seed-block``, still accepted (hidden from ``--help``).
+SeedChunkAlias = Annotated[int, typer.Option("--seed-chunk", min=0, hidden=True)]
+ResumeOpt = Annotated[
+    bool, typer.Option("--resume", help="reuse the blocks of seeds already saved in --out")
+]

@@ -1,0 +1,77 @@
+"""CLI commands of the ensemble / distillation experiments and the all-in-one report."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import typer
+
+from multiview.cli.common import (
+    JsonOpt,
+    OutOpt,
+    ProgressDisplay,
+    QuietOpt,
+    add_command,
+    console,
+    finish,
+    interruptible,
+    out_dir,
+    with_config_options,
+)
+from multiview.experiments.theorems import PARTS, run_theorems
+from multiview.report.theorems import write_theorems
+from multiview.sim.config import SimConfig, TheoremsConfig
+
+__all__ = ["COMMANDS", "register", "run_and_write"]
+
+
+def run_and_write(cfg: SimConfig, th: TheoremsConfig, parts, out: Path, quiet: bool):
+    """Run the requested parts with progress bars and write the report into ``out``."""
+    with ProgressDisplay(enabled=not quiet) as display:
+        with interruptible("nothing of this report was written"):
+            res = run_theorems(cfg, th, progress=display, parts=parts)
+    return write_theorems(res, out, dataclasses.asdict(th))
+
+
+def _command(parts: tuple[str, ...], prefix: str, doc: str):
+    def command(
+        cfg: SimConfig,
+        th: TheoremsConfig,
+        out: OutOpt = None,
+        as_json: JsonOpt = False,
+        quiet: QuietOpt = False,
+    ):
+        started = time.time()
+        out_path = out_dir(out, prefix)
+        summary = run_and_write(cfg, th, parts, out_path, quiet or as_json)
+        shown = {"predictions": summary["predictions"]}
+        if as_json:
+            shown["methods"] = summary["methods"]
+        finish(shown, out_path, as_json, started)
+        if not as_json:
+            console.print(f"report: {out_path / 'report.md'}", highlight=False)
+
+    command.__doc__ = doc
+    command.__name__ = prefix.replace("-", "_")
+    return with_config_options(command)
+
+
+#: Command name -> (the parts of :func:`run_theorems` it runs, its help).
+COMMANDS = {
+    "ensemble": (("ensemble",), "Ensembles of K independently trained models (Theorem 2)."),
+    "train-average": (("average",), "Train the average of K models jointly: no gain."),
+    "distill": (("kd",), "Knowledge distillation from an ensemble into one model (Theorem 3)."),
+    "self-distill": (("sd",), "Self-distillation: a fresh model distilled from one (Theorem 4)."),
+    "theorems": (
+        PARTS,
+        "Everything: every prediction with its verdict, report.md, summary.json, figures.",
+    ),
+}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the experiment commands and ``theorems`` to ``app``."""
+    for name, (parts, doc) in COMMANDS.items():
+        add_command(app, name, _command(parts, name, doc))

@@ -1,0 +1,162 @@
+"""The report of ``multiview theorems``: summary.json, report.md and its figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from multiview.io import atomic_write_text, write_json
+from multiview.report import plots
+from multiview.report.simulation import write_config, write_simulation_figures
+from multiview.report.tables import predictions_markdown
+from multiview.stats import STD_CONVENTION, mean_std, mean_std_dict
+
+__all__ = ["theorems_summary", "write_theorems", "write_theorem_figures"]
+
+
+def _counts(per_seed: dict[str, np.ndarray]) -> dict[str, float]:
+    return {
+        "one": float(np.mean(per_seed["frac_classes_one_view"])),
+        "all": float(np.mean(per_seed["frac_classes_all_views"])),
+        "none": float(np.mean(per_seed["frac_classes_no_view"])),
+    }
+
+
+def theorems_summary(res: dict[str, Any]) -> dict[str, Any]:
+    """JSON-ready summary of :func:`multiview.experiments.theorems.run_theorems` results."""
+    sim, ens = res["sim"], res["ensemble"]
+    methods = {
+        "single": {
+            "single_view": mean_std_dict(sim.per_seed["test_acc_single"]),
+            "multi_view": mean_std_dict(sim.per_seed["test_acc_multi"]),
+        }
+    }
+    for K, a_s, a_m, cov in zip(
+        ens["K"], ens["acc_single"], ens["acc_multi"], ens["view_coverage"], strict=True
+    ):
+        methods[f"ensemble_{K}"] = {
+            "single_view": mean_std_dict(a_s),
+            "multi_view": mean_std_dict(a_m),
+            "view_coverage": mean_std_dict(cov),
+        }
+    for name, key in (("kd_student", "kd"), ("self_distill", "sd")):
+        if res.get(key):
+            st = res[key]["student"]
+            methods[name] = {
+                "single_view": mean_std_dict(st["test_acc_single"]),
+                "multi_view": mean_std_dict(st["test_acc_multi"]),
+                "views": _counts(st),
+            }
+    if res.get("kd"):
+        methods["kd_teacher"] = {
+            "single_view": mean_std_dict(res["kd"]["teacher"]["test_acc_single"]),
+            "multi_view": mean_std_dict(res["kd"]["teacher"]["test_acc_multi"]),
+        }
+        methods["kd_student_ensemble"] = {
+            "single_view": mean_std_dict(res["kd"]["student_ensemble"]["test_acc_single"])
+        }
+    if res.get("average"):
+        for name in ("average", "wide"):
+            st = res["average"][name]
+            methods[f"train_{name}"] = {
+                "single_view": mean_std_dict(st["test_acc_single"]),
+                "multi_view": mean_std_dict(st["test_acc_multi"]),
+                "views": _counts(st),
+            }
+    for extra in ("rf", "gaussian", "ablation"):
+        if res.get(extra):
+            methods.update(res[extra].get("methods", {}))
+    return {
+        "metrics": res["metrics"],
+        "methods": methods,
+        "predictions": res["predictions"],
+        "ensemble_curve": {
+            "K": ens["K"],
+            "theory_single": ens["theory_single"],
+            "single_view": [mean_std_dict(a) for a in ens["acc_single"]],
+        },
+    }
+
+
+def write_theorems(res: dict[str, Any], out: Path, th_config: dict[str, Any]) -> dict[str, Any]:
+    """``out/summary.json``, ``out/report.md``, ``out/config.json`` and ``out/figures/``."""
+    out = Path(out)
+    sim = res["sim"]
+    summary = theorems_summary(res)
+    write_config(out, sim.config, theorems=th_config)
+    write_json(out / "summary.json", summary)
+    figs = write_theorem_figures(res, out / "figures")
+    lines = [
+        "# multiview theorems report\n",
+        f"Preset values: k = {sim.config.data.k}, V = {sim.config.data.views}, "
+        f"seeds = {sim.config.seeds}, steps = {sim.config.train.steps}. "
+        "Every verdict below is computed from the runs of this invocation.\n",
+        "## Predictions\n",
+        predictions_markdown(summary["predictions"]),
+        "## Accuracy by method (test accuracy, mean ± std)\n",
+        "Overall = the mixture (1 - mu) multi-view + mu single-view; the Gaussian-like control "
+        f"has only its own test set (overall). {STD_CONVENTION}.\n",
+        "| method | single-view | multi-view | overall |",
+        "|---|---|---|---|",
+    ]
+    for name, m in summary["methods"].items():
+        cells = [m.get(key) for key in ("single_view", "multi_view", "overall")]
+        fmt = lambda d: f"{d['mean']:.3f} ± {d['std']:.3f}" if d else "–"  # noqa: E731
+        lines.append(f"| {name} | " + " | ".join(fmt(c) for c in cells) + " |")
+    lines.append("\n## Figures\n")
+    lines += [f"![{p.stem}](figures/{p.name})" for p in figs.values()]
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+    return summary
+
+
+def write_theorem_figures(res: dict[str, Any], fig_dir: Path) -> dict[str, Path]:
+    sim, ens = res["sim"], res["ensemble"]
+    V = sim.config.data.views
+    paths = write_simulation_figures(sim, fig_dir)
+    paths["ensemble_curve"] = plots.save(
+        plots.plot_ensemble_curve(
+            ens["K"], ens["acc_single"], ens["acc_multi"], ens["theory_single"]
+        ),
+        fig_dir / "ensemble_curve.png",
+    )
+    counts = {"single": _counts(sim.per_seed)}
+    K8 = 8 if 8 in ens["K"] else ens["K"][-1]
+    cov = ens["view_coverage"][ens["K"].index(K8)]
+    counts[f"ensemble {K8}"] = {
+        "all": float(np.mean(cov)),
+        "one": 1 - float(np.mean(cov)),
+        "none": 0.0,
+    }
+    acc = {"single": mean_std(sim.per_seed["test_acc_single"])}
+    a8 = ens["acc_single"][ens["K"].index(K8)]
+    acc[f"ensemble {K8}"] = mean_std(a8)
+    for label, key in (("KD", "kd"), ("SD", "sd")):
+        if res.get(key):
+            st = res[key]["student"]
+            counts[label] = _counts(st)
+            acc[label] = mean_std(st["test_acc_single"])
+    if res.get("average"):
+        counts["train avg"] = _counts(res["average"]["average"])
+        a = res["average"]["average"]["test_acc_single"]
+        acc["train avg"] = mean_std(a)
+    for extra in ("rf",):
+        if res.get(extra):
+            acc.update(res[extra].get("bar", {}))
+    paths["views_per_method"] = plots.save(
+        plots.plot_views_per_method(counts, V), fig_dir / "views_per_method.png"
+    )
+    paths["method_accuracy"] = plots.save(
+        plots.plot_method_accuracy(acc), fig_dir / "method_accuracy.png"
+    )
+    if res.get("kd"):
+        paths["kd_lambda"] = plots.save(
+            plots.plot_student_vs_plain(
+                sim.history.steps,
+                sim.history.records["lambda"],
+                res["kd"]["history"].records["lambda"],
+            ),
+            fig_dir / "kd_vs_single_lambda.png",
+        )
+    return paths

@@ -1,0 +1,347 @@
+"""Configuration: frozen dataclasses for data, model and training, with named presets.
+
+Every field is validated once, in ``__post_init__``; a bad value raises
+:class:`multiview.errors.ConfigError` naming the field and its allowed range. Inner code
+trusts a constructed config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from multiview.errors import ConfigError
+
+__all__ = [
+    "DataConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "SimConfig",
+    "TheoremsConfig",
+    "PRESETS",
+    "preset",
+    "config_to_dict",
+    "config_from_dict",
+    "with_overrides",
+    "all_fields",
+    "field_help",
+]
+
+
+def _field(default: Any, help: str) -> Any:
+    """A config field with its ``--help`` text kept beside it (dataclass metadata)."""
+    return field(default=default, metadata={"help": help})
+
+
+def _check(cond: bool, name: str, allowed: str, value: Any) -> None:
+    if not cond:
+        raise ConfigError(f"{name} = {value!r} is invalid: must be {allowed}")
+
+
+def _int(name: str, value: Any, lo: int, hi: int | None = None) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= lo
+    ok = ok and (hi is None or value <= hi)
+    rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
+    _check(ok, name, rng, value)
+
+
+def _float(name: str, value: Any, lo: float, hi: float | None = None, open_lo=False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = value > lo if open_lo else value >= lo
+        ok = ok and (hi is None or value <= hi)
+    lo_s = f"> {lo}" if open_lo else f">= {lo}"
+    rng = f"a number {lo_s}" if hi is None else f"a number in {'(' if open_lo else '['}{lo}, {hi}]"
+    _check(ok, name, rng, value)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The multi-view distribution D = (1 - mu) D_m + mu D_s (paper-notes section 1).
+
+    Feature strengths are per-feature sums Z_v over the feature's C_p patches; each is drawn
+    uniformly in ``[s, s * (1 + strength_jitter)]`` for its nominal strength ``s``.
+    """
+
+    k: int = _field(10, "number of classes")
+    views: int = _field(2, "views (features) per class, V (the paper: 2)")
+    d: int = _field(512, "patch dimension (>= k * views)")
+    patches: int = _field(16, "patches per input, P")
+    patches_per_feature: int = _field(2, "patches carrying each present feature, C_p")
+    # s: off-target features per sample (fixed count or mean of s/k draws)
+    off_target: int = _field(2, "off-target features per sample, s")
+    off_target_mode: str = _field("fixed", "'fixed' (exactly s) or 'bernoulli' (each w.p. s/k)")
+    # off-target strength in multi-view samples (paper: <= 0.4)
+    off_target_multi: float = _field(0.3, "off-target feature strength in multi-view samples")
+    off_target_single: float = _field(
+        0.1, "off-target feature strength in single-view samples, Gamma"
+    )
+    view_strength: float = _field(1.0, "own-view strength")
+    weak_view: float = _field(0.05, "strength of the weak own views of single-view samples, rho")
+    strength_jitter: float = _field(0.2, "strengths are drawn in [s, s(1 + jitter)]")
+    # gamma: every patch gets alpha_v v, alpha_v ~ U[0, gamma]
+    feature_noise: float = _field(
+        0.0, "feature noise gamma: alpha ~ U[0, gamma] on every feature of every patch"
+    )
+    noise_scale: float = _field(1.5, "Gaussian patch noise sigma_p * sqrt(d)")
+    single_view_frac: float = _field(0.2, "fraction of single-view samples, mu")
+    n_train: int = _field(200, "training samples, N")
+    n_test: int = _field(1000, "test samples of each kind (multi- and single-view)")
+
+    def __post_init__(self):
+        _int("k", self.k, 2)
+        _int("views", self.views, 2)
+        _int("d", self.d, 1)
+        _int("patches", self.patches, 1)
+        _int("patches_per_feature", self.patches_per_feature, 1)
+        _int("off_target", self.off_target, 0, (self.k - 1) * self.views)
+        _check(
+            self.off_target_mode in ("fixed", "bernoulli"),
+            "off_target_mode",
+            "'fixed' or 'bernoulli'",
+            self.off_target_mode,
+        )
+        _check(
+            self.d >= self.k * self.views,
+            "d",
+            f">= k * views = {self.k * self.views} (the features must be orthonormal)",
+            self.d,
+        )
+        need = self.patches_per_feature * (self.views + self.off_target)
+        _check(
+            self.patches >= need,
+            "patches",
+            f">= patches_per_feature * (views + off_target) = {need}",
+            self.patches,
+        )
+        for name in ("off_target_multi", "off_target_single", "view_strength", "weak_view"):
+            _float(name, getattr(self, name), 0.0)
+        _float("view_strength", self.view_strength, 0.0, open_lo=True)
+        _float("strength_jitter", self.strength_jitter, 0.0)
+        _float("feature_noise", self.feature_noise, 0.0)
+        _float("noise_scale", self.noise_scale, 0.0)
+        _float("single_view_frac", self.single_view_frac, 0.0, 1.0)
+        _int("n_train", self.n_train, 1)
+        _int("n_test", self.n_test, 1)
+
+    @property
+    def max_off_target(self) -> int:
+        """Off-target features that fit in the patches beside the own views."""
+        return min(self.patches // self.patches_per_feature - self.views, (self.k - 1) * self.views)
+
+    @property
+    def sigma_p(self) -> float:
+        return self.noise_scale / math.sqrt(self.d)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Two-layer smoothed-ReLU network F_i(X) = sum_r sum_p ReLU~(<w_{i,r}, x_p>)."""
+
+    width: int = _field(2, "neurons per class, m")
+    q: int = _field(3, "smoothed-ReLU power")
+    varrho: float = _field(3.0, "smoothed-ReLU threshold")
+    init_std: float = _field(0.009, "per-coordinate std of the initial weights")
+
+    def __post_init__(self):
+        _int("width", self.width, 1)
+        _int("q", self.q, 2)
+        _float("varrho", self.varrho, 0.0, open_lo=True)
+        _float("init_std", self.init_std, 0.0, open_lo=True)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Gradient descent on the cross-entropy of softmax(F)."""
+
+    steps: int = _field(1500, "gradient steps")
+    lr: float = _field(15.0, "learning rate")
+    batch_size: int = _field(0, "minibatch size (0: full-batch GD)")
+    log_points: int = _field(60, "log-spaced steps recorded in trajectories")
+    # the run is driven in this many equal jitted chunks (progress display)
+    chunks: int = _field(20, "jitted chunks the run is driven in (progress granularity)")
+    dtype: str = _field(
+        "float32", "matmul dtype of training: float32, or bfloat16 (float32 accumulation)"
+    )
+
+    def __post_init__(self):
+        _int("steps", self.steps, 1)
+        _float("lr", self.lr, 0.0, open_lo=True)
+        _int("batch_size", self.batch_size, 0)
+        _int("log_points", self.log_points, 2)
+        _int("chunks", self.chunks, 1)
+        _check(
+            self.dtype in ("float32", "bfloat16"),
+            "dtype",
+            "'float32' or 'bfloat16' (bf16 matmuls, float32 accumulation)",
+            self.dtype,
+        )
+
+    @property
+    def chunk_steps(self) -> int:
+        return -(-self.steps // min(self.chunks, self.steps))
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """One simulation: data, model, training, and how many seeds run side by side."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seeds: int = _field(64, "independent initializations trained side by side")
+    # the data set (features, training and test samples) is shared
+    data_seed: int = _field(0, "seed of the data set (shared by all models)")
+    # seed s of the sweep uses init key fold_in(init_seed key, s)
+    init_seed: int = _field(1, "base seed of the initializations")
+
+    def __post_init__(self):
+        _int("seeds", self.seeds, 1)
+        _int("data_seed", self.data_seed, 0)
+        _int("init_seed", self.init_seed, 0)
+        if self.train.batch_size > self.data.n_train:
+            raise ConfigError(
+                f"batch_size = {self.train.batch_size} is invalid: must be 0 (full batch) or "
+                f"<= n_train = {self.data.n_train}"
+            )
+
+
+_QUICK = SimConfig(
+    data=DataConfig(n_test=300),
+    train=TrainConfig(chunks=5, log_points=30),
+    seeds=8,
+)
+
+PRESETS: dict[str, SimConfig] = {
+    "default": SimConfig(),
+    "quick": _QUICK,
+    "paper": SimConfig(
+        data=DataConfig(k=20, d=1024, patches=24, n_train=800, n_test=2000, off_target=3),
+        model=ModelConfig(width=8),
+        train=TrainConfig(steps=4000, chunks=40),
+        seeds=64,
+    ),
+}
+
+
+def preset(name: str) -> SimConfig:
+    """The named preset (``default``, ``quick``, ``paper``)."""
+    if name not in PRESETS:
+        raise ConfigError(f"preset = {name!r} is invalid: must be one of {sorted(PRESETS)}")
+    return PRESETS[name]
+
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def config_to_dict(cfg: SimConfig) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def config_from_dict(d: dict[str, Any]) -> SimConfig:
+    top = {k: v for k, v in d.items() if k not in _SECTIONS}
+    sections = {k: cls(**d[k]) for k, cls in _SECTIONS.items() if k in d}
+    return SimConfig(**sections, **top)
+
+
+def with_overrides(cfg: SimConfig, **overrides: Any) -> SimConfig:
+    """Replace fields by name, wherever they live (``k``, ``lr``, ``seeds``...).
+
+    ``None`` values are ignored, so CLI options can pass everything through. Validation runs
+    once on the result.
+    """
+    section_updates: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    top: dict[str, Any] = {}
+    owners = {f.name: sec for sec, cls in _SECTIONS.items() for f in fields(cls)}
+    top_names = {f.name for f in fields(SimConfig)} - set(_SECTIONS)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in owners:
+            section_updates[owners[key]][key] = value
+        elif key in top_names:
+            top[key] = value
+        else:
+            raise ConfigError(f"unknown config field {key!r}")
+    new_sections = {
+        sec: replace(getattr(cfg, sec), **upd) for sec, upd in section_updates.items() if upd
+    }
+    return replace(cfg, **new_sections, **top)
+
+
+def field_help(name: str) -> str:
+    """The help text of a leaf config field (its dataclass metadata)."""
+    return _HELP.get(name, name.replace("_", " "))
+
+
+def all_fields() -> list[tuple[str, type, Any]]:
+    """``(name, type, default)`` of every leaf config field, data, model, train, then top."""
+    out = []
+    for cls in (DataConfig, ModelConfig, TrainConfig):
+        out += [(f.name, type(f.default), f.default) for f in fields(cls)]
+    out += [
+        (f.name, type(f.default), f.default) for f in fields(SimConfig) if f.name not in _SECTIONS
+    ]
+    return out
+
+
+@dataclass(frozen=True)
+class TheoremsConfig:
+    """Settings of the ensemble / distillation experiments (on top of a :class:`SimConfig`).
+
+    ``kd_tau = 0`` means the paper's choice tau = 1 / log^2 k. ``kd_weight`` is eta'/eta, the
+    weight of the distillation term against the cross-entropy. ``hinton_alpha`` weights the
+    soft (teacher) term of Hinton's loss, as ``alpha`` does in the CIFAR pipeline.
+    """
+
+    ensemble_sizes: tuple[int, ...] = _field((1, 2, 4, 8, 16), "ensemble sizes K, e.g. 1,2,4,8,16")
+    teacher_size: int = _field(8, "members of the KD teacher ensemble")
+    kd_loss: str = _field(
+        "paper", "'paper' (CE + truncated tau-softmax term) or 'hinton' ((1 - alpha) CE + alpha KL)"
+    )
+    kd_tau: float = _field(0.0, "temperature of the paper's KD term (0: 1 / log^2 k)")
+    kd_weight: float = _field(1.0, "eta'/eta: weight of the paper's KD term against CE")
+    hinton_alpha: float = _field(0.5, "weight of Hinton's soft (teacher) term; CE gets 1 - alpha")
+    hinton_temperature: float = _field(4.0, "temperature T of Hinton's KD loss")
+    kd_students: int = _field(8, "KD students, one per teacher group (capped by the seeds)")
+    average_size: int = _field(4, "K of the jointly trained average")
+    average_groups: int = _field(4, "independent jointly trained averages")
+    average_lr_scale: float = _field(1.0, "step of the joint average = lr * this")
+    average_steps: int = _field(
+        0, "steps of the joint average (0: steps * K / average_lr_scale, same lr x steps)"
+    )
+    sd_pairs: int = _field(16, "teacher-student pairs of self-distillation")
+
+    def __post_init__(self):
+        _check(
+            len(self.ensemble_sizes) > 0
+            and all(isinstance(K, int) and K >= 1 for K in self.ensemble_sizes),
+            "ensemble_sizes",
+            "a non-empty list of integers >= 1",
+            self.ensemble_sizes,
+        )
+        _int("teacher_size", self.teacher_size, 1)
+        _check(self.kd_loss in ("paper", "hinton"), "kd_loss", "'paper' or 'hinton'", self.kd_loss)
+        _float("kd_tau", self.kd_tau, 0.0)
+        _float("kd_weight", self.kd_weight, 0.0)
+        _float("hinton_alpha", self.hinton_alpha, 0.0, 1.0)
+        _float("hinton_temperature", self.hinton_temperature, 0.0, open_lo=True)
+        _int("kd_students", self.kd_students, 1)
+        _int("average_size", self.average_size, 1)
+        _int("average_groups", self.average_groups, 1)
+        _float("average_lr_scale", self.average_lr_scale, 0.0, open_lo=True)
+        _int("average_steps", self.average_steps, 0)
+        _int("sd_pairs", self.sd_pairs, 1)
+
+    def tau(self, k: int) -> float:
+        return self.kd_tau if self.kd_tau > 0 else 1.0 / math.log(k) ** 2
+
+
+_HELP = {
+    f.name: f.metadata["help"]
+    for cls in (DataConfig, ModelConfig, TrainConfig, SimConfig, TheoremsConfig)
+    for f in fields(cls)
+    if "help" in f.metadata
+}
