@@ -229,7 +229,7 @@ def cifar(run: Run, data: Path | None) -> dict:
 
 def kd_cell(spec: dict) -> dict:
     """One cell of the distillation grid (run in a fresh process: ``--kd-cell JSON``)."""
-    from multiview.config import TheoremsConfig, preset, with_overrides
+    from multiview.sim.config import TheoremsConfig, preset, with_overrides
     from multiview.experiments.theorems import run_theorems
 
     cfg = with_overrides(preset(spec.get("preset", "default")), **spec["sim"])
