@@ -76,8 +76,11 @@ class Run:
         try:
             res = {"status": "ok", **fn()}
         except Exception as e:  # a failing stage must not cost the stages after it
-            res = {"status": "failed", "error": f"{type(e).__name__}: {e}",
-                   "traceback": traceback.format_exc()[-3000:]}
+            res = {
+                "status": "failed",
+                "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc()[-3000:],
+            }
             print(res["traceback"], flush=True)
         res["seconds"] = round(time.perf_counter() - t, 2)
         self.results["stages"][name] = res
@@ -93,8 +96,12 @@ class Run:
 # ----------------------------------------------------------------------------- stages
 def device_info() -> dict:
     devs = jax.devices()
-    info = {"backend": jax.default_backend(), "jax": jax.__version__,
-            "devices": [d.device_kind for d in devs], "device_count": len(devs)}
+    info = {
+        "backend": jax.default_backend(),
+        "jax": jax.__version__,
+        "devices": [d.device_kind for d in devs],
+        "device_count": len(devs),
+    }
     try:
         stats = devs[0].memory_stats() or {}
         info["memory_gib"] = round(stats.get("bytes_limit", 0) / 2**30, 1)
@@ -122,10 +129,12 @@ def peaks(smoke: bool) -> dict:
     import jax.numpy as jnp
 
     n = 256 if smoke else 8192
-    return {"n": n,
-            "fp32_default_flops": _peak(n, jnp.float32),
-            "fp32_highest_flops": _peak(n, jnp.float32, jax.lax.Precision.HIGHEST),
-            "bf16_flops": _peak(n, jnp.bfloat16)}
+    return {
+        "n": n,
+        "fp32_default_flops": _peak(n, jnp.float32),
+        "fp32_highest_flops": _peak(n, jnp.float32, jax.lax.Precision.HIGHEST),
+        "bf16_flops": _peak(n, jnp.bfloat16),
+    }
 
 
 def sim_step(run: Run) -> dict:
@@ -150,15 +159,29 @@ def sim_step(run: Run) -> dict:
                 fn()
                 times.append((time.perf_counter() - t) / steps)
             step_s = float(np.median(times))
-            rows.append({"dtype": dtype, "seeds": s, "step_s": step_s,
-                         "first_call_s": compile_s, "seed_steps_per_s": s / step_s,
-                         "model_flops": s * flops / step_s,
-                         "peak_fraction": s * flops / step_s / peak})
-            print(f"  {dtype} {s:5d} seeds: {1e3 * step_s:8.3f} ms/step, "
-                  f"{s * flops / step_s / 1e12:7.2f} TFLOP/s, {100 * rows[-1]['peak_fraction']:.0f}%"
-                  " of peak", flush=True)
-    return {"preset": "quick" if run.smoke else "default", "steps_per_call": steps,
-            "model_flops_per_seed_step": flops, "rows": rows}
+            rows.append(
+                {
+                    "dtype": dtype,
+                    "seeds": s,
+                    "step_s": step_s,
+                    "first_call_s": compile_s,
+                    "seed_steps_per_s": s / step_s,
+                    "model_flops": s * flops / step_s,
+                    "peak_fraction": s * flops / step_s / peak,
+                }
+            )
+            print(
+                f"  {dtype} {s:5d} seeds: {1e3 * step_s:8.3f} ms/step, "
+                f"{s * flops / step_s / 1e12:7.2f} TFLOP/s, {100 * rows[-1]['peak_fraction']:.0f}%"
+                " of peak",
+                flush=True,
+            )
+    return {
+        "preset": "quick" if run.smoke else "default",
+        "steps_per_call": steps,
+        "model_flops_per_seed_step": flops,
+        "rows": rows,
+    }
 
 
 def _cli(args: list[str], timeout: float) -> tuple[float, subprocess.CompletedProcess]:
@@ -171,16 +194,24 @@ def _cli(args: list[str], timeout: float) -> tuple[float, subprocess.CompletedPr
 def simulate_wall(run: Run) -> dict:
     out = Path(tempfile.mkdtemp()) / "simulate"  # its npz files stay off the results folder
     args = ["simulate", "--out", str(out), "--quiet", "--json"]
-    args += (["--preset", "quick", "--seeds", "2", "--steps", "30", "--n-test", "50"]
-             if run.smoke else ["--seeds", "1024"])
+    args += (
+        ["--preset", "quick", "--seeds", "2", "--steps", "30", "--n-test", "50"]
+        if run.smoke
+        else ["--seeds", "1024"]
+    )
     wall, proc = _cli(CLI + args, timeout=max(30.0, run.left()))
     if proc.returncode != 0:
         raise RuntimeError(f"simulate exited {proc.returncode}: {proc.stderr[-2000:]}")
     summary = json.loads(proc.stdout)
-    preds = {p["id"]: {"measured": p["measured"], "holds": p["holds"]}
-             for p in summary["predictions"]}
-    return {"seeds": 2 if run.smoke else 1024, "wall_s": wall, "predictions": preds,
-            "metrics": {k: v for k, v in summary["metrics"].items() if not k.endswith("_std")}}
+    preds = {
+        p["id"]: {"measured": p["measured"], "holds": p["holds"]} for p in summary["predictions"]
+    }
+    return {
+        "seeds": 2 if run.smoke else 1024,
+        "wall_s": wall,
+        "predictions": preds,
+        "metrics": {k: v for k, v in summary["metrics"].items() if not k.endswith("_std")},
+    }
 
 
 def cifar(run: Run, data: Path | None) -> dict:
@@ -210,39 +241,63 @@ def cifar(run: Run, data: Path | None) -> dict:
         if models and run.left() < 1.5 * models[-1]["seconds"]:
             break
         t = time.perf_counter()
-        trained = train_models(net, cfg.train, ds.train_x, ds.train_y,
-                               key=jax.random.key(100 + i), runs=1)
+        trained = train_models(
+            net, cfg.train, ds.train_x, ds.train_y, key=jax.random.key(100 + i), runs=1
+        )
         jax.block_until_ready(trained.params)
         train_s = time.perf_counter() - t
         logits = predict_logits(net, trained, ds.test_x, cfg=cfg.train)[0, 0]
         acc = float(np.asarray(accuracy(logits, ds.test_y)))
         sec = time.perf_counter() - t
-        models.append({"seed": 100 + i, "test_accuracy": acc, "seconds": sec, "train_s": train_s,
-                       "train_images_per_s": cfg.train.epochs * n / train_s})
+        models.append(
+            {
+                "seed": 100 + i,
+                "test_accuracy": acc,
+                "seconds": sec,
+                "train_s": train_s,
+                "train_images_per_s": cfg.train.epochs * n / train_s,
+            }
+        )
         print(f"  model {i}: acc {acc:.4f}, {sec:.1f} s (first includes compilation)", flush=True)
     later = [m for m in models[1:]] or models
-    return {"preset": cfg.preset, "train_images": n, "test_images": int(ds.test_x.shape[0]),
-            "epochs": cfg.train.epochs, "load_s": load_s, "models": models,
-            "seconds_per_model": float(np.mean([m["seconds"] for m in later])),
-            "mean_accuracy": float(np.mean([m["test_accuracy"] for m in models]))}
+    return {
+        "preset": cfg.preset,
+        "train_images": n,
+        "test_images": int(ds.test_x.shape[0]),
+        "epochs": cfg.train.epochs,
+        "load_s": load_s,
+        "models": models,
+        "seconds_per_model": float(np.mean([m["seconds"] for m in later])),
+        "mean_accuracy": float(np.mean([m["test_accuracy"] for m in models])),
+    }
 
 
 def kd_cell(spec: dict) -> dict:
     """One cell of the distillation grid (run in a fresh process: ``--kd-cell JSON``)."""
-    from multiview.sim.config import TheoremsConfig, preset, with_overrides
     from multiview.experiments.theorems import run_theorems
+    from multiview.sim.config import TheoremsConfig, preset, with_overrides
 
     cfg = with_overrides(preset(spec.get("preset", "default")), **spec["sim"])
-    th = TheoremsConfig(**{k: tuple(v) if isinstance(v, list) else v
-                          for k, v in spec.get("theorems", {}).items()})
+    th = TheoremsConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in spec.get("theorems", {}).items()}
+    )
     t = time.perf_counter()
     res = run_theorems(cfg, th, parts=tuple(spec.get("parts", ("ensemble", "kd", "sd"))))
-    preds = {p["id"]: {"measured": p["measured"], "holds": p["holds"],
-                       **({"details": p["details"]} if p.get("details") else {})}
-             for p in res["predictions"]}
-    return {"name": spec["name"], "spec": spec, "wall_s": time.perf_counter() - t,
-            "predictions": preds, "metrics": {k: v for k, v in res["metrics"].items()
-                                              if not k.endswith("_std")}}
+    preds = {
+        p["id"]: {
+            "measured": p["measured"],
+            "holds": p["holds"],
+            **({"details": p["details"]} if p.get("details") else {}),
+        }
+        for p in res["predictions"]
+    }
+    return {
+        "name": spec["name"],
+        "spec": spec,
+        "wall_s": time.perf_counter() - t,
+        "predictions": preds,
+        "metrics": {k: v for k, v in res["metrics"].items() if not k.endswith("_std")},
+    }
 
 
 def kd_grid(run: Run) -> dict:
@@ -256,8 +311,10 @@ def kd_grid(run: Run) -> dict:
             done.append({"name": spec["name"], "status": "skipped"})
             continue
         try:
-            wall, proc = _cli([sys.executable, str(Path(__file__)), "--kd-cell", json.dumps(spec)],
-                              timeout=max(30.0, run.left()))
+            wall, proc = _cli(
+                [sys.executable, str(Path(__file__)), "--kd-cell", json.dumps(spec)],
+                timeout=max(30.0, run.left()),
+            )
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr[-1500:])
             cell = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -266,11 +323,18 @@ def kd_grid(run: Run) -> dict:
             cell = {"name": spec["name"], "spec": spec, "error": f"{type(e).__name__}: {e}"}
         with lines.open("a") as f:
             f.write(json.dumps(cell, default=float) + "\n")
-        brief = {pid: round(p["measured"], 3) if isinstance(p["measured"], float) else p["measured"]
-                 for pid, p in cell.get("predictions", {}).items()}
+        brief = {
+            pid: round(p["measured"], 3) if isinstance(p["measured"], float) else p["measured"]
+            for pid, p in cell.get("predictions", {}).items()
+        }
         print(f"  {spec['name']}: {brief or cell.get('error')}", flush=True)
-        done.append({"name": spec["name"], "status": "error" if "error" in cell else "ok",
-                     "wall_s": cell.get("process_wall_s")})
+        done.append(
+            {
+                "name": spec["name"],
+                "status": "error" if "error" in cell else "ok",
+                "wall_s": cell.get("process_wall_s"),
+            }
+        )
     return {"cells": done, "file": str(lines.name)}
 
 
@@ -282,45 +346,75 @@ def _f(x, fmt="{:.3f}"):
 def markdown(r: dict) -> str:
     st = r["stages"]
     dev = st.get("device", {})
-    lines = [f"# GPU benchmark ({'smoke, ' if r['smoke'] else ''}{', '.join(dev.get('devices', ['?']))}"
-             f", {dev.get('backend', '?')}, jax {dev.get('jax', '?')})", "",
-             f"Elapsed {r.get('elapsed_s', 0):.0f} s of a {r['budget_s']:.0f} s budget.", ""]
+    lines = [
+        f"# GPU benchmark ({'smoke, ' if r['smoke'] else ''}{', '.join(dev.get('devices', ['?']))}"
+        f", {dev.get('backend', '?')}, jax {dev.get('jax', '?')})",
+        "",
+        f"Elapsed {r.get('elapsed_s', 0):.0f} s of a {r['budget_s']:.0f} s budget.",
+        "",
+    ]
     pk = st.get("peak", {})
     if pk.get("status") == "ok":
-        lines += [f"Matmul peak ({pk['n']}^3, same run): fp32 default precision "
-                  f"{pk['fp32_default_flops'] / 1e12:.1f} TFLOP/s, fp32 highest "
-                  f"{pk['fp32_highest_flops'] / 1e12:.1f}, bf16 {pk['bf16_flops'] / 1e12:.1f}.", ""]
+        lines += [
+            f"Matmul peak ({pk['n']}^3, same run): fp32 default precision "
+            f"{pk['fp32_default_flops'] / 1e12:.1f} TFLOP/s, fp32 highest "
+            f"{pk['fp32_highest_flops'] / 1e12:.1f}, bf16 {pk['bf16_flops'] / 1e12:.1f}.",
+            "",
+        ]
     ss = st.get("sim_step", {})
     if ss.get("status") == "ok":
-        lines += [f"Simulator GD step, preset {ss['preset']!r} "
-                  f"({ss['model_flops_per_seed_step'] / 1e6:.0f} MFLOP per seed-step):", "",
-                  "| matmul dtype | seeds | ms / step | seed-steps / s | TFLOP/s | of peak |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| {w['dtype']} | {w['seeds']} | {1e3 * w['step_s']:.3f} | "
-                  f"{w['seed_steps_per_s']:.0f} | {w['model_flops'] / 1e12:.2f} | "
-                  f"{100 * w['peak_fraction']:.0f}% |" for w in ss["rows"]]
+        lines += [
+            f"Simulator GD step, preset {ss['preset']!r} "
+            f"({ss['model_flops_per_seed_step'] / 1e6:.0f} MFLOP per seed-step):",
+            "",
+            "| matmul dtype | seeds | ms / step | seed-steps / s | TFLOP/s | of peak |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {w['dtype']} | {w['seeds']} | {1e3 * w['step_s']:.3f} | "
+            f"{w['seed_steps_per_s']:.0f} | {w['model_flops'] / 1e12:.2f} | "
+            f"{100 * w['peak_fraction']:.0f}% |"
+            for w in ss["rows"]
+        ]
         lines.append("")
     sim = st.get("simulate", {})
     if sim.get("status") == "ok":
-        holds = ", ".join(f"{k} {'holds' if v['holds'] else 'FAILS'}"
-                          for k, v in sim["predictions"].items())
-        lines += [f"`multiview simulate --seeds {sim['seeds']}`: {sim['wall_s']:.1f} s wall "
-                  f"(fresh process, compile included); {holds}.", ""]
+        holds = ", ".join(
+            f"{k} {'holds' if v['holds'] else 'FAILS'}" for k, v in sim["predictions"].items()
+        )
+        lines += [
+            f"`multiview simulate --seeds {sim['seeds']}`: {sim['wall_s']:.1f} s wall "
+            f"(fresh process, compile included); {holds}.",
+            "",
+        ]
     cf = st.get("cifar", {})
     if cf.get("status") == "ok":
-        lines += [f"CIFAR `{cf['preset']}` preset ({cf['train_images']} train / "
-                  f"{cf['test_images']} test images, {cf['epochs']} epochs; data load "
-                  f"{cf['load_s']:.0f} s):", "", "| model | test accuracy | seconds | train images/s |",
-                  "|---|---|---|---|"]
-        lines += [f"| {i} | {_f(m['test_accuracy'], '{:.4f}')} | {m['seconds']:.1f} | "
-                  f"{m['train_images_per_s']:.0f} |" for i, m in enumerate(cf["models"])]
+        lines += [
+            f"CIFAR `{cf['preset']}` preset ({cf['train_images']} train / "
+            f"{cf['test_images']} test images, {cf['epochs']} epochs; data load "
+            f"{cf['load_s']:.0f} s):",
+            "",
+            "| model | test accuracy | seconds | train images/s |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {i} | {_f(m['test_accuracy'], '{:.4f}')} | {m['seconds']:.1f} | "
+            f"{m['train_images_per_s']:.0f} |"
+            for i, m in enumerate(cf["models"])
+        ]
         lines += ["", f"Seconds per model (after the first): {cf['seconds_per_model']:.1f}.", ""]
     kd = st.get("kd_grid", {})
     if kd.get("status") == "ok":
-        lines += ["Distillation grid cells (details in kd_grid.jsonl): " + ", ".join(
-            f"{c['name']} ({c['status']})" for c in kd["cells"]), ""]
-    failed = [f"{k}: {v.get('error', v.get('why'))}" for k, v in st.items()
-              if v.get("status") in ("failed", "skipped")]
+        lines += [
+            "Distillation grid cells (details in kd_grid.jsonl): "
+            + ", ".join(f"{c['name']} ({c['status']})" for c in kd["cells"]),
+            "",
+        ]
+    failed = [
+        f"{k}: {v.get('error', v.get('why'))}"
+        for k, v in st.items()
+        if v.get("status") in ("failed", "skipped")
+    ]
     if failed:
         lines += ["Not measured:", *[f"- {x}" for x in failed], ""]
     return "\n".join(lines)
@@ -350,12 +444,19 @@ def main() -> int:
     skip = set(filter(None, a.skip.split(",")))
     run.stage("device", device_info)
     if run.results["stages"]["device"].get("backend") == "cpu" and not a.smoke:
-        print("error: JAX sees only a CPU here; this script measures an accelerator "
-              "(use --smoke for a CPU check)", file=sys.stderr)
+        print(
+            "error: JAX sees only a CPU here; this script measures an accelerator "
+            "(use --smoke for a CPU check)",
+            file=sys.stderr,
+        )
         return 2
-    stages = [("peak", lambda: peaks(a.smoke), 5), ("sim_step", lambda: sim_step(run), 30),
-              ("simulate", lambda: simulate_wall(run), 30),
-              ("cifar", lambda: cifar(run, a.data), 60), ("kd_grid", lambda: kd_grid(run), 30)]
+    stages = [
+        ("peak", lambda: peaks(a.smoke), 5),
+        ("sim_step", lambda: sim_step(run), 30),
+        ("simulate", lambda: simulate_wall(run), 30),
+        ("cifar", lambda: cifar(run, a.data), 60),
+        ("kd_grid", lambda: kd_grid(run), 30),
+    ]
     for name, fn, need in stages:
         if name not in skip:
             run.stage(name, fn, 0 if a.smoke else need)

@@ -24,8 +24,17 @@ from multiview.errors import ConfigError
 __all__ = ["RUN_MARKERS", "RunDir", "claim_run_dir", "holds_run", "default_run_dir"]
 
 # Files and folders whose presence means "a multiview run lives here".
-RUN_MARKERS = ("config.json", "summary.json", "report.md", "report.html", "chunks", "blocks",
-               "checkpoints", "cells", "per_seed.npz")
+RUN_MARKERS = (
+    "config.json",
+    "summary.json",
+    "report.md",
+    "report.html",
+    "chunks",
+    "blocks",
+    "checkpoints",
+    "cells",
+    "per_seed.npz",
+)
 
 
 def default_run_dir(prefix: str = "") -> Path:
@@ -103,8 +112,7 @@ def claim_run_dir(
     ``--force``, a non-empty folder that holds no run, or both flags at once.
     """
     if resume and force:
-        raise ConfigError("--resume and --force exclude each other: continue the run or "
-                          "replace it")
+        raise ConfigError("--resume and --force exclude each other: continue the run or replace it")
     if out is not None and str(out).strip() == "":
         raise ConfigError("--out '' is invalid: give a folder name")
     final = Path(out) if out is not None else default_run_dir(prefix)
@@ -121,11 +129,14 @@ def claim_run_dir(
     if not any(final.iterdir()):
         return RunDir(final, final)
     if not markers:
-        raise ConfigError(f"--out {final} is not empty and holds no multiview run: choose "
-                          "another folder")
+        raise ConfigError(
+            f"--out {final} is not empty and holds no multiview run: choose another folder"
+        )
     if not force:
-        raise ConfigError(f"--out {final} holds another run ({', '.join(markers)}): "
-                          "--resume continues it, --force replaces it, or choose another --out")
+        raise ConfigError(
+            f"--out {final} holds another run ({', '.join(markers)}): "
+            "--resume continues it, --force replaces it, or choose another --out"
+        )
     staging = final.with_name(f".{final.name}.new-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     _make_dir(staging)

@@ -11,8 +11,27 @@ from pathlib import Path
 
 import pytest
 
-TINY = ["--preset", "quick", "--seeds", "2", "--steps", "30", "--n-test", "50", "--n-train",
-        "40", "--d", "64", "--k", "4", "--chunks", "1", "--log-points", "4", "--quiet"]
+TINY = [
+    "--preset",
+    "quick",
+    "--seeds",
+    "2",
+    "--steps",
+    "30",
+    "--n-test",
+    "50",
+    "--n-train",
+    "40",
+    "--d",
+    "64",
+    "--k",
+    "4",
+    "--chunks",
+    "1",
+    "--log-points",
+    "4",
+    "--quiet",
+]
 NOISE_SCALES = (1.5, 2.0)
 
 
@@ -30,16 +49,23 @@ def make_runs(root: Path, noise_scales=NOISE_SCALES) -> list[Path]:
     """Tiny simulate runs, one per noise scale, sharing a persistent JAX compilation cache
     (the second run reuses the first one's compiled programs)."""
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    env.update(JAX_COMPILATION_CACHE_DIR=str(root / "jax-cache"), MPLBACKEND="Agg",
-               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-               JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+    env.update(
+        JAX_COMPILATION_CACHE_DIR=str(root / "jax-cache"),
+        MPLBACKEND="Agg",
+        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+        JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+    )
     runs = []
     for ns in noise_scales:
         out = root / f"noise-{ns}"
         if not (out / "summary.json").exists():
-            proc = subprocess.run(_multiview() + ["simulate", *TINY, "--noise-scale", str(ns),
-                                                  "--out", str(out)],
-                                  env=env, capture_output=True, text=True, timeout=600)
+            proc = subprocess.run(
+                _multiview() + ["simulate", *TINY, "--noise-scale", str(ns), "--out", str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert proc.returncode == 0, proc.stderr[-2000:]
         runs.append(out)
     return runs

@@ -24,9 +24,12 @@ class _Payload:
 
 
 def test_official_layout_round_trips():
-    batch = {b"batch_label": b"training batch 1 of 5", b"labels": [3, 1, 4],
-             b"data": np.arange(3 * 3072, dtype=np.uint8).reshape(3, 3072) % 251,
-             b"filenames": [b"a.png", b"b.png", b"c.png"]}
+    batch = {
+        b"batch_label": b"training batch 1 of 5",
+        b"labels": [3, 1, 4],
+        b"data": np.arange(3 * 3072, dtype=np.uint8).reshape(3, 3072) % 251,
+        b"filenames": [b"a.png", b"b.png", b"c.png"],
+    }
     for protocol in (2, 4, 5):
         out = safe_loads(pickle.dumps(batch, protocol=protocol))
         assert out[b"labels"] == [3, 1, 4] and out[b"filenames"] == batch[b"filenames"]
@@ -57,6 +60,17 @@ def test_object_of_an_arbitrary_class_is_refused():
 def test_random_bytes_never_execute_or_escape_as_other_errors(blob):
     try:
         safe_loads(blob)
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
-            AttributeError, OverflowError, MemoryError, UnicodeDecodeError, RecursionError):
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        MemoryError,
+        UnicodeDecodeError,
+        RecursionError,
+    ):
         pass

@@ -17,8 +17,9 @@ SCRIPT = ROOT / "benchmarks" / "gpu.sh"
 
 def _run(*args: str, timeout: float) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHON": sys.executable, "JAX_PLATFORMS": "cpu"}
-    return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def test_gpu_script_refuses_a_cpu_without_smoke(tmp_path):

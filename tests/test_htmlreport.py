@@ -19,8 +19,8 @@ import typer
 from run_folders import tiny_runs
 from typer.testing import CliRunner
 
-from multiview.cli_report import report_command
-from multiview.htmlreport import ReportError, build_comparison, build_report, flatten
+from multiview.cli.report import report_command
+from multiview.report.html import ReportError, build_comparison, build_report, flatten
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -102,11 +102,23 @@ def test_strings_from_the_files_are_escaped(tmp_path):
     run = tmp_path / "evil"
     run.mkdir()
     claim = '<script>alert("x")</script> & <b>bold</b>'
-    (run / "summary.json").write_text(json.dumps({
-        "predictions": [{"id": "<i>id</i>", "claim": claim, "measured": float("nan"),
-                         "measured_std": None, "expected": "<= 0.5", "holds": None}],
-        "metrics": {"<img src=x>": 1.0, "nan_metric": float("nan")},
-    }))
+    (run / "summary.json").write_text(
+        json.dumps(
+            {
+                "predictions": [
+                    {
+                        "id": "<i>id</i>",
+                        "claim": claim,
+                        "measured": float("nan"),
+                        "measured_std": None,
+                        "expected": "<= 0.5",
+                        "holds": None,
+                    }
+                ],
+                "metrics": {"<img src=x>": 1.0, "nan_metric": float("nan")},
+            }
+        )
+    )
     (run / "config.json").write_text(json.dumps({"config": {"data": {"k": "<k>"}}}))
     (run / "report.md").write_text("</pre><script>bad()</script>")
     page = build_report(run).read_text()
@@ -117,12 +129,15 @@ def test_strings_from_the_files_are_escaped(tmp_path):
     assert 'class="unknown"' in row and "n/a" in row  # holds: null, measured: NaN
 
 
-@pytest.mark.parametrize("content, what", [
-    (None, "no such file"),
-    ("{not json", "cannot read it as JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    ('{"predictions": [1]}', "not a list of objects"),
-])
+@pytest.mark.parametrize(
+    "content, what",
+    [
+        (None, "no such file"),
+        ("{not json", "cannot read it as JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"predictions": [1]}', "not a list of objects"),
+    ],
+)
 def test_missing_or_corrupt_summary_is_a_clear_error(tmp_path, content, what):
     run = tmp_path / "run"
     run.mkdir()
@@ -159,19 +174,35 @@ def test_comparison_lists_the_differing_field(runs, tmp_path):
 
 def test_flatten():
     assert flatten({"data": {"k": 10, "noise_scale": 1.5}, "seeds": 2, "e": {}}) == {
-        "data.k": 10, "data.noise_scale": 1.5, "seeds": 2, "e": {}}
+        "data.k": 10,
+        "data.noise_scale": 1.5,
+        "seeds": 2,
+        "e": {},
+    }
 
 
 def test_sweep_and_cifar_folders(tmp_path, runs):
     sweep = tmp_path / "sweep"
     sweep.mkdir()
-    cells = {f"noise_scale={x}_seeds={y}": {"x": ["noise_scale", x], "y": ["seeds", y],
-                                            "metrics": {"single_view": [0.5, 0.1],
-                                                        "ensemble_gain": [None, None]}}
-             for x in (1.0, 2.0) for y in (2, 4)}
-    (sweep / "sweep.json").write_text(json.dumps({
-        "x": {"field": "noise_scale", "values": [1.0, 2.0]},
-        "y": {"field": "seeds", "values": [2, 4]}, "base_config": {"seeds": 2}, "cells": cells}))
+    cells = {
+        f"noise_scale={x}_seeds={y}": {
+            "x": ["noise_scale", x],
+            "y": ["seeds", y],
+            "metrics": {"single_view": [0.5, 0.1], "ensemble_gain": [None, None]},
+        }
+        for x in (1.0, 2.0)
+        for y in (2, 4)
+    }
+    (sweep / "sweep.json").write_text(
+        json.dumps(
+            {
+                "x": {"field": "noise_scale", "values": [1.0, 2.0]},
+                "y": {"field": "seeds", "values": [2, 4]},
+                "base_config": {"seeds": 2},
+                "cells": cells,
+            }
+        )
+    )
     shutil.copy(runs[0] / "figures" / "accuracy.png", sweep / "phase_diagram.png")
     page = build_report(sweep).read_text()
     assert page.count('<table class="sweep">') == 2  # one grid per metric
@@ -180,10 +211,19 @@ def test_sweep_and_cifar_folders(tmp_path, runs):
 
     cifar = tmp_path / "cifar"
     cifar.mkdir()
-    (cifar / "summary.json").write_text(json.dumps({
-        "preset": "smoke", "methods": {"single": {"mean": 0.5, "std": 0.01}},
-        "runs": {"single": [0.49, 0.51]}, "gains_points": {"ensemble": 2.5},
-        "wall_seconds": 12.345, "config": {"seed": 0}, "metadata": {"backend": "cpu"}}))
+    (cifar / "summary.json").write_text(
+        json.dumps(
+            {
+                "preset": "smoke",
+                "methods": {"single": {"mean": 0.5, "std": 0.01}},
+                "runs": {"single": [0.49, 0.51]},
+                "gains_points": {"ensemble": 2.5},
+                "wall_seconds": 12.345,
+                "config": {"seed": 0},
+                "metadata": {"backend": "cpu"},
+            }
+        )
+    )
     page = build_report(cifar).read_text()
     assert "cifar run" in page and "12.35" in page and "gains points" in page
     assert len(_rows(page, "methods")) == 1
@@ -201,8 +241,11 @@ def test_report_command(runs, tmp_path):
     assert res.exit_code == 0, res.output
     assert (runs[0] / f"compare-{runs[1].name}.html").exists()
     out = tmp_path / "x" / "c.html"
-    assert cli.invoke(app, ["report-command", str(runs[0]), str(runs[1]), "--out",
-                            str(out)]).exit_code == 0 and out.exists()
+    assert (
+        cli.invoke(app, ["report-command", str(runs[0]), str(runs[1]), "--out", str(out)]).exit_code
+        == 0
+        and out.exists()
+    )
     res = cli.invoke(app, ["report-command", str(tmp_path / "missing")])
     assert res.exit_code == 2
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]

@@ -23,12 +23,13 @@ from pathlib import Path
 import pytest
 from run_folders import tiny_runs
 
-from multiview.htmlreport import build_comparison, build_report
+from multiview.report.html import build_comparison, build_report
 
 BINARIES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 CHROMIUM = next((p for p in map(shutil.which, BINARIES) if p), None)
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium binary on PATH (apt-get install chromium)")
+    CHROMIUM is None, reason="no Chromium binary on PATH (apt-get install chromium)"
+)
 WIDTH = 1280
 
 
@@ -44,15 +45,30 @@ class Browser:
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         to_chrome_r, from_chrome_w = ends
-        args = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
-                "--no-default-browser-check", "--disable-extensions", "--disable-sync",
-                "--disable-background-networking", "--disable-component-update",
-                "--mute-audio", "--hide-scrollbars", f"--user-data-dir={profile}",
-                "--remote-debugging-pipe", "about:blank"]
+        args = [
+            CHROMIUM,
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--disable-sync",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--mute-audio",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
         self.proc = subprocess.Popen(
-            args, pass_fds=(3, 4), preexec_fn=lambda: (os.dup2(to_chrome_r, 3),
-                                                       os.dup2(from_chrome_w, 4)),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            args,
+            pass_fds=(3, 4),
+            preexec_fn=lambda: (os.dup2(to_chrome_r, 3), os.dup2(from_chrome_w, 4)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
 
@@ -113,12 +129,15 @@ class Page:
         self.b = browser
         target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         self.s = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"]
+            "sessionId"
+        ]
         for domain in ("Runtime", "Log", "Network", "Page"):
             browser.send(f"{domain}.enable", session=self.s)
-        browser.send("Emulation.setDeviceMetricsOverride", {
-            "width": WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": False},
-            session=self.s)
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+            session=self.s,
+        )
         mark = len(browser.events)
         browser.send("Page.navigate", {"url": url}, session=self.s)
         browser.wait_event("Page.loadEventFired", self.s)
@@ -126,8 +145,11 @@ class Page:
         self.events = [e for e in browser.events[mark:] if e.get("sessionId") == self.s]
 
     def eval(self, expression: str):
-        res = self.b.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                               "awaitPromise": True}, session=self.s)
+        res = self.b.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+            session=self.s,
+        )
         assert "exceptionDetails" not in res, res["exceptionDetails"]
         return res["result"].get("value")
 
@@ -148,16 +170,24 @@ class Page:
 
     def network(self) -> list[str]:
         """URLs requested that are not the page's own ``file:`` or inline ``data:``."""
-        urls = [e["params"]["request"]["url"] for e in self.events
-                if e.get("method") == "Network.requestWillBeSent"]
+        urls = [
+            e["params"]["request"]["url"]
+            for e in self.events
+            if e.get("method") == "Network.requestWillBeSent"
+        ]
         return [u for u in urls if not u.startswith(("file:", "data:", "about:"))]
 
     def screenshot(self, path: Path) -> Path:
         height = int(self.eval("document.documentElement.scrollHeight"))
-        shot = self.b.send("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1}},
-            session=self.s)
+        shot = self.b.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1},
+            },
+            session=self.s,
+        )
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
@@ -179,8 +209,7 @@ def runs(tmp_path_factory):
     return tiny_runs(tmp_path_factory)
 
 
-IMAGES_OK = ("Array.from(document.images).map(i => [i.complete, i.naturalWidth, "
-             "i.src.slice(0, 22)])")
+IMAGES_OK = "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.src.slice(0, 22)])"
 
 
 @pytest.mark.parametrize("kind", ["simulate", "theorems"])
@@ -210,7 +239,8 @@ def test_report_renders_without_errors_or_requests(browser, runs, tmp_path, kind
     figures = list((run / "figures").glob("*.png"))
     assert len(images) == len(figures) > 0
     assert all(ok and width > 0 and src == "data:image/png;base64," for ok, width, src in images), (
-        images)
+        images
+    )
     # laid out within its max-width, nothing wider than the window
     assert page.eval("document.querySelector('main').getBoundingClientRect().width") <= 1200
     assert page.eval("document.documentElement.scrollWidth") <= WIDTH
@@ -224,8 +254,10 @@ def test_comparison_renders_without_errors_or_requests(browser, runs, tmp_path):
     out = build_comparison(runs[0], runs[1], tmp_path / "compare.html")
     page = Page(browser, out.as_uri())
     assert page.errors() == [] and page.network() == []
-    fields = page.eval("Array.from(document.querySelectorAll('table.config-diff tbody tr "
-                       "td:first-child')).map(td => td.textContent)")
+    fields = page.eval(
+        "Array.from(document.querySelectorAll('table.config-diff tbody tr "
+        "td:first-child')).map(td => td.textContent)"
+    )
     assert fields == ["data.noise_scale"]
     assert all(ok and width > 0 for ok, width, _ in page.eval(IMAGES_OK))
 
@@ -233,8 +265,10 @@ def test_comparison_renders_without_errors_or_requests(browser, runs, tmp_path):
 def test_the_harness_sees_errors_and_requests(browser, tmp_path):
     """A control: a page that logs an error and fetches a remote image is caught."""
     bad = tmp_path / "bad.html"
-    bad.write_text('<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png">'
-                   '<script>console.error("boom")</script></body></html>')
+    bad.write_text(
+        '<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png">'
+        '<script>console.error("boom")</script></body></html>'
+    )
     page = Page(browser, bad.as_uri())
     assert any("boom" in e for e in page.errors())
     assert page.network() == ["http://127.0.0.1:9/x.png"]

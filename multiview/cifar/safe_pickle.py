@@ -17,16 +17,18 @@ __all__ = ["UnsafePickleError", "safe_loads", "ALLOWED_GLOBALS"]
 
 # (module, name) pairs a CIFAR pickle may reference. numpy 1.x wrote ``numpy.core``; numpy 2
 # reads it as ``numpy._core``; both spellings rebuild the same plain array.
-ALLOWED_GLOBALS = frozenset({
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"),  # protocol 5 arrays
-    ("numpy._core.numeric", "_frombuffer"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-})
+ALLOWED_GLOBALS = frozenset(
+    {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),  # protocol 5 arrays
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+)
 
 
 class UnsafePickleError(pickle.UnpicklingError):
@@ -48,7 +50,8 @@ class _Restricted(pickle.Unpickler):
         if (module, name) not in ALLOWED_GLOBALS:
             raise UnsafePickleError(
                 f"refusing to load {module}.{name}: a CIFAR file holds only arrays, lists, "
-                "bytes and numbers")
+                "bytes and numbers"
+            )
         return super().find_class(module, name)
 
 

@@ -9,12 +9,12 @@ the user can fix print one line and exit non-zero (2 for bad configuration or da
 a traceback; Ctrl-C exits 130 after saying what was kept.
 """
 
-from multiview.cli import bench, cifar, simulate, sweep, theorems
+from multiview.cli import bench, cifar, report, simulate, sweep, theorems
 from multiview.cli.common import app
 
 __all__ = ["app", "main"]
 
-for _group in (simulate, theorems, sweep, bench, cifar):
+for _group in (simulate, theorems, sweep, bench, cifar, report):
     _group.register(app)
 
 

@@ -1,6 +1,6 @@
 """``multiview report RUN [RUN_B]``: (re)build a run's ``report.html``, or compare two runs.
 
-A shim over :mod:`multiview.htmlreport`; register it with ``register(app)`` or
+A shim over :mod:`multiview.report.html`; register it with ``register(app)`` or
 ``app.command("report")(report_command)``. Errors print one line, ``error: ...``, on stderr
 and exit 2.
 """
@@ -12,7 +12,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from multiview.htmlreport import ReportError, build_comparison, build_report
+from multiview.cli.common import add_command
+from multiview.report.html import ReportError, build_comparison, build_report
 
 __all__ = ["report_command", "register"]
 
@@ -20,13 +21,19 @@ __all__ = ["report_command", "register"]
 def report_command(
     runs: Annotated[
         list[Path],
-        typer.Argument(help="a run folder (rebuild its report.html), or two to compare",
-                       metavar="RUN", show_default=False),
+        typer.Argument(
+            help="a run folder (rebuild its report.html), or two to compare",
+            metavar="RUN",
+            show_default=False,
+        ),
     ],
     out: Annotated[
         Optional[Path],  # noqa: UP045 - typer needs Optional here
-        typer.Option("--out", help="where to write the page (default: RUN/report.html, or "
-                     "RUN_A/compare-<name of RUN_B>.html for two runs)"),
+        typer.Option(
+            "--out",
+            help="where to write the page (default: RUN/report.html, or "
+            "RUN_A/compare-<name of RUN_B>.html for two runs)",
+        ),
     ] = None,
 ) -> None:
     """Write a self-contained HTML page of one run, or of two runs side by side (config
@@ -38,8 +45,9 @@ def report_command(
             name_b = runs[1].resolve().name or "run"
             path = build_comparison(runs[0], runs[1], out or runs[0] / f"compare-{name_b}.html")
         else:
-            raise ReportError(f"give one run folder (its report) or two (a comparison), "
-                              f"not {len(runs)}")
+            raise ReportError(
+                f"give one run folder (its report) or two (a comparison), not {len(runs)}"
+            )
     except (ReportError, OSError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
@@ -48,4 +56,4 @@ def report_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``report`` to ``app``."""
-    app.command("report")(report_command)
+    add_command(app, "report", report_command)

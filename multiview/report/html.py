@@ -1,0 +1,115 @@
+"""Self-contained HTML pages of run folders: ``report.html`` and a side-by-side comparison.
+
+The pages are built from the files of a run folder only (``summary.json``, ``config.json``,
+``report.md``, ``figures/*.png``, top-level ``*.png``, ``sweep.json``), never from the package's
+internals, so any earlier run can be (re)rendered. A page needs nothing but itself: CSS is
+inline, figures are PNG data URIs, there is no JavaScript, and a Content-Security-Policy forbids
+any network request. Every string read from the files is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from multiview.report.compare import build_comparison
+from multiview.report.html_parts import (
+    SKIP_SECTIONS,
+    esc,
+    figure_html,
+    fmt_mean_std,
+    html_table,
+    kv_table,
+    methods_table,
+    metric_rows,
+    page,
+    sweep_section,
+    td_num,
+    verdict_badge,
+    write_page,
+)
+from multiview.report.run_folder import ReportError, flatten, load_run
+
+__all__ = [
+    "ReportError",
+    "build_comparison",
+    "build_report",
+    "flatten",
+    "load_run",
+    "render_report",
+]
+
+
+def render_report(run: dict[str, Any]) -> str:
+    """The HTML text of one run's report (see :func:`build_report`)."""
+    s, preds = run["summary"], run["summary"].get("predictions", [])
+    fails, prov, body = sum(p.get("holds") is False for p in preds), run["provenance"], []
+    sub = [f"{esc(run['kind'])} run", f"folder <code>{esc(run['dir'].resolve())}</code>"] + (
+        [f"created {esc(prov['created'])}"] if prov.get("created") else []
+    )
+    if preds:  # the verdict table: one row per prediction, classed holds / fails / unknown
+        rows = [
+            [
+                f"<code>{esc(p.get('id', ''))}</code>",
+                esc(p.get("claim", "")),
+                td_num(fmt_mean_std(p.get("measured"), p.get("measured_std"))),
+                esc(p.get("expected", "")),
+                f'<span class="badge">{verdict_badge(p.get("holds"))[1]}</span>',
+            ]
+            for p in preds
+        ]
+        body.append(
+            f'<h2>Predictions <span class="badge {"fails" if fails else "holds"}">'
+            f"{len(preds) - fails} of {len(preds)} hold</span></h2>"
+            + html_table(
+                ["id", "claim", "measured (mean ± std)", "expected", "verdict"],
+                rows,
+                "verdicts",
+                [verdict_badge(p.get("holds"))[0] for p in preds],
+            )
+        )
+    if run["sweep"] is not None:
+        body.append("<h2>Sweep</h2>" + sweep_section(run["sweep"]))
+    if rows := metric_rows(s.get("metrics")):
+        body.append("<h2>Metrics</h2>" + html_table(["metric", "value"], rows, "kv metrics"))
+    if isinstance(s.get("methods"), dict) and s["methods"]:
+        body.append("<h2>Methods</h2>" + methods_table(s["methods"]))
+    for key, val in s.items():  # other scalar sections (CIFAR gains, stage seconds ...)
+        if (
+            key not in SKIP_SECTIONS
+            and isinstance(val, dict)
+            and val
+            and all(not isinstance(v, (dict, list)) for v in val.values())
+        ):
+            body.append(f"<h2>{esc(key.replace('_', ' '))}</h2>" + kv_table(val, "extra"))
+    if run["figures"]:
+        body.append(
+            '<h2>Figures</h2><div class="figs">'
+            + "".join(figure_html(n, d) for n, d in run["figures"])
+            + "</div>"
+        )
+    cfg = run["config"]
+    if cfg or prov:
+        body.append(
+            '<h2>Configuration and provenance</h2><div class="cols">'
+            + "".join(
+                f"<div><h3>{title}</h3>{kv_table(flatten(d), title.lower())}</div>"
+                for title, d in (("Config", cfg), ("Provenance", prov))
+                if d
+            )
+            + "</div>"
+        )
+    for name, text in run["markdown"].items():
+        body.append(
+            f"<details><summary>{esc(name)} (source)</summary><pre>{esc(text)}</pre></details>"
+        )
+    return page(f"multiview report: {run['dir'].resolve().name}", " · ".join(sub), "".join(body))
+
+
+def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Write ``run_dir/report.html`` (or ``out``) from the run folder's files; its path. Raises
+    :class:`ReportError` (a ``ValueError``) naming the file when ``summary.json`` is missing or
+    corrupt; other missing files are simply left out of the page."""
+    run = load_run(run_dir)
+    return write_page(Path(out) if out else run["dir"] / "report.html", render_report(run))
