@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from multiview.io import atomic_write_text, run_metadata, write_json
+from multiview.report.html import build_report
 from multiview.report.plots import plt
 from multiview.stats import STD_CONVENTION
 
@@ -65,11 +66,14 @@ def plot_bars(summary: dict, path: str | Path) -> Path:
 
 
 def write_report(summary: dict, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``summary.json`` (with run metadata), ``table.md`` and ``figure1.png``."""
+    """Write ``summary.json`` (with run metadata), ``table.md``, ``figure1.png`` and
+    ``report.html``."""
     out_dir = Path(out_dir)
     summary = {**summary, "metadata": run_metadata()}
-    return {
+    paths = {
         "summary": write_json(out_dir / "summary.json", summary),
         "table": atomic_write_text(out_dir / "table.md", format_table(summary)),
         "figure": plot_bars(summary, out_dir / "figure1.png"),
     }
+    paths["report"] = build_report(out_dir)
+    return paths

@@ -124,13 +124,23 @@ def plot_ensemble_curve(K, acc_single, acc_multi, theory):
         acc_single, acc_multi: lists of ``(G,)`` arrays per K (groups of disjoint seeds).
         theory: ``(nK,)`` the theory's single-view curve.
     """
+    stats = [
+        [(float(np.mean(a)), float(np.std(a))) for a in accs] for accs in (acc_single, acc_multi)
+    ]
+    return plot_ensemble_stats(K, stats[0], stats[1], theory)
+
+
+def plot_ensemble_stats(K, single, multi, theory):
+    """:func:`plot_ensemble_curve` from ``(mean, std)`` pairs per K (``multi`` may be None),
+    as a run's ``summary.json`` stores them."""
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for accs, label, color in (
-        (acc_single, "single-view test", "#d62728"),
-        (acc_multi, "multi-view test", "#1f77b4"),
+    for stats, label, color in (
+        (single, "single-view test", "#d62728"),
+        (multi, "multi-view test", "#1f77b4"),
     ):
-        m = [float(np.mean(a)) for a in accs]
-        s = [float(np.std(a)) for a in accs]
+        if stats is None:
+            continue
+        m, s = [ms[0] for ms in stats], [ms[1] for ms in stats]
         ax.errorbar(K, m, yerr=s, marker="o", capsize=3, label=label, color=color)
     ax.plot(K, theory, "k--", label=r"theory $1 - 2^{-K}$")
     ax.set_xscale("log", base=2)

@@ -9,6 +9,7 @@ import numpy as np
 
 from multiview.io import run_metadata, save_npz, write_json
 from multiview.report import plots
+from multiview.report.html import build_report
 from multiview.sim.config import SimConfig, config_to_dict
 
 __all__ = ["write_config", "write_simulation", "write_simulation_figures"]
@@ -21,7 +22,9 @@ def write_config(out: Path, cfg: SimConfig | dict[str, Any], **extra: Any) -> Pa
 
 
 def write_simulation(result, out: Path) -> dict[str, Path]:
-    """Write a :class:`~multiview.experiments.simulate.SimulationResult` to ``out``."""
+    """Write a :class:`~multiview.experiments.simulate.SimulationResult` (or anything with its
+    ``config``, ``summary``, ``history``, ``weights`` and ``per_seed``) to ``out``:
+    ``config.json``, ``summary.json``, ``per_seed.npz``, ``figures/`` and ``report.html``."""
     out = Path(out)
     paths = {"config": write_config(out, result.config)}
     paths["summary"] = write_json(out / "summary.json", result.summary)
@@ -34,6 +37,7 @@ def write_simulation(result, out: Path) -> dict[str, Path]:
         **{k: np.asarray(v) for k, v in result.per_seed.items()},
     )
     paths.update(write_simulation_figures(result, out / "figures"))
+    paths["report"] = build_report(out)
     return paths
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from multiview.io import atomic_write_text, write_json
 from multiview.report import plots
+from multiview.report.html import build_report
 from multiview.report.simulation import write_config, write_simulation_figures
 from multiview.report.tables import predictions_markdown
 from multiview.stats import STD_CONVENTION, mean_std, mean_std_dict
@@ -81,7 +82,8 @@ def theorems_summary(res: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_theorems(res: dict[str, Any], out: Path, th_config: dict[str, Any]) -> dict[str, Any]:
-    """``out/summary.json``, ``out/report.md``, ``out/config.json`` and ``out/figures/``."""
+    """``out/summary.json``, ``out/report.md``, ``out/config.json``, ``out/figures/`` and
+    ``out/report.html``."""
     out = Path(out)
     sim = res["sim"]
     summary = theorems_summary(res)
@@ -108,6 +110,7 @@ def write_theorems(res: dict[str, Any], out: Path, th_config: dict[str, Any]) ->
     lines.append("\n## Figures\n")
     lines += [f"![{p.stem}](figures/{p.name})" for p in figs.values()]
     atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+    build_report(out)
     return summary
 
 
