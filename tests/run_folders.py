@@ -54,6 +54,7 @@ def make_runs(root: Path, noise_scales=NOISE_SCALES) -> list[Path]:
         MPLBACKEND="Agg",
         JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
         JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+        COLUMNS="80",  # the terminal of a new user; test_api checks the tables fit it
     )
     runs = []
     for ns in noise_scales:
@@ -67,6 +68,7 @@ def make_runs(root: Path, noise_scales=NOISE_SCALES) -> list[Path]:
                 timeout=600,
             )
             assert proc.returncode == 0, proc.stderr[-2000:]
+            (root / f"noise-{ns}.stdout").write_text(proc.stdout)
         runs.append(out)
     return runs
 

@@ -32,7 +32,7 @@ from rich.table import Table
 
 from multiview.errors import ConfigError, MultiviewError
 from multiview.io import default_run_dir
-from multiview.report.tables import fmt_measured
+from multiview.report.tables import verdict_table
 from multiview.sim.config import TheoremsConfig, all_fields, field_help, preset, with_overrides
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "JsonOpt",
     "OutOpt",
     "QuietOpt",
+    "VerboseOpt",
     "ResumeOpt",
     "SeedBlockOpt",
     "SeedChunkAlias",
@@ -263,24 +264,23 @@ def print_metrics(metrics: dict[str, float], title="Metrics (mean ± std over se
     out_console.print(table)
 
 
-def print_predictions(predictions: list[dict[str, Any]], title="Predictions") -> None:
-    table = Table(title=title)
-    for col in ("id", "claim", "measured", "expected", "verdict"):
-        table.add_column(col)
-    for p in predictions:
-        verdict = "[green]holds[/]" if p["holds"] else "[red]fails[/]"
-        table.add_row(p["id"], p["claim"], fmt_measured(p), p["expected"], verdict)
-    out_console.print(table)
+def print_predictions(
+    predictions: list[dict[str, Any]], title="Predictions", verbose: bool = False
+) -> None:
+    """One line per prediction (id, measured, expected, verdict), the claims with ``verbose``."""
+    out_console.print(verdict_table(predictions, title=title, verbose=verbose))
 
 
-def finish(summary: dict[str, Any], out: Path, as_json: bool, started: float) -> None:
+def finish(
+    summary: dict[str, Any], out: Path, as_json: bool, started: float, verbose: bool = False
+) -> None:
     """Print the summary (tables, or JSON on stdout) and where the results are."""
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2, default=float) + "\n")
     else:
         if "metrics" in summary:
             print_metrics(summary["metrics"])
-        print_predictions(summary["predictions"])
+        print_predictions(summary["predictions"], verbose=verbose)
     console.print(f"results in [bold]{out}[/] ({time.time() - started:.1f} s)", highlight=False)
 
 
@@ -290,6 +290,9 @@ OutOpt = Annotated[
     typer.Option("--out", help="results directory (default runs/<name>-<timestamp>)"),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="no progress display")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", help="the verdict table with each prediction's claim")
+]
 SeedBlockOpt = Annotated[
     int,
     typer.Option(

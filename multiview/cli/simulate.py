@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from multiview.api import simulate as simulate_run
 from multiview.cli.common import (
     JsonOpt,
     OutOpt,
@@ -15,6 +16,7 @@ from multiview.cli.common import (
     ResumeOpt,
     SeedBlockOpt,
     SeedChunkAlias,
+    VerboseOpt,
     add_command,
     finish,
     interruptible,
@@ -22,11 +24,8 @@ from multiview.cli.common import (
     with_config_options,
 )
 from multiview.errors import ConfigError
-from multiview.experiments.simulate import run_distributed_simulation, run_simulation
-from multiview.report.simulation import write_simulation
 from multiview.sim.blocks import BLOCKS_DIR
 from multiview.sim.config import SimConfig
-from multiview.sim.parallel import plan_seed_block
 
 __all__ = ["simulate", "register"]
 
@@ -50,6 +49,7 @@ def simulate(
     seed_chunk: SeedChunkAlias = 0,
     resume: ResumeOpt = False,
     distributed: DistributedOpt = False,
+    verbose: VerboseOpt = False,
 ):
     """Train many single models from independent seeds and check Theorem 1."""
     if seed_block and seed_chunk and seed_block != seed_chunk:
@@ -62,30 +62,17 @@ def simulate(
         f"rerun with --resume --out {out} to continue"
     )
     with ProgressDisplay(enabled=not (quiet or as_json)) as display, interruptible(kept):
-        on_chunk = display(f"{cfg.seeds} seeds")
-        if distributed:
-            result = run_distributed_simulation(
-                cfg,
-                out,
-                seed_block=seed_block,
-                resume=resume,
-                on_chunk=on_chunk,
-                on_block=display.block,
-            )
-        else:
-            block = plan_seed_block(cfg, seed_block)  # memory check; cut into blocks if needed
-            result = run_simulation(
-                cfg,
-                on_chunk=on_chunk,
-                out=out,
-                seed_block=block,
-                resume=resume,
-                on_block=display.block,
-            )
-    if result is None:  # a process other than 0 of a distributed job: its blocks are saved
+        run = simulate_run(
+            cfg,
+            out=out,
+            progress=display,
+            seed_block=seed_block,
+            resume=resume,
+            distributed=distributed,
+        )
+    if run is None:  # a process other than 0 of a distributed job: its blocks are saved
         return
-    write_simulation(result, out)
-    finish(result.summary, out, as_json, started)
+    finish(run.summary, out, as_json, started, verbose=verbose)
 
 
 def register(app: typer.Typer) -> None:

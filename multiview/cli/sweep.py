@@ -21,7 +21,7 @@ from multiview.cli.common import (
     with_config_options,
 )
 from multiview.experiments.sweep import parse_axis, run_sweep
-from multiview.report.sweep import plot_heatmaps
+from multiview.report.sweep import write_sweep
 from multiview.sim.config import SimConfig
 
 __all__ = ["register", "sweep"]
@@ -74,7 +74,7 @@ def sweep(
             on_cell=on_cell,
             progress=display,
         )
-    paths = plot_heatmaps(grid, out_path)
+    paths = write_sweep(grid, out_path)  # heatmaps and report.html
     if as_json:
         sys.stdout.write(
             json.dumps({k: v["metrics"] for k, v in grid["cells"].items()}, indent=2, default=float)

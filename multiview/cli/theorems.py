@@ -13,6 +13,7 @@ from multiview.cli.common import (
     OutOpt,
     ProgressDisplay,
     QuietOpt,
+    VerboseOpt,
     add_command,
     console,
     finish,
@@ -42,6 +43,7 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
         out: OutOpt = None,
         as_json: JsonOpt = False,
         quiet: QuietOpt = False,
+        verbose: VerboseOpt = False,
     ):
         started = time.time()
         out_path = out_dir(out, prefix)
@@ -49,9 +51,9 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
         shown = {"predictions": summary["predictions"]}
         if as_json:
             shown["methods"] = summary["methods"]
-        finish(shown, out_path, as_json, started)
+        finish(shown, out_path, as_json, started, verbose=verbose)
         if not as_json:
-            console.print(f"report: {out_path / 'report.md'}", highlight=False)
+            console.print(f"report: {out_path / 'report.html'}", highlight=False)
 
     command.__doc__ = doc
     command.__name__ = prefix.replace("-", "_")
