@@ -24,7 +24,11 @@ from typing import Any
 from multiview.cifar.config import preset_config
 from multiview.cifar.data import load_cifar, resolve_cache_dir
 from multiview.cifar.experiments import run_cifar
-from multiview.experiments.simulate import run_distributed_simulation, run_simulation
+from multiview.experiments.simulate import (
+    SimulationResult,
+    run_distributed_simulation,
+    run_simulation,
+)
 from multiview.experiments.sweep import parse_axis, run_sweep
 from multiview.experiments.theorems import PARTS, run_theorems
 from multiview.io import default_run_dir
@@ -42,7 +46,10 @@ from multiview.results import (
 )
 from multiview.sim.config import SimConfig, TheoremsConfig, with_overrides
 from multiview.sim.config import preset as named_preset
+from multiview.sim.data import make_datasets
 from multiview.sim.parallel import plan_seed_block
+from multiview.sim.seeds import data_key
+from multiview.sim.train import History
 
 __all__ = [
     "cifar",
@@ -140,6 +147,7 @@ def theorems(
     th: TheoremsConfig | None = None,
     *,
     parts: tuple[str, ...] = PARTS,
+    sim: SimulationRun | None = None,
     out: PathLike | None = None,
     progress: Any = True,
 ) -> TheoremsRun:
@@ -151,13 +159,15 @@ def theorems(
         cfg: the configuration (default: the ``default`` preset).
         th: the experiments' settings (default :class:`~multiview.TheoremsConfig()`).
         parts: which experiments run (the ensemble curve always does).
+        sim: single models already trained with ``cfg`` (a :class:`SimulationRun` of this
+            session or loaded): reused instead of trained again (None: train them).
         out: if given, the run folder ``multiview theorems --out`` writes.
         progress: True, False or an open display.
     """
-    cfg = cfg if cfg is not None else named_preset("default")
+    cfg = cfg if cfg is not None else (sim.config if sim is not None else named_preset("default"))
     th = th if th is not None else TheoremsConfig()
     with progress_display(progress) as display:
-        res = run_theorems(cfg, th, progress=display, parts=tuple(parts))
+        res = run_theorems(cfg, th, progress=display, parts=tuple(parts), sim=_reuse(cfg, sim))
     if out is not None:
         summary = write_theorems(res, Path(out), dataclasses.asdict(th))
     else:
@@ -165,26 +175,39 @@ def theorems(
     return theorems_run(res, th, summary)
 
 
-def ensemble(cfg=None, th=None, *, out=None, progress=True) -> TheoremsRun:
+def _reuse(cfg: SimConfig, sim: SimulationRun | None) -> SimulationResult | None:
+    """The experiments' form of single models already trained (the data set is regenerated:
+    it is a function of the config)."""
+    if sim is None:
+        return None
+    if sim.config != cfg:
+        raise ValueError("sim was trained with another config than cfg: pass sim.config")
+    summary = {"metrics": sim.metrics, "predictions": [p.to_dict() for p in sim.predictions]}
+    data = make_datasets(cfg.data, data_key(cfg))
+    history = History(sim.steps, dict(sim.trajectories))
+    return SimulationResult(cfg, data, sim.weights, history, dict(sim.per_seed), summary)
+
+
+def ensemble(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
     """Ensembles of K independently trained models (Theorem 2): :func:`theorems` with
     ``parts=("ensemble",)``."""
-    return theorems(cfg, th, parts=("ensemble",), out=out, progress=progress)
+    return theorems(cfg, th, parts=("ensemble",), sim=sim, out=out, progress=progress)
 
 
-def distill(cfg=None, th=None, *, out=None, progress=True) -> TheoremsRun:
+def distill(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
     """Knowledge distillation from an ensemble into one model (Theorem 3): :func:`theorems`
     with ``parts=("kd",)``."""
-    return theorems(cfg, th, parts=("kd",), out=out, progress=progress)
+    return theorems(cfg, th, parts=("kd",), sim=sim, out=out, progress=progress)
 
 
-def self_distill(cfg=None, th=None, *, out=None, progress=True) -> TheoremsRun:
+def self_distill(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
     """Self-distillation, a fresh model distilled from one (Theorem 4)."""
-    return theorems(cfg, th, parts=("sd",), out=out, progress=progress)
+    return theorems(cfg, th, parts=("sd",), sim=sim, out=out, progress=progress)
 
 
-def train_average(cfg=None, th=None, *, out=None, progress=True) -> TheoremsRun:
+def train_average(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
     """Training the average of K models jointly (no gain over one model)."""
-    return theorems(cfg, th, parts=("average",), out=out, progress=progress)
+    return theorems(cfg, th, parts=("average",), sim=sim, out=out, progress=progress)
 
 
 def _axis(axis: str | tuple[str, Any]) -> tuple[str, list[Any]]:

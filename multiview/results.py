@@ -114,6 +114,13 @@ class _Run:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __repr__(self) -> str:
+        preds = self.predictions
+        held = sum(p.holds for p in preds)
+        ids = ", ".join(f"{p.id}={'holds' if p.holds else 'fails'}" for p in preds)
+        verdicts = f"{held} of {len(preds)} predictions hold: {ids}" if preds else "no predictions"
+        return f"{type(self).__name__}({verdicts})"
+
     @property
     def holds(self) -> bool:
         """Whether every prediction of the run holds."""
@@ -150,7 +157,7 @@ class _Run:
         )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SimulationRun(_Run):
     """Theorem 1 over many seeds (:func:`multiview.simulate`).
 
@@ -203,7 +210,7 @@ class SimulationRun(_Run):
         return Path(out)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class TheoremsRun(_Run):
     """Ensembles, training the average, distillation (:func:`multiview.theorems` and the
     single-experiment helpers).
@@ -248,7 +255,7 @@ class TheoremsRun(_Run):
         return out
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SweepRun(_Run):
     """A grid of simulations over two config fields (:func:`multiview.sweep`).
 
@@ -269,6 +276,10 @@ class SweepRun(_Run):
         """``(mean, std)`` arrays ``(len(y values), len(x values))`` of one cell metric."""
         return grid_arrays(self.grid, name)
 
+    def __repr__(self) -> str:
+        xf, yf = self.grid["x"]["field"], self.grid["y"]["field"]
+        return f"SweepRun({xf} x {yf}, {len(self.grid['cells'])} cells)"
+
     def _repr_html_(self) -> str:
         xf, yf = self.grid["x"]["field"], self.grid["y"]["field"]
         return (
@@ -282,7 +293,7 @@ class SweepRun(_Run):
         return Path(out)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class CifarRun(_Run):
     """The CIFAR Figure-1 experiments (:func:`multiview.cifar`).
 

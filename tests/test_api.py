@@ -91,17 +91,19 @@ def test_figures_of_a_simulation(sim_run):
         matplotlib.pyplot.close(fig)
 
 
-def test_ensemble_result_round_trips_and_plots(tmp_path):
+def test_ensemble_result_round_trips_reuses_single_models_and_plots(tmp_path):
     cfg = mv.preset("quick", **{**OVERRIDES, "seeds": 4})
-    r = mv.ensemble(cfg, mv.theorems_config(ensemble_sizes=(1, 2, 4)), progress=False)
+    th = mv.theorems_config(ensemble_sizes=(1, 2, 4))
+    r = mv.ensemble(cfg, th, progress=False)
     assert [p.id for p in r.predictions][: len(THEOREM_1)] == THEOREM_1
     assert "ensemble_curve" in {p.id for p in r.predictions}
     assert r.ensemble_curve["K"] == [1, 2, 4]
+    assert mv.ensemble(th=th, sim=r.simulation, progress=False) == r  # reused == retrained
     out = r.save(tmp_path / "ens")
     assert (out / "report.html").is_file() and (out / "report.md").is_file()
     loaded = mv.load(out)
     assert isinstance(loaded, mv.TheoremsRun) and loaded == r
-    assert loaded.save(tmp_path / "copy") and mv.load(tmp_path / "copy") == r
+    assert mv.load(loaded.save(tmp_path / "copy")) == r
     fig = mv.plot_ensemble_curve(loaded)
     assert isinstance(fig, matplotlib.figure.Figure)
     matplotlib.pyplot.close(fig)

@@ -1,12 +1,15 @@
-"""Figures (PNG) of simulation results. matplotlib with the non-interactive Agg backend."""
+"""Figures (PNG) of simulation results. matplotlib with the non-interactive Agg backend
+(except in a Jupyter kernel, whose inline backend shows the figures the API returns)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
