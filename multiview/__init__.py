@@ -10,7 +10,7 @@ The curated public API (see README's "Python API" and ``examples/quickstart.ipyn
     r.save("runs/mine"); mv.load("runs/mine") == r  # the CLI's run folders
 
 Configs and presets; one function per experiment (``simulate``, ``theorems``, ``ensemble``,
-``distill``, ``self_distill``, ``train_average``, ``sweep``, ``cifar``), each returning a
+``distill``, ``self_distill``, ``train_average``, ``sweep``, ``cifar_experiments``), each returning a
 frozen result with ``.predictions``, ``.save(dir)`` and a verdict table in notebooks;
 ``load``; figures of results. Everything else is importable from its module (see
 docs/architecture.md for the layout).
@@ -19,7 +19,7 @@ docs/architecture.md for the layout).
 __version__ = "0.1.0"
 
 from multiview.api import (  # noqa: E402
-    cifar,
+    cifar_experiments,
     distill,
     ensemble,
     preset,
@@ -79,7 +79,7 @@ __all__ = [
     "theorems_config",
     "with_overrides",
     # experiments
-    "cifar",
+    "cifar_experiments",
     "distill",
     "ensemble",
     "self_distill",

@@ -52,7 +52,7 @@ from multiview.sim.seeds import data_key
 from multiview.sim.train import History
 
 __all__ = [
-    "cifar",
+    "cifar_experiments",
     "distill",
     "ensemble",
     "preset",
@@ -264,7 +264,7 @@ def sweep(
     return SweepRun(grid=grid)
 
 
-def cifar(
+def cifar_experiments(
     data: PathLike,
     preset: str = "cpu-small",
     *,
@@ -277,6 +277,9 @@ def cifar(
 ) -> CifarRun:
     """The CIFAR Figure-1 experiments (single, ensemble, KD, self-distillation, training the
     average, random features): a thin wrapper of :func:`multiview.cifar.experiments.run_cifar`.
+
+    (Not named ``cifar``: ``multiview.cifar`` is the CIFAR package, and a function of that
+    name in ``multiview`` would break ``import multiview.cifar.<module> as name``.)
 
     Arguments:
         data: a ``cifar-10-batches-py`` / ``cifar-100-python`` folder or an image folder.

@@ -295,7 +295,7 @@ class SweepRun(_Run):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class CifarRun(_Run):
-    """The CIFAR Figure-1 experiments (:func:`multiview.cifar`).
+    """The CIFAR Figure-1 experiments (:func:`multiview.cifar_experiments`).
 
     Attributes:
         summary: ``summary.json``: ``methods`` (``{mean, std}``), ``runs`` (per-run

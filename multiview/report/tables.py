@@ -46,7 +46,7 @@ def verdict_table(
     if verbose:
         table.add_column("claim", ratio=1, min_width=20)
     table.add_column("measured", no_wrap=True, justify="right")
-    table.add_column("expected", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("expected", no_wrap=True, overflow="ellipsis", max_width=26)
     table.add_column("verdict", no_wrap=True)
     for p in predictions:
         verdict = "[green]holds[/]" if p["holds"] else "[red]fails[/]"
