@@ -18,6 +18,7 @@ import select
 import shutil
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -62,13 +63,18 @@ class Browser:
             "--remote-debugging-pipe",
             "about:blank",
         ]
-        self.proc = subprocess.Popen(
-            args,
-            pass_fds=(3, 4),
-            preexec_fn=lambda: (os.dup2(to_chrome_r, 3), os.dup2(from_chrome_w, 4)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        # preexec_fn means a real fork, and once JAX has started in this process (any earlier
+        # test in the session) its at-fork hook warns that fork and threads do not mix, which
+        # the suite's warnings-as-errors turns into an error. The child only execs Chromium.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+            self.proc = subprocess.Popen(
+                args,
+                pass_fds=(3, 4),
+                preexec_fn=lambda: (os.dup2(to_chrome_r, 3), os.dup2(from_chrome_w, 4)),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
 
