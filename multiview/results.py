@@ -145,7 +145,7 @@ class _Run:
             cls, word = verdict_badge(p.holds)
             rows.append(
                 f"<tr><td><code>{esc(p.id)}</code></td><td style='text-align:left'>"
-                f"{esc(p.claim)}</td><td>{esc(fmt_mean_std(p.measured, p.measured_std))}</td>"
+                f"{esc(p.claim)}</td><td>{fmt_mean_std(p.measured, p.measured_std)}</td>"
                 f"<td>{esc(p.expected)}</td><td style='{_HTML_STYLE[cls]}'>{esc(word)}</td></tr>"
             )
         cols = "".join(
