@@ -2,11 +2,12 @@
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from multiview.cifar.config import PRESETS, CifarConfig, preset_config
-from multiview.cifar.experiments import METHODS, ensemble_groups
+from multiview.cifar.experiments import METHODS, PAIRING, ensemble_groups, paired_differences
 from multiview.cifar.fixtures import write_image_zip
 from multiview.cli import app as multiview_app
 from multiview.errors import ConfigError, DataError
@@ -57,7 +58,15 @@ def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path)
     assert len(summary["runs"]["kd"]) == 3 and len(summary["runs"]["self_distill"]) == 3
     assert summary["data"]["n_train"] == 96 and summary["metadata"]["jax_version"]
     assert (out / "figure1.png").stat().st_size > 1000
-    assert "| ensemble |" in (out / "table.md").read_text()
+    table = (out / "table.md").read_text()
+    assert "| ensemble |" in table and "95% CI" in table and "Pairing:" in table
+    diffs = summary["differences"]
+    assert set(diffs) == set(PAIRING)
+    assert diffs["kd"]["n"] == 3 and diffs["ensemble"]["n"] == 1 and diffs["rf_kd"]["n"] == 3
+    base = {"kd": "single", "self_distill": "single", "rf_kd": "rf_fresh_single"}
+    for m in ("kd", "self_distill", "rf_kd"):  # paired: student i - its baseline i
+        expect = np.subtract(summary["runs"][m], summary["runs"][base[m]])
+        assert diffs[m]["mean"] == pytest.approx(100 * expect.mean(), abs=1e-6)
     assert "knowledge distillation" in res.output
     assert {p.name for p in (out / "checkpoints").iterdir()} == {
         "single.npz",
@@ -117,6 +126,38 @@ def test_presets_match_the_issue():
     assert cpu.net.arch == "tiny" and cpu.test_subset is None
     assert gpu.seeds == 10 and gpu.net.arch == "airbench" and gpu.train_subset is None
     assert gpu.train.mixed_precision and set(PRESETS) >= {"cpu-small", "gpu"}
+
+
+def test_cpu_preset_gives_every_difference_an_interval():
+    cpu = preset_config("cpu")
+    assert cpu.seeds >= 10 and cpu.seeds // cpu.ensemble_size >= 2  # ensembles have a spread
+    assert cpu.train_subset is not None and cpu.test_subset is None and cpu.net.arch == "tiny"
+    work = cpu.train.epochs * (3 * cpu.seeds + cpu.train_average_runs * cpu.ensemble_size)
+    small = preset_config("cpu-small")
+    small_work = small.train.epochs * (3 * small.seeds + small.ensemble_size)
+    assert work <= 1.5 * small_work  # cpu-small: ~15 min on 2 cores; the budget is 30
+
+
+def test_paired_differences_pair_by_seed_and_group():
+    runs = {
+        "single": [0.50, 0.60, 0.55, 0.65],
+        "ensemble": [0.60, 0.66],
+        "kd": [0.52, 0.61, 0.58, 0.66],
+        "self_distill": [0.50, 0.60, 0.55, 0.65],
+        "train_average": [0.56],
+    }
+    runs.update({f"rf_{m}": v for m, v in runs.items()})
+    d = paired_differences(runs, ensemble_groups(4, 2))
+    assert d["ensemble"]["mean"] == pytest.approx(100 * np.mean([0.60 - 0.55, 0.66 - 0.60]))
+    assert d["ensemble"]["n"] == 2
+    assert d["kd"]["mean"] == pytest.approx(100 * np.mean([0.02, 0.01, 0.03, 0.01]))
+    assert d["kd"]["low"] > 0  # consistent gains: the interval excludes 0
+    assert d["self_distill"]["mean"] == pytest.approx(0) and d["self_distill"]["n"] == 4
+    assert d["train_average"]["n"] == 1 and d["train_average"]["mean"] == pytest.approx(1.0)
+    assert d["rf_kd"]["mean"] == pytest.approx(d["kd"]["mean"])  # no rf_fresh_single: vs rf_single
+    runs["rf_fresh_single"] = [0.52, 0.61, 0.58, 0.66]
+    d = paired_differences(runs, ensemble_groups(4, 2))
+    assert d["rf_kd"]["mean"] == pytest.approx(0) and d["rf_kd"]["pairing"] == PAIRING["rf_kd"]
 
 
 def test_ensemble_groups_are_disjoint_runs_of_k():

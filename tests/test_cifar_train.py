@@ -172,3 +172,23 @@ def test_random_feature_heads_learn_and_average():
 def test_bad_train_config_names_the_field(kw, field):
     with pytest.raises(ConfigError, match=f"train.{field}"):
         CifarTrainConfig(**kw)
+
+
+def test_data_key_pairs_the_data_order_and_keeps_the_init():
+    """``data_key``: the same key as ``key`` changes nothing; another key changes the batches
+    but not the initialization (a student paired with its single model)."""
+    x, y = _data(32)
+    cfg = _cfg(epochs=1, seed_parallel="unroll")
+    k0, k1 = jax.random.key(7), jax.random.key(8)
+    plain = train_models(NET, cfg, x, y, key=k0, runs=2)
+    same = train_models(NET, cfg, x, y, key=k0, runs=2, data_key=k0)
+    for a, b in zip(jax.tree_util.tree_leaves(plain), jax.tree_util.tree_leaves(same), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    other = train_models(NET, cfg, x, y, key=k0, runs=2, data_key=k1)
+    swapped = train_models(NET, cfg, x, y, key=k1, runs=2, data_key=k0)
+    assert not np.allclose(
+        predict_logits(NET, plain, x, cfg=cfg), predict_logits(NET, other, x, cfg=cfg)
+    )
+    assert not np.allclose(
+        predict_logits(NET, other, x, cfg=cfg), predict_logits(NET, swapped, x, cfg=cfg)
+    )

@@ -233,6 +233,7 @@ def train_models(
     resume: bool = True,
     progress: Callable[[EpochReport], None] | None = None,
     name: str = "models",
+    data_key: jax.Array | None = None,
 ) -> Trained:
     """Train ``runs`` runs of ``members`` averaged models; see the module docstring.
 
@@ -251,6 +252,9 @@ def train_models(
         resume: continue from ``checkpoint`` if it exists and matches this call.
         progress: called with an :class:`EpochReport` after every epoch.
         name: label for progress reports.
+        data_key: when given, run ``r``'s data order and augmentation come from
+            ``fold_in(data_key, r)`` instead (its initialization still from ``key``): a
+            student given its single model's key sees the same batches (paired comparisons).
 
     Returns :class:`Trained` with leaves ``(runs, members, ...)``.
     """
@@ -273,19 +277,24 @@ def train_models(
     y_all = jnp.asarray(labels, jnp.int32)
     teacher = None if teacher_logits is None else jnp.asarray(teacher_logits, jnp.float32)
     run_keys = jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.arange(runs))
+    dkey = key if data_key is None else data_key
+    data_keys = jax.vmap(lambda r: jax.random.fold_in(dkey, r))(jnp.arange(runs))
 
     x_sample = normalize(x_all[: min(n, 5000)])
     params, state, opt_state = init(run_keys, x_sample)
     start, resumed = 0, False
     path = Path(checkpoint) if checkpoint is not None else None
-    tag = checkpoint_tag(cfg, distill if teacher is not None else None, key, name, runs, members, n)
+    label = name if data_key is None else f"{name}|data={jax.random.key_data(data_key).tolist()}"
+    tag = checkpoint_tag(
+        cfg, distill if teacher is not None else None, key, label, runs, members, n
+    )
     if path is not None and resume and path.exists():
         loaded = load_checkpoint(path, tag, (params, state, opt_state))
         if loaded is not None:
             start, (params, state, opt_state) = loaded
             resumed = True
     for epoch in range(start, cfg.epochs):
-        perms, keys = epoch_keys(run_keys, epoch)
+        perms, keys = epoch_keys(data_keys, epoch)
         losses, accs = [], []
         for step in range(steps_per_epoch):
             params, state, opt_state, loss, acc = step_fn(

@@ -1,5 +1,5 @@
-"""The Figure-1-style outputs of a CIFAR run: a table (mean +- std over runs), a bar chart,
-files."""
+"""The Figure-1-style outputs of a CIFAR run: a table (mean +- std over runs and each
+method's paired difference to its single model with a 95% t-interval), a bar chart, files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from multiview.io import atomic_write_text, run_metadata, write_json
 from multiview.report.html import build_report
 from multiview.report.plots import plt
-from multiview.stats import STD_CONVENTION
+from multiview.stats import INTERVAL_CONVENTION, STD_CONVENTION
 
 __all__ = ["LABELS", "format_table", "plot_bars", "write_report"]
 
@@ -22,30 +22,54 @@ LABELS = {
     "rf_ensemble": "RF ensemble",
     "rf_kd": "RF knowledge distillation",
     "rf_train_average": "RF training the average",
+    "rf_fresh_single": "RF single on the RF students' features",
 }
 
 
+def _difference_cell(d: dict | None) -> str:
+    if d is None:
+        return ""
+    if d["n"] < 2 or d["half_width"] is None or d["half_width"] != d["half_width"]:
+        return f"{d['mean']:+.2f} (n = {d['n']}, no interval)"
+    mark = " *" if d["low"] > 0 or d["high"] < 0 else ""
+    return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]{mark}"
+
+
 def format_table(summary: dict) -> str:
-    """A Markdown table: method, test accuracy mean +- std (%), runs, gain over single."""
-    lines = ["| method | test accuracy (%) | runs | vs single (points) |", "|---|---|---|---|"]
+    """A Markdown table: method, test accuracy mean +- std (%), runs, and the paired
+    difference to the single model (points, 95% t-interval; ``*``: the interval excludes 0)."""
+    diffs = summary.get("differences", {})
+    lines = [
+        "| method | test accuracy (%) | runs | vs single (points, paired, 95% CI) | pairs |",
+        "|---|---|---|---|---|",
+    ]
     for m, label in LABELS.items():
+        if m not in summary["methods"]:  # e.g. rf_fresh_single in older summaries
+            continue
         stats = summary["methods"][m]
         n = len(summary["runs"][m])
-        gain = summary["gains_points"].get(m)
-        g = "" if gain is None else f"{gain:+.2f}"
+        d = diffs.get(m)
+        if d is None and m in summary.get("gains_points", {}):  # summaries before pairing
+            cell, pairs = f"{summary['gains_points'][m]:+.2f} (unpaired)", ""
+        else:
+            cell, pairs = _difference_cell(d), ("" if d is None else str(d["n"]))
         lines.append(
-            f"| {label} | {100 * stats['mean']:.2f} +- {100 * stats['std']:.2f} | {n} | {g} |"
+            f"| {label} | {100 * stats['mean']:.2f} +- {100 * stats['std']:.2f} | {n} "
+            f"| {cell} | {pairs} |"
         )
-    lines.append(f"\n{STD_CONVENTION.replace('seeds', 'runs')}.")
+    lines.append(f"\nAccuracy: {STD_CONVENTION.replace('seeds', 'runs')}.")
+    lines.append(f"Differences: {INTERVAL_CONVENTION}; * = the interval excludes 0. Pairing:")
+    for m, d in diffs.items():
+        lines.append(f"- {LABELS[m]}: {d['pairing']}")
     return "\n".join(lines) + "\n"
 
 
 def plot_bars(summary: dict, path: str | Path) -> Path:
     """Bar chart of mean test accuracy (error bars: std) for the CNN and RF methods."""
-    methods = list(LABELS)
+    methods = [m for m in LABELS if m in summary["methods"]]
     means = [100 * summary["methods"][m]["mean"] for m in methods]
     stds = [100 * summary["methods"][m]["std"] for m in methods]
-    colors = ["tab:blue"] * 5 + ["tab:orange"] * 4
+    colors = ["tab:blue"] * 5 + ["tab:orange"] * (len(methods) - 5)
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.bar(range(len(methods)), means, yerr=stds, color=colors, capsize=3)
     ax.set_xticks(
