@@ -181,7 +181,14 @@ def run_theorems(
     if "average" in parts:
         avg = run_train_average(cfg, th, sim.data, on_chunk=progress("training the average"))
     if "kd" in parts:
-        kd = run_kd(cfg, th, sim, scores, on_chunk=progress("KD students"))
+        kd = run_kd(
+            cfg,
+            th,
+            sim,
+            scores,
+            on_chunk=progress("KD students"),
+            oracle_chunk=progress("KD from the oracle teacher"),
+        )
     if "sd" in parts:
         sd = run_self_distill(cfg, th, sim, scores, on_chunk=progress("self-distillation"))
     extra: dict[str, Any] = {}
