@@ -65,3 +65,19 @@ def test_overrides_reach_every_section_and_revalidate():
         with_overrides(cfg, nonsense=1)
     with pytest.raises(ConfigError, match="preset"):
         preset("huge")
+
+
+def test_separated_presets_carry_their_experiment_settings():
+    from multiview.sim.config import TheoremsConfig, theorems_preset
+    from multiview.sim.regimes import THEOREMS_REGIMES
+
+    for name in ("separated", "separated-gpu"):
+        assert name in PRESETS and name in THEOREMS_REGIMES
+        th = theorems_preset(name)
+        assert th.kd_loss == "logits" and th.kd_weight == 0.2 and th.student_steps > 0
+        assert th.average_lr_scale == 4.0
+        # options still win over the preset's settings
+        assert theorems_preset(name, kd_weight=0.5).kd_weight == 0.5
+        assert theorems_preset(name, kd_loss=None).kd_loss == "logits"
+    assert theorems_preset("default") == TheoremsConfig()
+    assert PRESETS["separated"].data.k == 20 and PRESETS["separated-gpu"].data.k == 40

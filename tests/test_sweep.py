@@ -148,3 +148,24 @@ def test_sweep_cli_runs_a_tiny_grid_and_resumes(tmp_path):
     r = runner.invoke(_app(), ["sweep", "--x", "bogus=1", "--y", "lr=1", "--out", str(tmp_path)])
     assert r.exit_code == 2
     assert "not a config field" in r.output and "Traceback" not in r.output
+
+
+def test_kd_cells_map_where_distillation_transfers(tmp_path):
+    from typer.testing import CliRunner
+
+    from multiview.cli import app
+
+    out = tmp_path / "kd"
+    args = ["sweep", "--x", "varrho=1,2", "--y", "init_std=0.1", "--measure", "kd"]
+    args += ["--k", "4", "--d", "64", "--patches", "8", "--n-train", "40", "--n-test", "40"]
+    args += ["--width", "2", "--steps", "20", "--chunks", "2", "--log-points", "5"]
+    args += ["--seeds", "4", "--ensemble-size", "2", "--teacher-size", "2", "--kd-students", "1"]
+    result = CliRunner().invoke(app, [*args, "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    grid = json.loads((out / "sweep.json").read_text())
+    for cell in grid["cells"].values():
+        assert {"kd_recovered", "kd_all_views", "teacher_contrast"} <= set(cell["metrics"])
+        assert cell["theorems"]["teacher_size"] == 2
+    assert (out / "phase_diagram_kd.png").exists()
+    bad = CliRunner().invoke(app, [*args, "--measure", "magic", "--out", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "measure" in bad.output

@@ -51,11 +51,18 @@ def test_each_experiment_runs_at_tiny_size(tiny_theorems, tiny_config):
     assert r["kd"]["student"]["test_acc_single"].shape == (1,)  # 3 seeds -> one group of 2
     assert r["sd"]["student"]["learned"].shape == (1, tiny_config.data.k, 2)
     assert r["average"]["average"]["test_acc_multi"].shape == (1,)
+    diag = r["kd"]["diagnostics"]
+    assert set(diag) >= {"teacher_contrast", "student_noise", "student_lambda", "oracle"}
+    assert {"score_present", "prob_absent"} <= set(diag["teacher_contrast"])
+    assert set(diag["oracle"]) >= {"recovered_fraction", "frac_classes_all_views"}
+    assert "teacher_contrast" in r["sd"]["diagnostics"]
     ids = {p["id"] for p in r["predictions"]}
     assert {
         "ensemble_gain",
         "ensemble_curve",
         "train_average_no_gain",
+        "train_wide_no_gain",
+        "single_view_near_half",
         "kd_transfer",
         "kd_all_views",
         "kd_ensemble_no_gain",
@@ -83,6 +90,13 @@ def test_every_verdict_follows_from_its_numbers_and_the_threshold_table(tiny_the
     )
     assert p["train_average_no_gain"]["holds"] == (
         abs(d["train_average_no_gain"]["gap"]) <= T["train_average_gap"]
+    )
+    assert p["train_wide_no_gain"]["holds"] == (
+        abs(d["train_wide_no_gain"]["gap"]) <= T["train_wide_gap"]
+    )
+    half = p["single_view_near_half"]
+    assert half["holds"] == bool(
+        T["single_view_near_half_low"] <= half["measured"] <= T["single_view_near_half_high"]
     )
     assert p["kd_ensemble_no_gain"]["holds"] == (
         d["kd_ensemble_no_gain"]["gain"] <= T["kd_ensemble_gain"]
@@ -166,6 +180,9 @@ def test_theorems_command_writes_report_and_summary(tmp_path):
         assert set(p) >= {"id", "claim", "measured", "expected", "holds"}
     report = (out / "report.md").read_text()
     assert "| id | claim |" in report and "ensemble_gain" in report
+    assert "## Distillation diagnostics" in report and "Oracle-teacher control" in report
+    assert {"kd", "sd"} <= set(summary["diagnostics"])
+    assert "oracle" in summary["diagnostics"]["kd"]
     for fig in (
         "ensemble_curve.png",
         "views_per_method.png",
@@ -180,3 +197,23 @@ def test_bad_experiment_values_exit_2(tmp_path):
     assert result.exit_code == 2 and "kd_loss" in result.output
     result = runner.invoke(app, ["ensemble", "--ensemble-sizes", "1,x"])
     assert result.exit_code == 2 and "ensemble_sizes" in result.output
+
+
+def test_preset_brings_its_experiment_settings_and_options_override_them(monkeypatch, tmp_path):
+    import multiview.cli.theorems as cli_theorems
+
+    seen = {}
+
+    def fake(cfg, th, parts, out, quiet):
+        seen["cfg"], seen["th"] = cfg, th
+        return {"predictions": [], "methods": {}}
+
+    monkeypatch.setattr(cli_theorems, "run_and_write", fake)
+    args = ["distill", "--preset", "separated", "--quiet", "--out", str(tmp_path / "a")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["cfg"].data.k == 20 and seen["th"].kd_loss == "logits"
+    assert seen["th"].student_steps == 8000 and seen["th"].kd_weight == 0.2
+    result = runner.invoke(app, [*args[:-1], str(tmp_path / "b"), "--kd-weight", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert seen["th"].kd_weight == 0.5 and seen["th"].kd_loss == "logits"

@@ -33,7 +33,15 @@ from rich.table import Table
 from multiview.errors import ConfigError, MultiviewError
 from multiview.io import default_run_dir
 from multiview.report.tables import verdict_table
-from multiview.sim.config import TheoremsConfig, all_fields, field_help, preset, with_overrides
+from multiview.sim.config import (
+    PRESETS,
+    TheoremsConfig,
+    all_fields,
+    field_help,
+    preset,
+    theorems_preset,
+    with_overrides,
+)
 
 __all__ = [
     "app",
@@ -119,7 +127,7 @@ def _option(name: str, typ: type, help_text: str, panel: str) -> inspect.Paramet
     )
 
 
-def _theorems_config(values: dict[str, Any]) -> TheoremsConfig:
+def _theorems_config(values: dict[str, Any], preset_name: str = "default") -> TheoremsConfig:
     given = {k: v for k, v in values.items() if v is not None}
     if isinstance(given.get("ensemble_sizes"), str):
         try:
@@ -129,7 +137,7 @@ def _theorems_config(values: dict[str, Any]) -> TheoremsConfig:
                 f"ensemble_sizes = {given['ensemble_sizes']!r} is invalid: must be a "
                 "comma-separated list of integers, e.g. 1,2,4,8,16"
             ) from None
-    return TheoremsConfig(**given)
+    return theorems_preset(preset_name, **given)  # the preset's settings, options win
 
 
 def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -153,7 +161,7 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
             inspect.Parameter.KEYWORD_ONLY,
             default="default",
             annotation=Annotated[
-                str, typer.Option("--preset", help="named preset: default, quick, paper")
+                str, typer.Option("--preset", help="named preset: " + ", ".join(PRESETS))
             ],
         )
     ]
@@ -173,9 +181,10 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(**kwargs):
         overrides = {n: kwargs.pop(n) for n in field_names}
-        cfg = with_overrides(preset(kwargs.pop("preset_name")), **overrides)
+        name = kwargs.pop("preset_name")
+        cfg = with_overrides(preset(name), **overrides)
         if wants_th:
-            kwargs["th"] = _theorems_config({n: kwargs.pop(n) for n in th_names})
+            kwargs["th"] = _theorems_config({n: kwargs.pop(n) for n in th_names}, name)
         return func(cfg, **kwargs)
 
     wrapper.__signature__ = sig.replace(

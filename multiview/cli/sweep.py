@@ -20,9 +20,10 @@ from multiview.cli.common import (
     out_dir,
     with_config_options,
 )
+from multiview.errors import ConfigError
 from multiview.experiments.sweep import parse_axis, run_sweep
 from multiview.report.sweep import write_sweep
-from multiview.sim.config import SimConfig
+from multiview.sim.config import SimConfig, TheoremsConfig
 
 __all__ = ["register", "sweep"]
 
@@ -36,13 +37,25 @@ EnsOpt = Annotated[
 ]
 
 
+MeasureOpt = Annotated[
+    str,
+    typer.Option(
+        "--measure",
+        help="theorem1: single models and ensembles; kd: also distil students in each cell "
+        "(recovered gain, all-views fraction, teacher contrast; the experiment fields apply)",
+    ),
+]
+
+
 def sweep(
     cfg: SimConfig,
+    th: TheoremsConfig,
     x: XOpt,
     y: YOpt,
     out: OutOpt = None,
     resume: CellResumeOpt = False,
     ensemble_size: EnsOpt = 8,
+    measure: MeasureOpt = "theorem1",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ):
@@ -50,6 +63,8 @@ def sweep(
     ensemble gain (out/phase_diagram.png). Cells are saved as they finish; --resume reuses
     them."""
     started = time.time()
+    if measure not in ("theorem1", "kd"):
+        raise ConfigError(f"measure = {measure!r} is invalid: must be 'theorem1' or 'kd'")
     xa, ya = parse_axis(x), parse_axis(y)
     out_path = out_dir(out, "sweep")
     n = len(xa[1]) * len(ya[1])
@@ -73,6 +88,7 @@ def sweep(
             ensemble_size=ensemble_size,
             on_cell=on_cell,
             progress=display,
+            kd=th if measure == "kd" else None,
         )
     paths = write_sweep(grid, out_path)  # heatmaps and report.html
     if as_json:

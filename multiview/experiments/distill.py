@@ -17,6 +17,7 @@ learned alone).
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any
 
 import jax
@@ -24,6 +25,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.sim.config import ModelConfig, SimConfig, TheoremsConfig
+from multiview.sim.dark_knowledge import (
+    lambda_split,
+    offtarget_noise,
+    oracle_teacher_scores,
+    teacher_contrast,
+)
 from multiview.sim.data import inputs_and_labels
 from multiview.sim.losses import cross_entropy_with_accuracy, kd_objective
 from multiview.sim.metrics import ensemble_scores, group_seeds
@@ -40,13 +47,21 @@ from multiview.sim.single import (
 )
 from multiview.sim.train import train
 
-__all__ = ["kd_loss_fn", "record_student", "train_students", "run_kd", "run_self_distill"]
+__all__ = [
+    "kd_loss_fn",
+    "record_student",
+    "train_students",
+    "distill_diagnostics",
+    "run_oracle_kd",
+    "run_kd",
+    "run_self_distill",
+]
 
 
 @functools.lru_cache(maxsize=16)
 def kd_loss_fn(model: ModelConfig, th: TheoremsConfig, k: int):
     """Loss of one student ``params = {"w": (k, m, d), "teacher": (n_train, k)}``."""
-    tau = th.tau(k)
+    tau = th.kd_temperature(k)  # the divisor of the tempered softmax
 
     def loss_fn(params, data, idx):
         w = params["w"]
@@ -67,13 +82,18 @@ def record_student(params, data):
 
 
 def train_students(cfg: SimConfig, th: TheoremsConfig, datasets, w0, teacher, keys, on_chunk):
-    """Distil students ``w0 (S, k, m, d)`` from teacher scores ``(S, n_train, k)``."""
+    """Distil students ``w0 (S, k, m, d)`` from teacher scores ``(S, n_train, k)`` for
+    ``th.student_steps`` steps (0: the single models' schedule)."""
     params = {"w": w0, "teacher": jnp.asarray(teacher)}
+    tcfg = cfg.train
+    if th.student_steps:
+        steps = th.student_steps
+        tcfg = replace(tcfg, steps=steps, chunks=min(steps, tcfg.chunks))
     return train(
         kd_loss_fn(cfg.model, th, cfg.data.k),
         params,
         training_data(datasets),
-        cfg.train,
+        tcfg,
         n_train=cfg.data.n_train,
         keys=keys,
         record_fn=record_student,
@@ -81,9 +101,63 @@ def train_students(cfg: SimConfig, th: TheoremsConfig, datasets, w0, teacher, ke
     )
 
 
-def run_kd(cfg: SimConfig, th: TheoremsConfig, sim, scores, on_chunk=None) -> dict[str, Any]:
+def distill_diagnostics(cfg, th, sim, teacher_train, per_student, w) -> dict[str, Any]:
+    """Why distillation does or does not transfer the views: the teacher's dark-knowledge
+    contrast on its training data (split by the views its student learned), the students'
+    off-target score with training vs fresh noise (a single model's beside it), and the
+    students' Lambda of learned / not learned views beside the single models'."""
+    train = sim.data.train
+    return {
+        "teacher_contrast": teacher_contrast(
+            teacher_train, train, th.kd_temperature(cfg.data.k), per_student["learned"]
+        ),
+        "student_noise": offtarget_noise(cfg, train, w),
+        "single_noise": offtarget_noise(cfg, train, sim.weights[:1]),
+        "student_lambda": lambda_split(per_student["lambda_final"], per_student["learned"]),
+        "single_lambda": lambda_split(sim.per_seed["lambda_final"], sim.per_seed["learned"]),
+    }
+
+
+def _recovered(per_student, teacher_single, single_single) -> dict[str, float]:
+    gain = float(np.mean(teacher_single)) - float(np.mean(single_single))
+    st = float(np.mean(per_student["test_acc_single"]))
+    return {
+        "single_view": st,
+        "recovered_fraction": (st - float(np.mean(single_single))) / gain
+        if gain > 0
+        else float("nan"),
+        "frac_classes_all_views": float(np.mean(per_student["frac_classes_all_views"])),
+    }
+
+
+def run_oracle_kd(cfg, th, sim, teacher_single, keys, w0, on_chunk=None) -> dict[str, Any]:
+    """The oracle-teacher control: the same students (inits ``w0``) distilled from
+    :func:`oracle_teacher_scores` at the single models' mean Lambda of their strongest view
+    per class (the learned one where one is learned)."""
+    lam = float(np.mean(np.max(sim.per_seed["lambda_final"], axis=-1)))
+    g = np.asarray(oracle_teacher_scores(cfg.model, sim.data.train.coef, lam))
+    G = w0.shape[0]
+    params, history = train_students(
+        cfg, th, sim.data, w0, np.broadcast_to(g, (G, *g.shape)), keys, on_chunk
+    )
+    per_student = evaluate_single_models(cfg, sim.data, params["w"], history)
+    out = _recovered(per_student, teacher_single, sim.per_seed["test_acc_single"])
+    contrast = teacher_contrast(g, sim.data.train, th.kd_temperature(cfg.data.k))
+    return {**out, "lambda": lam, "teacher_contrast": contrast}
+
+
+def run_kd(
+    cfg: SimConfig,
+    th: TheoremsConfig,
+    sim,
+    scores,
+    on_chunk=None,
+    oracle: bool = True,
+    oracle_chunk=None,
+) -> dict[str, Any]:
     """Students distilled from ensembles of ``th.teacher_size`` members of the sweep ``sim``
-    (scores ``(S, n, k)`` per set from :func:`multiview.sim.single.model_scores`)."""
+    (scores ``(S, n, k)`` per set from :func:`multiview.sim.single.model_scores`), their
+    diagnostics, and (``oracle``) the oracle-teacher control."""
     S = cfg.seeds
     K = min(th.teacher_size, S)
     groups = group_seeds(S, K, max_groups=th.kd_students)
@@ -98,9 +172,19 @@ def run_kd(cfg: SimConfig, th: TheoremsConfig, sim, scores, on_chunk=None) -> di
     student_ens = accuracies(
         {n: ensemble_scores(s, all_students) for n, s in st_scores.items()}, sim.data
     )
+    teacher_acc = accuracies(teacher, sim.data)
+    diag = distill_diagnostics(cfg, th, sim, teacher["train"], per_student, w)
+    diag["real_teacher"] = _recovered(
+        per_student, teacher_acc["test_acc_single"], sim.per_seed["test_acc_single"]
+    )
+    if oracle:
+        diag["oracle"] = run_oracle_kd(
+            cfg, th, sim, teacher_acc["test_acc_single"], keys, w0, oracle_chunk
+        )
     return {
         "teacher_size": K,
-        "teacher": accuracies(teacher, sim.data),
+        "teacher": teacher_acc,
+        "diagnostics": diag,
         "teacher_view_coverage": sim.per_seed["learned"][groups].any(axis=1).mean(axis=(1, 2)),
         "student": per_student,
         "student_ensemble": student_ens,
@@ -126,7 +210,9 @@ def run_self_distill(
     union = learned[teachers] | learned[students]  # (P, k, V)
     got = per_student["learned"]
     pairs = np.stack([teachers, students], 1)
+    diag = distill_diagnostics(cfg, th, sim, scores["train"][teachers], per_student, w)
     return {
+        "diagnostics": diag,
         "w": w,
         "pairs": P,
         "student": per_student,

@@ -15,10 +15,20 @@ instead of rerun. Per cell:
 The theory holds where single-view accuracy is near 1/V, one view is learned per class, and
 ensembles gain: the heatmaps (:mod:`multiview.report.sweep`) show where that is so at finite
 size.
+
+With ``kd`` (a :class:`TheoremsConfig`; ``multiview sweep --measure kd``) each cell also
+distils students from ensembles of its seeds (:func:`measure_kd_cell`), to map where
+distillation transfers the views: ``kd_recovered`` (the fraction of the teacher's
+single-view gain the students recover), ``kd_all_views`` (classes where a student learned
+every view), ``teacher_contrast`` (the teacher's tempered probability of present over absent
+off-target classes on its training data) and ``teacher_score_contrast`` (the difference of
+their mean scores).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
 import re
@@ -29,11 +39,19 @@ from typing import Any
 import numpy as np
 
 from multiview.errors import ConfigError
+from multiview.experiments.distill import run_kd
 from multiview.experiments.simulate import run_simulation
 from multiview.io import read_json, to_jsonable, write_json
 from multiview.sim import metrics as M
-from multiview.sim.config import SimConfig, all_fields, config_to_dict, with_overrides
+from multiview.sim.config import (
+    SimConfig,
+    TheoremsConfig,
+    all_fields,
+    config_to_dict,
+    with_overrides,
+)
 from multiview.sim.metrics import ensemble_scores, group_seeds, overall_accuracy
+from multiview.sim.single import model_scores
 from multiview.stats import mean_std
 
 __all__ = [
@@ -41,6 +59,7 @@ __all__ = [
     "cell_name",
     "cell_config",
     "measure_cell",
+    "measure_kd_cell",
     "run_sweep",
     "grid_arrays",
 ]
@@ -104,7 +123,32 @@ def cell_config(cfg: SimConfig, xf: str, xv: Any, yf: str, yv: Any) -> SimConfig
 
 def measure_cell(cfg: SimConfig, ensemble_size: int = 8, on_chunk=None) -> dict[str, Any]:
     """Run one cell's simulation and summarize it (JSON-ready)."""
+    return _summarize(cfg, run_simulation(cfg, on_chunk=on_chunk), ensemble_size)
+
+
+def measure_kd_cell(
+    th: TheoremsConfig, cfg: SimConfig, ensemble_size: int = 8, on_chunk=None
+) -> dict[str, Any]:
+    """:func:`measure_cell` plus the distillation cells (students of ``th``, no oracle)."""
     sim = run_simulation(cfg, on_chunk=on_chunk)
+    out = _summarize(cfg, sim, ensemble_size)
+    kd = run_kd(cfg, th, sim, model_scores(cfg, sim.data, sim.weights), oracle=False)
+    diag, nan = kd["diagnostics"], float("nan")
+    c = diag["teacher_contrast"]
+    ratio = c["prob_present"] / c["prob_absent"] if c["prob_absent"] > 0 else nan
+    out["metrics"].update(
+        {
+            "kd_recovered": (diag["real_teacher"]["recovered_fraction"], nan),
+            "kd_all_views": mean_std(kd["student"]["frac_classes_all_views"]),
+            "kd_single_view": mean_std(kd["student"]["test_acc_single"]),
+            "teacher_contrast": (ratio, nan),
+            "teacher_score_contrast": (c["score_present"] - c["score_absent"], nan),
+        }
+    )
+    return out
+
+
+def _summarize(cfg: SimConfig, sim, ensemble_size: int) -> dict[str, Any]:
     ps = sim.per_seed
     mu = cfg.data.single_view_frac
     single = ps["test_acc_single"]
@@ -148,7 +192,8 @@ def run_sweep(
     ensemble_size: int = 8,
     on_cell: Callable[[str, bool], None] | None = None,
     progress: Callable[[str], Callable[[int, int], None] | None] | None = None,
-    measure: Callable[..., dict[str, Any]] = measure_cell,
+    measure: Callable[..., dict[str, Any]] | None = None,
+    kd: TheoremsConfig | None = None,
 ) -> dict[str, Any]:
     """Run (or, with ``resume``, reuse) every cell of the grid and write ``out/sweep.json``.
 
@@ -160,7 +205,10 @@ def run_sweep(
         ensemble_size: K of the ensembles of each cell.
         on_cell: called as ``on_cell(name, reused)`` after each cell.
         progress: ``progress(label)`` returns the trainer's ``on_chunk`` callback or None.
-        measure: ``(cell_cfg, ensemble_size, on_chunk) -> dict`` (tests substitute it).
+        measure: ``(cell_cfg, ensemble_size, on_chunk) -> dict`` (tests substitute it;
+            default :func:`measure_cell`, or :func:`measure_kd_cell` with ``kd``).
+        kd: distillation settings: measure the distillation cells too (part of each cell's
+            header, so ``resume`` refuses cells made without them).
 
     Returns:
         ``{"x": {"field", "values"}, "y": {...}, "cells": {name: {...}}}``.
@@ -168,6 +216,8 @@ def run_sweep(
     (xf, xs), (yf, ys) = x, y
     if xf == yf:
         raise ConfigError(f"--x and --y are both {xf!r}: sweep two different fields")
+    if measure is None:
+        measure = measure_cell if kd is None else functools.partial(measure_kd_cell, kd)
     out = Path(out)
     cells_dir = out / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
@@ -182,6 +232,8 @@ def run_sweep(
             "config": config_to_dict(ccfg),
             "requested_ensemble_size": ensemble_size,
         }
+        if kd is not None:
+            header["theorems"] = dataclasses.asdict(kd)
         reused = False
         if resume and path.exists():
             body = read_json(path)

@@ -25,7 +25,7 @@ from multiview.experiments.gaussian import run_gaussian_control
 from multiview.experiments.simulate import SimulationResult, run_simulation
 from multiview.sim.config import SimConfig, TheoremsConfig
 from multiview.sim.metrics import group_seeds
-from multiview.sim.predictions import THRESHOLDS, Prediction, at_least, compare
+from multiview.sim.predictions import THRESHOLDS, Prediction, at_least, band, compare
 from multiview.sim.single import model_scores, summarize_metrics
 
 __all__ = ["PARTS", "theorem_predictions", "run_theorems"]
@@ -40,6 +40,7 @@ def _at(curve: dict, K: int, key: str) -> np.ndarray:
 
 def theorem_predictions(
     cfg: SimConfig,
+    th: TheoremsConfig,
     per_seed: dict,
     ens: dict,
     avg: dict | None,
@@ -56,6 +57,17 @@ def theorem_predictions(
     acc8 = _at(ens, 8, "acc_single")
     cov8 = _at(ens, 8, "view_coverage")
     T = THRESHOLDS
+    lo, hi = T["single_view_near_half_low"], T["single_view_near_half_high"]
+    preds.append(
+        band(
+            "single_view_near_half",
+            "a single model's single-view accuracy is near the paper's 1/2 (it knows one view "
+            "of two per class)",
+            single,
+            lo,
+            hi,
+        )
+    )
     preds.append(
         at_least(
             "ensemble_gain",
@@ -97,6 +109,19 @@ def theorem_predictions(
                     ),
                     "wide_model_single_view": float(np.mean(avg["wide"]["test_acc_single"])),
                 },
+            )
+        )
+        wide = avg["wide"]["test_acc_single"]
+        wide_gap = float(np.mean(wide)) - single_mean
+        preds.append(
+            compare(
+                "train_wide_no_gain",
+                f"one {th.average_size}-times wider model gives no single-view gain (within "
+                f"{T['train_wide_gap']:g} of a single model)",
+                wide,
+                f"|wide - single| <= {T['train_wide_gap']:g} (single {single_mean:.3f})",
+                abs(wide_gap) <= T["train_wide_gap"],
+                {"gap": wide_gap},
             )
         )
     if kd is not None:
@@ -181,7 +206,14 @@ def run_theorems(
     if "average" in parts:
         avg = run_train_average(cfg, th, sim.data, on_chunk=progress("training the average"))
     if "kd" in parts:
-        kd = run_kd(cfg, th, sim, scores, on_chunk=progress("KD students"))
+        kd = run_kd(
+            cfg,
+            th,
+            sim,
+            scores,
+            on_chunk=progress("KD students"),
+            oracle_chunk=progress("KD from the oracle teacher"),
+        )
     if "sd" in parts:
         sd = run_self_distill(cfg, th, sim, scores, on_chunk=progress("self-distillation"))
     extra: dict[str, Any] = {}
@@ -195,7 +227,7 @@ def run_theorems(
             cfg, sim, groups, None if kd is None else kd["w"], None if sd is None else sd["w"]
         )
     preds = list(sim.summary["predictions"])
-    preds += [p.to_dict() for p in theorem_predictions(cfg, sim.per_seed, ens, avg, kd, sd)]
+    preds += [p.to_dict() for p in theorem_predictions(cfg, th, sim.per_seed, ens, avg, kd, sd)]
     for part in extra.values():
         preds += [p.to_dict() for p in part["predictions"]]
     return {

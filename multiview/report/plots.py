@@ -182,17 +182,19 @@ def plot_views_per_method(counts: dict[str, dict[str, float]], views: int):
     return fig
 
 
-def plot_student_vs_plain(steps, lam_plain, lam_student, classes=(0, 1, 2)):
+def plot_student_vs_plain(steps, lam_plain, lam_student, classes=(0, 1, 2), student_steps=None):
     """Lambda trajectories of a plain single model and a KD student (seed 0 of each).
 
     Arguments:
-        steps: ``(T,)``; lam_plain, lam_student: ``(S, T, k, V)``.
+        steps: ``(T,)``; lam_plain, lam_student: ``(S, T, k, V)``; ``student_steps``: the
+            student's own record steps when it trains for another number of steps.
     """
     classes = [c for c in classes if c < lam_plain.shape[2]]
     V = lam_plain.shape[3]
     fig, axes = plt.subplots(2, len(classes), figsize=(3.2 * len(classes), 5), squeeze=False)
-    x = np.maximum(steps, 0.5)
+    xs = (steps, steps if student_steps is None else student_steps)
     for row, (lam, name) in enumerate(((lam_plain, "single model"), (lam_student, "KD student"))):
+        x = np.maximum(xs[row], 0.5)
         for b, c in enumerate(classes):
             ax = axes[row, b]
             for v in range(V):
@@ -205,7 +207,7 @@ def plot_student_vs_plain(steps, lam_plain, lam_student, classes=(0, 1, 2)):
             if b == 0:
                 ax.set_ylabel(r"$\Lambda_{i,l}(t)$")
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle("A distilled student learns every view; a single model learns one")
+    fig.suptitle("Lambda per view: a single model and a KD student (seed 0 of each)")
     fig.tight_layout()
     return fig
 

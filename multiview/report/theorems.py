@@ -14,7 +14,12 @@ from multiview.report.simulation import write_config, write_simulation_figures
 from multiview.report.tables import predictions_markdown
 from multiview.stats import STD_CONVENTION, mean_std, mean_std_dict
 
-__all__ = ["theorems_summary", "write_theorems", "write_theorem_figures"]
+__all__ = [
+    "theorems_summary",
+    "diagnostics_markdown",
+    "write_theorems",
+    "write_theorem_figures",
+]
 
 
 def _counts(per_seed: dict[str, np.ndarray]) -> dict[str, float]:
@@ -69,9 +74,11 @@ def theorems_summary(res: dict[str, Any]) -> dict[str, Any]:
     for extra in ("rf", "gaussian", "ablation"):
         if res.get(extra):
             methods.update(res[extra].get("methods", {}))
+    diagnostics = {key: res[key]["diagnostics"] for key in ("kd", "sd") if res.get(key)}
     return {
         "metrics": res["metrics"],
         "methods": methods,
+        "diagnostics": diagnostics,
         "predictions": res["predictions"],
         "ensemble_curve": {
             "K": ens["K"],
@@ -79,6 +86,82 @@ def theorems_summary(res: dict[str, Any]) -> dict[str, Any]:
             "single_view": [mean_std_dict(a) for a in ens["acc_single"]],
         },
     }
+
+
+def _f(value: Any) -> str:
+    return "–" if value is None or value != value else f"{value:.3g}"
+
+
+def diagnostics_markdown(diagnostics: dict[str, Any]) -> list[str]:
+    """The distillation diagnostics of a summary as markdown lines (empty without KD / SD)."""
+    if not diagnostics:
+        return []
+    lines = [
+        "## Distillation diagnostics\n",
+        "Teacher contrast: on the training data, the teacher's mean score and tempered "
+        "probability (its KD temperature T) of the off-target classes whose feature is present "
+        "against those whose feature is absent; 'student knows / not' splits the present ones "
+        "by whether the student learned that view. Off-target score: the models' mean score "
+        "on present off-target classes of training samples, with their own noise and with "
+        "fresh noise (the part that goes is memorized noise). Lambda: mean final Lambda of "
+        "learned / not learned views.\n",
+        "| | " + " | ".join(diagnostics) + " |",
+        "|---|" + "---|" * len(diagnostics),
+    ]
+    rows = [
+        ("temperature T", "teacher_contrast", "temperature"),
+        ("teacher score, true class", "teacher_contrast", "score_true"),
+        ("teacher score, off-target present", "teacher_contrast", "score_present"),
+        ("teacher score, off-target absent", "teacher_contrast", "score_absent"),
+        ("teacher prob, off-target present", "teacher_contrast", "prob_present"),
+        ("teacher prob, off-target absent", "teacher_contrast", "prob_absent"),
+        (
+            "teacher score, present, student knows",
+            "teacher_contrast",
+            "score_present_student_known",
+        ),
+        (
+            "teacher score, present, student not",
+            "teacher_contrast",
+            "score_present_student_unknown",
+        ),
+        (
+            "student off-target score, training noise",
+            "student_noise",
+            "offtarget_score_train_noise",
+        ),
+        ("student off-target score, fresh noise", "student_noise", "offtarget_score_fresh_noise"),
+        ("single off-target score, training noise", "single_noise", "offtarget_score_train_noise"),
+        ("single off-target score, fresh noise", "single_noise", "offtarget_score_fresh_noise"),
+        ("student Lambda, learned views", "student_lambda", "lambda_learned"),
+        ("student Lambda, not learned views", "student_lambda", "lambda_unlearned"),
+        ("single Lambda, learned views", "single_lambda", "lambda_learned"),
+        ("single Lambda, not learned views", "single_lambda", "lambda_unlearned"),
+    ]
+    for label, group, key in rows:
+        cells = [_f(d.get(group, {}).get(key)) for d in diagnostics.values()]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    kd = diagnostics.get("kd", {})
+    if "oracle" in kd:
+        real, oracle = kd["real_teacher"], kd["oracle"]
+        lines += [
+            "\nOracle-teacher control: the same KD students distilled from an ideal teacher "
+            "built from the true feature coefficients (every view at the single models' "
+            f"Lambda {oracle['lambda']:.3g}, halved). Where the oracle does not transfer the "
+            "views, no teacher can.\n",
+            "| teacher | student single-view | recovered gain | all views |",
+            "|---|---|---|---|",
+        ]
+        for name, d in (("ensemble (real)", real), ("oracle", oracle)):
+            cells = [d["single_view"], d["recovered_fraction"], d["frac_classes_all_views"]]
+            lines.append(f"| {name} | " + " | ".join(_f(c) for c in cells) + " |")
+        c = oracle["teacher_contrast"]
+        lines.append(
+            f"\nOracle contrast: off-target score present {_f(c['score_present'])} / absent "
+            f"{_f(c['score_absent'])}, tempered probability {_f(c['prob_present'])} / "
+            f"{_f(c['prob_absent'])}.\n"
+        )
+    return lines
 
 
 def write_theorems(res: dict[str, Any], out: Path, th_config: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +190,8 @@ def write_theorems(res: dict[str, Any], out: Path, th_config: dict[str, Any]) ->
         cells = [m.get(key) for key in ("single_view", "multi_view", "overall")]
         fmt = lambda d: f"{d['mean']:.3f} ± {d['std']:.3f}" if d else "–"  # noqa: E731
         lines.append(f"| {name} | " + " | ".join(fmt(c) for c in cells) + " |")
+    lines.append("")
+    lines += diagnostics_markdown(summary["diagnostics"])
     lines.append("\n## Figures\n")
     lines += [f"![{p.stem}](figures/{p.name})" for p in figs.values()]
     atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
@@ -159,6 +244,7 @@ def write_theorem_figures(res: dict[str, Any], fig_dir: Path) -> dict[str, Path]
                 sim.history.steps,
                 sim.history.records["lambda"],
                 res["kd"]["history"].records["lambda"],
+                student_steps=res["kd"]["history"].steps,
             ),
             fig_dir / "kd_vs_single_lambda.png",
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from multiview.errors import ConfigError
+from multiview.sim.regimes import SIM_REGIMES, THEOREMS_REGIMES
 
 __all__ = [
     "DataConfig",
@@ -22,6 +23,9 @@ __all__ = [
     "TheoremsConfig",
     "PRESETS",
     "preset",
+    "KD_LOSSES",
+    "KD_READINGS",
+    "theorems_preset",
     "config_to_dict",
     "config_from_dict",
     "with_overrides",
@@ -223,11 +227,21 @@ PRESETS: dict[str, SimConfig] = {
         train=TrainConfig(steps=4000, chunks=40),
         seeds=64,
     ),
+    # issue 13: the scale-separated regime (multiview.sim.regimes, results/kd_search/)
+    **{
+        name: SimConfig(
+            data=DataConfig(**r["data"]),
+            model=ModelConfig(**r["model"]),
+            train=TrainConfig(**r["train"]),
+            seeds=r["seeds"],
+        )
+        for name, r in SIM_REGIMES.items()
+    },
 }
 
 
 def preset(name: str) -> SimConfig:
-    """The named preset (``default``, ``quick``, ``paper``)."""
+    """The named preset (``default``, ``quick``, ``paper``, ``separated``, ``separated-gpu``)."""
     if name not in PRESETS:
         raise ConfigError(f"preset = {name!r} is invalid: must be one of {sorted(PRESETS)}")
     return PRESETS[name]
@@ -299,9 +313,17 @@ class TheoremsConfig:
     ensemble_sizes: tuple[int, ...] = _field((1, 2, 4, 8, 16), "ensemble sizes K, e.g. 1,2,4,8,16")
     teacher_size: int = _field(8, "members of the KD teacher ensemble")
     kd_loss: str = _field(
-        "paper", "'paper' (CE + truncated tau-softmax term) or 'hinton' ((1 - alpha) CE + alpha KL)"
+        "paper",
+        "'paper' (CE + truncated tempered term), 'hinton' ((1 - alpha) CE + alpha KL), "
+        "'two_sided' (untruncated tempered term), 'logits' (centred logit matching), "
+        "'logits_up' (one-sided logit matching)",
     )
-    kd_tau: float = _field(0.0, "temperature of the paper's KD term (0: 1 / log^2 k)")
+    kd_tau: float = _field(0.0, "tau of the paper's KD term (0: 1 / log^2 k)")
+    kd_reading: str = _field(
+        "softening",
+        "reading of the paper's logit^tau (an inference): 'softening' softmax(tau F), "
+        "'sharpening' softmax(F / tau)",
+    )
     kd_weight: float = _field(1.0, "eta'/eta: weight of the paper's KD term against CE")
     hinton_alpha: float = _field(0.5, "weight of Hinton's soft (teacher) term; CE gets 1 - alpha")
     hinton_temperature: float = _field(4.0, "temperature T of Hinton's KD loss")
@@ -313,6 +335,7 @@ class TheoremsConfig:
         0, "steps of the joint average (0: steps * K / average_lr_scale, same lr x steps)"
     )
     sd_pairs: int = _field(16, "teacher-student pairs of self-distillation")
+    student_steps: int = _field(0, "steps of the KD / SD students (0: the single models' steps)")
 
     def __post_init__(self):
         _check(
@@ -323,7 +346,15 @@ class TheoremsConfig:
             self.ensemble_sizes,
         )
         _int("teacher_size", self.teacher_size, 1)
-        _check(self.kd_loss in ("paper", "hinton"), "kd_loss", "'paper' or 'hinton'", self.kd_loss)
+        _check(
+            self.kd_loss in KD_LOSSES, "kd_loss", " or ".join(map(repr, KD_LOSSES)), self.kd_loss
+        )
+        _check(
+            self.kd_reading in KD_READINGS,
+            "kd_reading",
+            " or ".join(map(repr, KD_READINGS)),
+            self.kd_reading,
+        )
         _float("kd_tau", self.kd_tau, 0.0)
         _float("kd_weight", self.kd_weight, 0.0)
         _float("hinton_alpha", self.hinton_alpha, 0.0, 1.0)
@@ -334,9 +365,29 @@ class TheoremsConfig:
         _float("average_lr_scale", self.average_lr_scale, 0.0, open_lo=True)
         _int("average_steps", self.average_steps, 0)
         _int("sd_pairs", self.sd_pairs, 1)
+        _int("student_steps", self.student_steps, 0)
 
     def tau(self, k: int) -> float:
+        """The paper's tau (``kd_tau``, or ``1 / log^2 k``)."""
         return self.kd_tau if self.kd_tau > 0 else 1.0 / math.log(k) ** 2
+
+    def kd_temperature(self, k: int) -> float:
+        """The divisor ``T`` of the tempered softmax ``softmax(F / T)`` of the paper's term:
+        ``1 / tau`` (``log^2 k``) in the softening reading, ``tau`` in the sharpening one."""
+        tau = self.tau(k)
+        return 1.0 / tau if self.kd_reading == "softening" else tau
+
+
+#: Distillation objectives (:func:`multiview.sim.losses.kd_objective`).
+KD_LOSSES = ("paper", "hinton", "two_sided", "logits", "logits_up")
+#: Readings of the paper's tempered softmax ``logit^tau`` (an inference, see losses.py).
+KD_READINGS = ("softening", "sharpening")
+
+
+def theorems_preset(name: str, **overrides: Any) -> TheoremsConfig:
+    """The :class:`TheoremsConfig` of preset ``name`` with ``overrides`` (not ``None``) applied."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return TheoremsConfig(**{**THEOREMS_REGIMES.get(name, {}), **given})
 
 
 _HELP = {

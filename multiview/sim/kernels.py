@@ -265,7 +265,7 @@ def contract(psi: jax.Array, gamma: jax.Array) -> jax.Array:
 def linear_loss_fn(th: TheoremsConfig, k: int, kd: bool):
     """Loss of one dual linear model ``params = {gamma (k, r), psi (n, c, r), f0 (n, k)
     [, teacher (n, k)]}`` (everything but ``gamma`` frozen): CE, or ``th``'s KD loss."""
-    tau = th.tau(k)
+    tau = th.kd_temperature(k)  # the divisor of the tempered softmax
 
     def loss_fn(params, data, idx):
         psi = jax.lax.stop_gradient(params["psi"])

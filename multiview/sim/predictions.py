@@ -25,12 +25,15 @@ THRESHOLDS = MappingProxyType(
         "memorize": 0.5,  # fresh noise flips memorized single-view samples >=
         "single_view_low": 0.7,  # single-view accuracy >= this / V ...
         "single_view_high": 1.4,  # ... and <= this / V
+        "single_view_near_half_low": 0.40,  # the paper's 1/2: single-model single-view
+        "single_view_near_half_high": 0.60,  # ... accuracy in [low, high] (theorems runs)
         "multi_view_accuracy": 0.97,  # multi-view test accuracy >=
         "train_accuracy": 0.99,  # training accuracy >=
         # Theorems 2-4: ensembles, training the average, distillation
         "ensemble_single_view": 0.95,  # 8-ensemble single-view accuracy >=
         "ensemble_view_coverage": 0.95,  # 8-ensemble (class, view) coverage >=
         "train_average_gap": 0.05,  # |average - single| single-view accuracy <=
+        "train_wide_gap": 0.05,  # |K-times wider model - single| single-view accuracy <=
         "kd_recovered_fraction": 0.8,  # KD student recovers >= this of the ensemble's gain
         "kd_all_views": 0.8,  # KD student learns all views of >= this of classes
         "kd_ensemble_gain": 0.02,  # an ensemble of KD students adds <=

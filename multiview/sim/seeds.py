@@ -45,6 +45,7 @@ DATA_STREAMS = MappingProxyType(
     {
         "noise_redraw": 77,  # fresh noise of the memorization test
         "gaussian": 4242,  # the Gaussian-like control's data (+ variant index)
+        "kd_fresh_noise": 91,  # fresh noise of the distillation diagnostics
     }
 )
 
