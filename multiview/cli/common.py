@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
-import sys
 import time
 import typing
 from collections.abc import Callable, Iterator
@@ -20,6 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -30,6 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from multiview.cli.runs import print_json
 from multiview.errors import ConfigError, MultiviewError
 from multiview.io import default_run_dir
 from multiview.report.tables import fmt_measured
@@ -92,12 +92,15 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
 
 
 @contextmanager
-def interruptible(kept: str) -> Iterator[None]:
-    """The one Ctrl-C handler: say what was kept (``kept``) and exit 130, no traceback."""
+def interruptible(kept: str | Callable[[], str]) -> Iterator[None]:
+    """The one Ctrl-C handler: say what was kept (``kept``, or ``kept()`` evaluated at the
+    interrupt, so it names only what exists) and exit 130, no traceback."""
     try:
         yield
     except KeyboardInterrupt:
-        console.print(f"\n[yellow]interrupted[/]: {kept}", highlight=False)
+        said = kept() if callable(kept) else kept
+        console.print(f"\n[yellow]interrupted[/]: {escape(said)}", highlight=False)
+        console.file.flush()
         raise typer.Exit(130) from None
 
 
@@ -273,23 +276,44 @@ def print_predictions(predictions: list[dict[str, Any]], title="Predictions") ->
     out_console.print(table)
 
 
-def finish(summary: dict[str, Any], out: Path, as_json: bool, started: float) -> None:
-    """Print the summary (tables, or JSON on stdout) and where the results are."""
+def finish(
+    summary: dict[str, Any], out: Path, as_json: bool, started: float, quiet: bool = False
+) -> None:
+    """Print the summary (tables, or strict JSON on stdout) and where the results are
+    (on stderr, unless ``quiet``)."""
     if as_json:
-        sys.stdout.write(json.dumps(summary, indent=2, default=float) + "\n")
+        print_json(summary)
     else:
         if "metrics" in summary:
             print_metrics(summary["metrics"])
         print_predictions(summary["predictions"])
-    console.print(f"results in [bold]{out}[/] ({time.time() - started:.1f} s)", highlight=False)
+    if not quiet:
+        console.print(
+            f"results in [bold]{escape(str(out))}[/] ({time.time() - started:.1f} s)",
+            highlight=False,
+        )
 
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="print summary.json to stdout")]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        "--as-json",
+        help="print the summary as JSON on stdout (NaN and infinities as null); "
+        "no progress display",
+    ),
+]
 OutOpt = Annotated[
     Optional[Path],  # noqa: UP045
-    typer.Option("--out", help="results directory (default runs/<name>-<timestamp>)"),
+    typer.Option(
+        "--out",
+        help="results folder: created if missing; one holding another run is refused unless "
+        "--resume or --force (default runs/<command>-<timestamp>)",
+    ),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", help="no progress display")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", help="no progress display and no messages on stderr")
+]
 SeedBlockOpt = Annotated[
     int,
     typer.Option(
