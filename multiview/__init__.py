@@ -7,27 +7,44 @@ docs/architecture.md for the layout).
 
 __version__ = "0.1.0"
 
-from multiview.errors import ConfigError, DataError, MultiviewError  # noqa: E402
-from multiview.experiments.simulate import (  # noqa: E402
-    SimulationResult,
-    run_distributed_simulation,
-    run_simulation,
-)
-from multiview.experiments.sweep import run_sweep  # noqa: E402
-from multiview.experiments.theorems import run_theorems  # noqa: E402
-from multiview.report.simulation import write_simulation  # noqa: E402
-from multiview.report.sweep import plot_heatmaps  # noqa: E402
-from multiview.report.theorems import write_theorems  # noqa: E402
-from multiview.sim.config import (  # noqa: E402
-    PRESETS,
-    DataConfig,
-    ModelConfig,
-    SimConfig,
-    TheoremsConfig,
-    TrainConfig,
-    preset,
-    with_overrides,
-)
+import importlib  # noqa: E402
+
+#: Where each name of the public API lives. They are imported on first use (PEP 562), so
+#: ``import multiview`` is instant and the console script can handle Ctrl-C before JAX loads.
+_EXPORTS = {
+    "ConfigError": "multiview.errors",
+    "DataError": "multiview.errors",
+    "MultiviewError": "multiview.errors",
+    "SimulationResult": "multiview.experiments.simulate",
+    "run_distributed_simulation": "multiview.experiments.simulate",
+    "run_simulation": "multiview.experiments.simulate",
+    "run_sweep": "multiview.experiments.sweep",
+    "run_theorems": "multiview.experiments.theorems",
+    "write_simulation": "multiview.report.simulation",
+    "plot_heatmaps": "multiview.report.sweep",
+    "write_theorems": "multiview.report.theorems",
+    "PRESETS": "multiview.sim.config",
+    "DataConfig": "multiview.sim.config",
+    "ModelConfig": "multiview.sim.config",
+    "SimConfig": "multiview.sim.config",
+    "TheoremsConfig": "multiview.sim.config",
+    "TrainConfig": "multiview.sim.config",
+    "preset": "multiview.sim.config",
+    "with_overrides": "multiview.sim.config",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'multiview' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "__version__",

@@ -11,6 +11,7 @@ a traceback; Ctrl-C exits 130 after saying what was kept.
 
 from multiview.cli import bench, cifar, report, simulate, sweep, theorems
 from multiview.cli.common import app
+from multiview.console import run
 
 __all__ = ["app", "main"]
 
@@ -19,5 +20,6 @@ for _group in (simulate, theorems, sweep, bench, cifar, report):
 
 
 def main() -> None:
-    """Entry point of the ``multiview`` console script (and of ``python -m multiview``)."""
-    app()
+    """Entry point of the ``multiview`` command line (see :mod:`multiview.console`, which
+    the console script and ``python -m multiview`` call: Ctrl-C exits 130 every time)."""
+    run(app)

@@ -57,6 +57,7 @@ __all__ = [
 
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode="markdown",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="multiview: watch the multi-view theory of ensembles and distillation happen.",
@@ -107,9 +108,13 @@ def interruptible(kept: str | Callable[[], str]) -> Iterator[None]:
 # --------------------------------------------------------------------------- config options
 
 
-def _option(name: str, typ: type, help_text: str, panel: str) -> inspect.Parameter:
+def _option(
+    name: str, typ: type, help_text: str, panel: str, default: Any, note: str = ""
+) -> inspect.Parameter:
     if typ is tuple:  # ensemble_sizes: a comma-separated list on the command line
         typ = str
+        default = ",".join(map(str, default))
+    help_text = f"{help_text} (default: {default}{note})"
     return inspect.Parameter(
         name,
         inspect.Parameter.KEYWORD_ONLY,
@@ -119,6 +124,9 @@ def _option(name: str, typ: type, help_text: str, panel: str) -> inspect.Paramet
             typer.Option(help=help_text, rich_help_panel=panel),
         ],
     )
+
+
+_PRESET_NOTE = " in the default preset"
 
 
 def _theorems_config(values: dict[str, Any]) -> TheoremsConfig:
@@ -155,21 +163,25 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
             inspect.Parameter.KEYWORD_ONLY,
             default="default",
             annotation=Annotated[
-                str, typer.Option("--preset", help="named preset: default, quick, paper")
+                str,
+                typer.Option(
+                    "--preset",
+                    help="named preset the config fields start from: default, quick, paper",
+                ),
             ],
         )
     ]
     taken = {p.name for p in rest}
     field_names = [name for name, _, _ in all_fields() if name not in taken]
     params += [
-        _option(name, typ, field_help(name), "Config fields")
-        for name, typ, _ in all_fields()
+        _option(name, typ, field_help(name), "Config fields", default, _PRESET_NOTE)
+        for name, typ, default in all_fields()
         if name not in taken
     ]
     th_names = [f.name for f in dc_fields(TheoremsConfig)] if wants_th else []
     params += [
-        _option(name, type(getattr(TheoremsConfig(), name)), field_help(name), "Experiment fields")
-        for name in th_names
+        _option(name, type(value), field_help(name), "Experiment fields", value)
+        for name, value in ((n, getattr(TheoremsConfig(), n)) for n in th_names)
     ]
 
     @functools.wraps(func)

@@ -30,6 +30,10 @@ __all__ = [
 ]
 
 
+MAX_SEED = 2**31 - 1  # seeds, and the seeds of the data and the inits, fit a 32-bit key
+MAX_STEPS = 10**9
+
+
 def _field(default: Any, help: str) -> Any:
     """A config field with its ``--help`` text kept beside it (dataclass metadata)."""
     return field(default=default, metadata={"help": help})
@@ -65,30 +69,47 @@ class DataConfig:
     uniformly in ``[s, s * (1 + strength_jitter)]`` for its nominal strength ``s``.
     """
 
-    k: int = _field(10, "number of classes")
-    views: int = _field(2, "views (features) per class, V (the paper: 2)")
-    d: int = _field(512, "patch dimension (>= k * views)")
-    patches: int = _field(16, "patches per input, P")
-    patches_per_feature: int = _field(2, "patches carrying each present feature, C_p")
-    # s: off-target features per sample (fixed count or mean of s/k draws)
-    off_target: int = _field(2, "off-target features per sample, s")
-    off_target_mode: str = _field("fixed", "'fixed' (exactly s) or 'bernoulli' (each w.p. s/k)")
-    # off-target strength in multi-view samples (paper: <= 0.4)
-    off_target_multi: float = _field(0.3, "off-target feature strength in multi-view samples")
-    off_target_single: float = _field(
-        0.1, "off-target feature strength in single-view samples, Gamma"
+    k: int = _field(10, "classes, k (an integer >= 2)")
+    views: int = _field(2, "views (features) per class, V (an integer >= 2; the paper: 2)")
+    d: int = _field(512, "patch dimension d (an integer >= k * views)")
+    patches: int = _field(16, "patches per input, P (an integer >= C_p * (views + s))")
+    patches_per_feature: int = _field(
+        2, "patches carrying each present feature, C_p (an integer >= 1)"
     )
-    view_strength: float = _field(1.0, "own-view strength")
-    weak_view: float = _field(0.05, "strength of the weak own views of single-view samples, rho")
-    strength_jitter: float = _field(0.2, "strengths are drawn in [s, s(1 + jitter)]")
+    # s: off-target features per sample (fixed count or mean of s/k draws)
+    off_target: int = _field(
+        2, "off-target features per sample, s (an integer in [0, (k - 1) * views])"
+    )
+    off_target_mode: str = _field(
+        "fixed", "how off-target features are drawn: fixed (exactly s) or bernoulli (each w.p. s/k)"
+    )
+    # off-target strength in multi-view samples (paper: <= 0.4)
+    off_target_multi: float = _field(
+        0.3, "off-target feature strength in multi-view samples (a number >= 0; paper <= 0.4)"
+    )
+    off_target_single: float = _field(
+        0.1, "off-target feature strength in single-view samples, Gamma (a number >= 0)"
+    )
+    view_strength: float = _field(1.0, "strength of a sample's own views (a number > 0)")
+    weak_view: float = _field(
+        0.05, "strength of the weak own views of single-view samples, rho (a number >= 0)"
+    )
+    strength_jitter: float = _field(
+        0.2, "relative spread of the strengths: each is drawn in [s, s(1 + jitter)] (a number >= 0)"
+    )
     # gamma: every patch gets alpha_v v, alpha_v ~ U[0, gamma]
     feature_noise: float = _field(
-        0.0, "feature noise gamma: alpha ~ U[0, gamma] on every feature of every patch"
+        0.0,
+        "feature noise gamma: alpha ~ U[0, gamma] on every feature of every patch (>= 0; 0: none)",
     )
-    noise_scale: float = _field(1.5, "Gaussian patch noise sigma_p * sqrt(d)")
-    single_view_frac: float = _field(0.2, "fraction of single-view samples, mu")
-    n_train: int = _field(200, "training samples, N")
-    n_test: int = _field(1000, "test samples of each kind (multi- and single-view)")
+    noise_scale: float = _field(1.5, "Gaussian patch noise, sigma_p * sqrt(d) (a number >= 0)")
+    single_view_frac: float = _field(
+        0.2, "fraction of single-view samples, mu (a number in [0, 1])"
+    )
+    n_train: int = _field(200, "training samples, N (an integer >= 1)")
+    n_test: int = _field(
+        1000, "test samples of each kind, multi- and single-view (an integer >= 1)"
+    )
 
     def __post_init__(self):
         _int("k", self.k, 2)
@@ -140,10 +161,10 @@ class DataConfig:
 class ModelConfig:
     """Two-layer smoothed-ReLU network F_i(X) = sum_r sum_p ReLU~(<w_{i,r}, x_p>)."""
 
-    width: int = _field(2, "neurons per class, m")
-    q: int = _field(3, "smoothed-ReLU power")
-    varrho: float = _field(3.0, "smoothed-ReLU threshold")
-    init_std: float = _field(0.009, "per-coordinate std of the initial weights")
+    width: int = _field(2, "neurons per class, m (an integer >= 1)")
+    q: int = _field(3, "power q of the smoothed ReLU (an integer >= 2)")
+    varrho: float = _field(3.0, "threshold varrho of the smoothed ReLU (a number > 0)")
+    init_std: float = _field(0.009, "std of each initial weight coordinate (a number > 0)")
 
     def __post_init__(self):
         _int("width", self.width, 1)
@@ -156,18 +177,22 @@ class ModelConfig:
 class TrainConfig:
     """Gradient descent on the cross-entropy of softmax(F)."""
 
-    steps: int = _field(1500, "gradient steps")
-    lr: float = _field(15.0, "learning rate")
-    batch_size: int = _field(0, "minibatch size (0: full-batch GD)")
-    log_points: int = _field(60, "log-spaced steps recorded in trajectories")
+    steps: int = _field(1500, "gradient steps (an integer in [1, 10^9])")
+    lr: float = _field(15.0, "learning rate eta of gradient descent (a number > 0)")
+    batch_size: int = _field(
+        0, "minibatch size in samples (an integer in [0, n_train]; 0: full-batch GD)"
+    )
+    log_points: int = _field(60, "log-spaced steps recorded in the trajectories (an integer >= 2)")
     # the run is driven in this many equal jitted chunks (progress display)
-    chunks: int = _field(20, "jitted chunks the run is driven in (progress granularity)")
+    chunks: int = _field(
+        20, "jitted chunks the training is driven in: progress updates (an integer >= 1)"
+    )
     dtype: str = _field(
-        "float32", "matmul dtype of training: float32, or bfloat16 (float32 accumulation)"
+        "float32", "matmul dtype of training: float32 or bfloat16 (float32 accumulation)"
     )
 
     def __post_init__(self):
-        _int("steps", self.steps, 1)
+        _int("steps", self.steps, 1, MAX_STEPS)
         _float("lr", self.lr, 0.0, open_lo=True)
         _int("batch_size", self.batch_size, 0)
         _int("log_points", self.log_points, 2)
@@ -191,16 +216,20 @@ class SimConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    seeds: int = _field(64, "independent initializations trained side by side")
+    seeds: int = _field(
+        64, "independent initializations trained side by side (an integer in [1, 2^31 - 1])"
+    )
     # the data set (features, training and test samples) is shared
-    data_seed: int = _field(0, "seed of the data set (shared by all models)")
+    data_seed: int = _field(
+        0, "seed of the data set, shared by all models (an integer in [0, 2^31 - 1])"
+    )
     # seed s of the sweep uses init key fold_in(init_seed key, s)
-    init_seed: int = _field(1, "base seed of the initializations")
+    init_seed: int = _field(1, "base seed of the initializations (an integer in [0, 2^31 - 1])")
 
     def __post_init__(self):
-        _int("seeds", self.seeds, 1)
-        _int("data_seed", self.data_seed, 0)
-        _int("init_seed", self.init_seed, 0)
+        _int("seeds", self.seeds, 1, MAX_SEED)
+        _int("data_seed", self.data_seed, 0, MAX_SEED)
+        _int("init_seed", self.init_seed, 0, MAX_SEED)
         if self.train.batch_size > self.data.n_train:
             raise ConfigError(
                 f"batch_size = {self.train.batch_size} is invalid: must be 0 (full batch) or "
@@ -296,23 +325,44 @@ class TheoremsConfig:
     soft (teacher) term of Hinton's loss, as ``alpha`` does in the CIFAR pipeline.
     """
 
-    ensemble_sizes: tuple[int, ...] = _field((1, 2, 4, 8, 16), "ensemble sizes K, e.g. 1,2,4,8,16")
-    teacher_size: int = _field(8, "members of the KD teacher ensemble")
+    ensemble_sizes: tuple[int, ...] = _field(
+        (1, 2, 4, 8, 16),
+        "ensemble sizes K: comma-separated integers >= 1, at least one <= seeds (larger K are skipped), e.g. 1,2,4,8,16",
+    )
+    teacher_size: int = _field(8, "members of the KD teacher ensemble (an integer in [1, seeds])")
     kd_loss: str = _field(
-        "paper", "'paper' (CE + truncated tau-softmax term) or 'hinton' ((1 - alpha) CE + alpha KL)"
+        "paper",
+        "KD objective: paper (CE + truncated tau-softmax term) or hinton ((1 - alpha) CE + "
+        "alpha KL)",
     )
-    kd_tau: float = _field(0.0, "temperature of the paper's KD term (0: 1 / log^2 k)")
-    kd_weight: float = _field(1.0, "eta'/eta: weight of the paper's KD term against CE")
-    hinton_alpha: float = _field(0.5, "weight of Hinton's soft (teacher) term; CE gets 1 - alpha")
-    hinton_temperature: float = _field(4.0, "temperature T of Hinton's KD loss")
-    kd_students: int = _field(8, "KD students, one per teacher group (capped by the seeds)")
-    average_size: int = _field(4, "K of the jointly trained average")
-    average_groups: int = _field(4, "independent jointly trained averages")
-    average_lr_scale: float = _field(1.0, "step of the joint average = lr * this")
+    kd_tau: float = _field(
+        0.0, "temperature tau of the paper's KD term (a number >= 0; 0: the paper's 1 / log^2 k)"
+    )
+    kd_weight: float = _field(
+        1.0, "eta'/eta, the weight of the paper's KD term against CE (a number >= 0; 0: CE only)"
+    )
+    hinton_alpha: float = _field(
+        0.5, "weight alpha of Hinton's soft (teacher) term, CE gets 1 - alpha (a number in [0, 1])"
+    )
+    hinton_temperature: float = _field(4.0, "temperature T of Hinton's KD loss (a number > 0)")
+    kd_students: int = _field(
+        8,
+        "KD students, one per disjoint teacher group (an integer >= 1; at most seeds // teacher_size are trained)",
+    )
+    average_size: int = _field(4, "models K in each jointly trained average (an integer >= 1)")
+    average_groups: int = _field(4, "independent jointly trained averages (an integer >= 1)")
+    average_lr_scale: float = _field(
+        1.0, "learning rate of the joint average, as a multiple of lr (a number > 0)"
+    )
     average_steps: int = _field(
-        0, "steps of the joint average (0: steps * K / average_lr_scale, same lr x steps)"
+        0,
+        "steps of the joint average (an integer >= 0; 0: steps * K / average_lr_scale, the same "
+        "lr x steps)",
     )
-    sd_pairs: int = _field(16, "teacher-student pairs of self-distillation")
+    sd_pairs: int = _field(
+        16,
+        "teacher-student pairs of self-distillation (an integer >= 1; at most seeds // 2 are used)",
+    )
 
     def __post_init__(self):
         _check(
