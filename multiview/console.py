@@ -15,16 +15,34 @@ import importlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import NoReturn
 
 __all__ = ["main", "run"]
 
 _interrupted: list[int] = []
+_raising: list[bool] = [False]  # False while starting: an interrupt is only recorded
+# Python code that runs inside the runtime's callbacks: an exception raised there is printed
+# ("Exception ignored in ...") and dropped, so the interrupt is sent again a moment later.
+_CALLBACKS = frozenset({"_xla_gc_callback", "__del__", "_remove"})
+
+
+def _in_callback(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name in _CALLBACKS:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _on_sigint(signum, frame) -> None:
     _interrupted.append(signum)
+    if not _raising[0]:
+        return  # imports half done must not be interrupted (extensions can crash)
+    if _in_callback(frame):
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
     raise KeyboardInterrupt
 
 
@@ -41,6 +59,9 @@ def _exit_interrupted() -> NoReturn:
 def run(app: Callable[[], object]) -> NoReturn:
     """Run the typer ``app`` (standalone) and exit with its code; 130 after Ctrl-C."""
     signal.signal(signal.SIGINT, _on_sigint)
+    if _interrupted:
+        _exit_interrupted()
+    _raising[0] = True
     try:
         app()
         code = 0
@@ -55,10 +76,9 @@ def run(app: Callable[[], object]) -> NoReturn:
 
 def main() -> NoReturn:
     """Entry point: import the command line with Ctrl-C already handled, then run it."""
-    signal.signal(signal.SIGINT, _on_sigint)
-    try:
-        cli = importlib.import_module("multiview.cli")  # seconds: JAX, matplotlib
-    except KeyboardInterrupt:
+    signal.signal(signal.SIGINT, _on_sigint)  # records only, until the imports are done
+    cli = importlib.import_module("multiview.cli")  # seconds: JAX, matplotlib
+    if _interrupted:
         sys.stderr.write("\ninterrupted while starting: nothing was done\n")
         _exit_interrupted()
     run(cli.app)

@@ -186,3 +186,31 @@ def test_cifar_train_subset_larger_than_the_data_is_refused(tmp_path):
 def test_atomic_writes_are_readable_by_the_group(tmp_path):
     path = atomic_write_text(tmp_path / "f.txt", "x")
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~_umask()
+
+
+def _strict(text: str):
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", EXPERIMENTS)
+def test_experiment_commands_print_strict_json(command, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, [command, *TINY, *TH_TINY, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert _strict(result.stdout)["predictions"]
+    again = runner.invoke(app, [command, *TINY, *TH_TINY, "--out", str(out), "--json"])
+    assert again.exit_code == 2 and "--force" in _one_error_line(again)
+    report = runner.invoke(app, ["report", str(out), "--json"])
+    assert report.exit_code == 0 and _strict(report.stdout)["report"].endswith("report.html")
+
+
+@pytest.mark.slow
+def test_sweep_prints_strict_json(tmp_path):
+    args = ["sweep", *TINY, "--x", "lr=5,10", "--y", "width=1", "--ensemble-size", "2"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "s"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(_strict(result.stdout)) == 2
