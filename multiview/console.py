@@ -46,8 +46,10 @@ def _on_sigint(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _exit_interrupted() -> NoReturn:
+def _exit_interrupted(message: str = "") -> NoReturn:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot interrupt the exit
+    if message:
+        sys.stderr.write(f"\n{message}\n")
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -60,7 +62,7 @@ def run(app: Callable[[], object]) -> NoReturn:
     """Run the typer ``app`` (standalone) and exit with its code; 130 after Ctrl-C."""
     signal.signal(signal.SIGINT, _on_sigint)
     if _interrupted:
-        _exit_interrupted()
+        _exit_interrupted("interrupted while starting: nothing was done")
     _raising[0] = True
     try:
         app()
@@ -69,8 +71,10 @@ def run(app: Callable[[], object]) -> NoReturn:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         code = 130
-    if _interrupted or code == 130:
+    if code == 130:  # the command said what was kept
         _exit_interrupted()
+    if _interrupted:  # interrupted outside a command (parsing the options)
+        _exit_interrupted("interrupted: nothing was done")
     sys.exit(code)
 
 
@@ -79,6 +83,5 @@ def main() -> NoReturn:
     signal.signal(signal.SIGINT, _on_sigint)  # records only, until the imports are done
     cli = importlib.import_module("multiview.cli")  # seconds: JAX, matplotlib
     if _interrupted:
-        sys.stderr.write("\ninterrupted while starting: nothing was done\n")
-        _exit_interrupted()
+        _exit_interrupted("interrupted while starting: nothing was done")
     run(cli.app)

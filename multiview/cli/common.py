@@ -78,7 +78,8 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
     """Register ``func`` as command ``name`` of ``target``: the one way commands are added.
 
     A :class:`~multiview.errors.MultiviewError` anywhere in the command (bad configuration,
-    missing data) becomes one line on stderr and the error's exit code, never a traceback.
+    missing data) becomes one line on stderr and the error's exit code, never a traceback;
+    Ctrl-C outside the command's own :func:`interruptible` block exits 130 with one line.
     """
 
     @functools.wraps(func)
@@ -86,8 +87,11 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         try:
             return func(*args, **kwargs)
         except MultiviewError as err:
-            console.print(f"[bold red]error:[/] {err}", highlight=False)
+            console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
             raise typer.Exit(err.exit_code) from None
+        except KeyboardInterrupt:
+            console.print("\n[yellow]interrupted[/]: no new result was completed", highlight=False)
+            raise typer.Exit(130) from None
 
     target.command(name)(command)
 
