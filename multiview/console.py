@@ -58,15 +58,15 @@ def _exit_interrupted(message: str = "") -> NoReturn:
     os._exit(130)
 
 
-def run(app: Callable[[], object]) -> NoReturn:
-    """Run the typer ``app`` (standalone) and exit with its code; 130 after Ctrl-C."""
+def run(command_line: Callable[[], int | None]) -> NoReturn:
+    """Run ``command_line()`` (it returns the exit code, or exits) and exit with its code;
+    130 after Ctrl-C."""
     signal.signal(signal.SIGINT, _on_sigint)
     if _interrupted:
         _exit_interrupted("interrupted while starting: nothing was done")
     _raising[0] = True
     try:
-        app()
-        code = 0
+        code = command_line() or 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
@@ -84,4 +84,4 @@ def main() -> NoReturn:
     cli = importlib.import_module("multiview.cli")  # seconds: JAX, matplotlib
     if _interrupted:
         _exit_interrupted("interrupted while starting: nothing was done")
-    run(cli.app)
+    run(cli.run_command_line)

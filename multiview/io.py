@@ -101,7 +101,8 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
 
 
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    with np.load(path) as f:
+    # The file is opened here so that it is closed even when numpy rejects a damaged one.
+    with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
 
 

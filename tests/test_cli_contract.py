@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from multiview.cifar.fixtures import write_image_zip
-from multiview.cli import app
+from multiview.cli import app, run_command_line
 from multiview.io import atomic_write_text
 
 runner = CliRunner()
@@ -214,3 +214,27 @@ def test_sweep_prints_strict_json(tmp_path):
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "s"), "--json"])
     assert result.exit_code == 0, result.output
     assert len(_strict(result.stdout)) == 2
+
+
+def test_resume_names_a_damaged_block_and_drops_blocks_of_another_size(tmp_path):
+    out = tmp_path / "run"
+    args = ["simulate", *TINY, "--out", str(out), "--quiet", "--seed-block", "2"]
+    assert runner.invoke(app, args).exit_code == 0
+    blocks = out / "blocks"
+    assert runner.invoke(app, [*args[:-1], "3", "--resume"]).exit_code == 0
+    assert sorted(p.name for p in blocks.glob("seeds_*")) == [
+        "seeds_000000_000003.npz",
+        "seeds_000003_000004.npz",
+    ]
+    damaged = blocks / "seeds_000000_000003.npz"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    result = runner.invoke(app, [*args[:-1], "3", "--resume"])
+    line = _one_error_line(result)
+    assert result.exit_code == 2 and str(damaged) in line and "delete it" in line
+
+
+def test_a_usage_error_is_one_line_too(monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["multiview", "ensemble", "--seeds", "1e12"])
+    assert run_command_line() == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--seeds" in err and "Traceback" not in err

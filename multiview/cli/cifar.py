@@ -53,7 +53,11 @@ def cifar_command(
     ],
     preset: Annotated[str, typer.Option(help=f"Preset: {', '.join(PRESETS)}.")] = "cpu-small",
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default runs/cifar-<time>).")
+        str | None,
+        typer.Option(
+            help="results folder: created if missing; one holding another run is refused "
+            "unless --resume or --force (default runs/cifar-<timestamp>)"
+        ),
     ] = None,
     seeds: Annotated[int | None, typer.Option(min=1, help="Single models (seeds).")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="CNN training epochs.")] = None,

@@ -320,7 +320,7 @@ JsonOpt = Annotated[
     ),
 ]
 OutOpt = Annotated[
-    Optional[Path],  # noqa: UP045
+    Optional[str],  # noqa: UP045 - a str, so that --out '' is refused (Path('') is '.')
     typer.Option(
         "--out",
         help="results folder: created if missing; one holding another run is refused unless "

@@ -52,7 +52,7 @@ def _holds_nothing(path: Path) -> bool:
 
 @contextmanager
 def run_folder(
-    out: Path | None,
+    out: str | Path | None,
     prefix: str,
     *,
     resume: bool = False,

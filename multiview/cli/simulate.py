@@ -26,7 +26,7 @@ from multiview.cli.runs import ForceOpt, run_folder
 from multiview.errors import ConfigError
 from multiview.experiments.simulate import run_distributed_simulation, run_simulation
 from multiview.report.simulation import write_simulation
-from multiview.sim.blocks import BLOCKS_DIR
+from multiview.sim.blocks import BLOCKS_DIR, check_saved_blocks
 from multiview.sim.config import SimConfig, config_to_dict
 from multiview.sim.parallel import distributed_env, plan_seed_block
 
@@ -83,6 +83,8 @@ def simulate(
     # Processes of a distributed job share --out: each one may find the others' blocks.
     claim = {"resume": True} if distributed else {"resume": resume, "force": force}
     with run_folder(out, "simulate", config=config_to_dict(cfg), **claim) as run:
+        if resume and not distributed:
+            check_saved_blocks(run.path, cfg, block)  # a damaged block: one line, now
         with (
             ProgressDisplay(enabled=not (quiet or as_json)) as display,
             interruptible(_kept(run.path) if not run.staged else _replaced(run.final)),

@@ -178,8 +178,8 @@ def check_settings(cfg: SimConfig, th: TheoremsConfig, parts: tuple[str, ...]) -
         )
     if S < 2 and {"kd", "sd", "rf", "gaussian", "ablation"} & set(parts):
         raise ConfigError(
-            f"seeds = {S} is invalid: must be >= 2 for {', '.join(parts)} (teachers, students "
-            "and ensembles need at least two models)"
+            f"seeds = {S} is invalid: must be >= 2 here (distillation teachers, students and "
+            "the baselines' ensembles need at least two models)"
         )
     if "kd" in parts and th.teacher_size > S:
         raise ConfigError(

@@ -30,6 +30,7 @@ __all__ = [
     "prepare_block_dir",
     "train_and_measure_block",
     "collect_blocks",
+    "check_saved_blocks",
 ]
 
 BLOCKS_DIR = "blocks"
@@ -97,6 +98,16 @@ def _load_block(path: Path) -> dict[str, np.ndarray]:
             f"--resume: the block file {path} is corrupt or truncated ({type(err).__name__}); "
             "delete it (its seeds are retrained) or rerun without --resume"
         ) from None
+
+
+def check_saved_blocks(out: Path, cfg: SimConfig, seed_block: int) -> None:
+    """Before a ``--resume``: every saved block of this plan reads back (one line naming the
+    first damaged file otherwise), so the error comes before any compute."""
+    block_dir = Path(out) / BLOCKS_DIR
+    for start, stop in seed_blocks(cfg.seeds, seed_block):
+        path = block_path(block_dir, start, stop)
+        if path.exists():
+            _load_block(path)
 
 
 def collect_blocks(
