@@ -11,8 +11,8 @@ import time
 import pytest
 
 ARGS = (
-    "simulate --k 4 --d 64 --patches 8 --n-train 40 --n-test 50 --width 2 --steps 3000 "
-    "--chunks 30 --log-points 6 --seeds 8 --seed-block 2"
+    "simulate --k 4 --d 64 --patches 8 --n-train 40 --n-test 50 --width 2 --steps 200000 "
+    "--chunks 2000 --log-points 6 --seeds 8 --seed-block 2"
 ).split()
 
 
