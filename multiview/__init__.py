@@ -1,70 +1,72 @@
 """multiview: a JAX laboratory for the multi-view theory of ensembles and distillation.
 
-The curated public API (see README's "Python API" and ``examples/quickstart.ipynb``)::
-
-    import multiview as mv
-
-    r = mv.simulate(mv.preset("quick", seeds=4))   # a SimulationRun
-    r.predictions                                   # Prediction records (id, measured, holds...)
-    mv.plot_lambda(r)                               # a matplotlib figure
-    r.save("runs/mine"); mv.load("runs/mine") == r  # the CLI's run folders
-
-Configs and presets; one function per experiment (``simulate``, ``theorems``, ``ensemble``,
-``distill``, ``self_distill``, ``train_average``, ``sweep``, ``cifar_experiments``), each returning a
-frozen result with ``.predictions``, ``.save(dir)`` and a verdict table in notebooks;
-``load``; figures of results. Everything else is importable from its module (see
-docs/architecture.md for the layout).
+The curated public API: configs and presets (``preset("quick", noise_scale=2.0)``), one
+function per experiment returning a typed result (``simulate``, ``theorems``, ``ensemble``,
+``distill``, ``self_distill``, ``train_average``, ``sweep``, ``cifar_experiments``), ``load``
+for any run folder, figures of results, and the lower-level entry points and writers.
+Everything else is importable from its module (see docs/architecture.md for the layout).
 """
 
 __version__ = "0.1.0"
 
-from multiview.api import (  # noqa: E402
-    cifar_experiments,
-    distill,
-    ensemble,
-    preset,
-    self_distill,
-    simulate,
-    sweep,
-    theorems,
-    theorems_config,
-    train_average,
-)
-from multiview.errors import ConfigError, DataError, MultiviewError  # noqa: E402
-from multiview.experiments.simulate import (  # noqa: E402
-    SimulationResult,
-    run_distributed_simulation,
-    run_simulation,
-)
-from multiview.experiments.sweep import run_sweep  # noqa: E402
-from multiview.experiments.theorems import run_theorems  # noqa: E402
-from multiview.plotting import (  # noqa: E402
-    plot_accuracy,
-    plot_ensemble_curve,
-    plot_lambda,
-    plot_learned_views,
-    plot_phase_diagram,
-)
-from multiview.report.simulation import write_simulation  # noqa: E402
-from multiview.report.sweep import plot_heatmaps  # noqa: E402
-from multiview.report.theorems import write_theorems  # noqa: E402
-from multiview.results import (  # noqa: E402
-    CifarRun,
-    Prediction,
-    SimulationRun,
-    SweepRun,
-    TheoremsRun,
-    load,
-)
-from multiview.sim.config import (  # noqa: E402
-    PRESETS,
-    DataConfig,
-    ModelConfig,
-    SimConfig,
-    TheoremsConfig,
-    TrainConfig,
-    with_overrides,
-)
+import importlib  # noqa: E402
+
+#: Where each name of the public API lives. They are imported on first use (PEP 562), so
+#: ``import multiview`` is instant and the console script can handle Ctrl-C before JAX loads.
+_EXPORTS = {
+    "cifar_experiments": "multiview.api",
+    "distill": "multiview.api",
+    "ensemble": "multiview.api",
+    "preset": "multiview.api",
+    "self_distill": "multiview.api",
+    "simulate": "multiview.api",
+    "sweep": "multiview.api",
+    "theorems": "multiview.api",
+    "theorems_config": "multiview.api",
+    "train_average": "multiview.api",
+    "CifarRun": "multiview.results",
+    "Prediction": "multiview.results",
+    "SimulationRun": "multiview.results",
+    "SweepRun": "multiview.results",
+    "TheoremsRun": "multiview.results",
+    "load": "multiview.results",
+    "plot_accuracy": "multiview.plotting",
+    "plot_ensemble_curve": "multiview.plotting",
+    "plot_lambda": "multiview.plotting",
+    "plot_learned_views": "multiview.plotting",
+    "plot_phase_diagram": "multiview.plotting",
+    "ConfigError": "multiview.errors",
+    "DataError": "multiview.errors",
+    "MultiviewError": "multiview.errors",
+    "SimulationResult": "multiview.experiments.simulate",
+    "run_distributed_simulation": "multiview.experiments.simulate",
+    "run_simulation": "multiview.experiments.simulate",
+    "run_sweep": "multiview.experiments.sweep",
+    "run_theorems": "multiview.experiments.theorems",
+    "write_simulation": "multiview.report.simulation",
+    "plot_heatmaps": "multiview.report.sweep",
+    "write_theorems": "multiview.report.theorems",
+    "PRESETS": "multiview.sim.config",
+    "DataConfig": "multiview.sim.config",
+    "ModelConfig": "multiview.sim.config",
+    "SimConfig": "multiview.sim.config",
+    "TheoremsConfig": "multiview.sim.config",
+    "TrainConfig": "multiview.sim.config",
+    "with_overrides": "multiview.sim.config",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'multiview' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "__version__",

@@ -1,5 +1,5 @@
 """``python -m multiview``: the command line."""
 
-from multiview.cli import main
+from multiview.console import main
 
 main()

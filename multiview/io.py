@@ -33,8 +33,15 @@ __all__ = [
 ]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename),
+    readable as a plain ``open`` would make it (``0666 & ~umask``, e.g. 0644)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -43,6 +50,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are for the group too
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -93,7 +101,8 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
 
 
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    with np.load(path) as f:
+    # The file is opened here so that it is closed even when numpy rejects a damaged one.
+    with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
 
 

@@ -92,6 +92,7 @@ def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path)
         "2",
         "--json",
         "--quiet",
+        "--resume",
     )
     assert again.exit_code == 0, again.output
     resumed = json.loads(again.output)

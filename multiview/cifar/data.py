@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import pickle
 import re
 import warnings
 import zipfile
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from multiview.cifar.safe_pickle import UnsafePickleError, safe_loads
 from multiview.errors import ConfigError, DataError
 from multiview.io import atomic_write_bytes
 
@@ -250,8 +250,9 @@ def _unpickle(file: Path) -> dict:
     if not file.is_file():
         raise DataError(f"missing CIFAR file {file}: {_HINT}")
     try:
-        with open(file, "rb") as f:
-            obj = pickle.load(f, encoding="bytes")  # noqa: S301 - the official format
+        obj = safe_loads(file.read_bytes())
+    except UnsafePickleError as err:
+        raise DataError(f"unsafe CIFAR file {file}: {err}; nothing in it was run") from None
     except Exception as err:  # pickle raises many types on damaged input
         raise DataError(f"corrupt CIFAR file {file}: {type(err).__name__}: {err}") from None
     if not isinstance(obj, dict):
@@ -306,7 +307,7 @@ def _decode(blob: bytes, where: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(blob)) as img:
             arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as err:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
         raise DataError(f"corrupt image {where}: {err}") from None
     if arr.shape != (32, 32, 3):
         raise DataError(f"image {where} is {arr.shape[1]}x{arr.shape[0]}, expected 32x32")

@@ -9,15 +9,45 @@ the user can fix print one line and exit non-zero (2 for bad configuration or da
 a traceback; Ctrl-C exits 130 after saying what was kept.
 """
 
-from multiview.cli import bench, cifar, report, simulate, sweep, theorems
-from multiview.cli.common import app
+import typer
+from rich.markup import escape
 
-__all__ = ["app", "main"]
+from multiview.cli import bench, cifar, report, simulate, sweep, theorems
+from multiview.cli.common import app, console
+from multiview.console import run
+
+__all__ = ["app", "main", "run_command_line"]
 
 for _group in (simulate, theorems, sweep, bench, cifar, report):
     _group.register(app)
 
 
+def run_command_line() -> int:
+    """Run the command line on ``sys.argv`` and return its exit code.
+
+    Like typer's standalone mode, except that a usage error (an unknown option, a value of
+    the wrong type) is one line on stderr, as every other error is, and exit code 2.
+    """
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(prog_name="multiview", standalone_mode=False)
+    except typer.Abort:
+        return 130
+    except Exception as err:
+        if not (
+            hasattr(err, "format_message") and isinstance(getattr(err, "exit_code", None), int)
+        ):
+            raise
+        if not err.format_message().strip():  # no arguments: the help was shown
+            return err.exit_code
+        ctx = getattr(err, "ctx", None)
+        where = f" ({ctx.command_path} --help lists the options)" if ctx is not None else ""
+        console.print(f"[bold red]error:[/] {escape(err.format_message())}{where}", highlight=False)
+        return err.exit_code
+    return result if isinstance(result, int) else 0
+
+
 def main() -> None:
-    """Entry point of the ``multiview`` console script (and of ``python -m multiview``)."""
-    app()
+    """Entry point of the ``multiview`` command line (see :mod:`multiview.console`, which
+    the console script and ``python -m multiview`` call: Ctrl-C exits 130 every time)."""
+    run(run_command_line)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import sys
+from dataclasses import replace
 from typing import Annotated, Optional
 
 import typer
@@ -12,8 +11,10 @@ from rich.table import Table
 
 from multiview import bench
 from multiview.cli.common import add_command, console, interruptible
+from multiview.cli.runs import print_json
 from multiview.errors import ConfigError
-from multiview.sim.config import preset
+from multiview.sim.config import MAX_SEED, preset
+from multiview.sim.parallel import auto_seed_block
 
 __all__ = ["register", "bench_command", "parse_seeds", "print_bench"]
 
@@ -106,10 +107,14 @@ def print_bench(result: dict, console: Console) -> None:
 
 def bench_command(
     preset_name: Annotated[
-        str, typer.Option("--preset", help="preset whose sizes are timed")
+        str, typer.Option("--preset", help="preset whose sizes are timed: default, quick, paper")
     ] = "default",
     seeds: Annotated[
-        str, typer.Option("--seeds", help="seed counts of the throughput table, e.g. 1,4,64")
+        str,
+        typer.Option(
+            "--seeds",
+            help="seed counts of the throughput table: comma-separated integers >= 1, e.g. 1,4,64",
+        ),
     ] = "1,2,4,8,16,32,64,128,256",
     as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
     torch: Annotated[
@@ -123,27 +128,51 @@ def bench_command(
         bool, typer.Option("--quick", help="few steps and repeats, no large preset (smoke test)")
     ] = False,
     large: Annotated[
-        str, typer.Option("--large", help="a larger preset timed at 1 and 8 seeds ('' skips)")
+        str,
+        typer.Option(
+            "--large",
+            help="a larger preset timed at 1 and 8 seeds: default, quick, paper, or '' to skip",
+        ),
     ] = "paper",
     compare_seeds: Annotated[
-        int, typer.Option("--compare-seeds", min=1, help="seeds of the loop comparisons")
+        int,
+        typer.Option(
+            "--compare-seeds", min=1, help="seeds of the loop comparisons (an integer >= 1)"
+        ),
     ] = 64,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress messages on stderr")] = False,
 ) -> None:
     """Time the seed-parallel trainer: FLOP/s against this machine's matmul peak, throughput
     over seed counts, and the speedup over per-seed JAX and PyTorch loops."""
-    preset(preset_name)  # a bad name stops here, before anything is timed
+    preset(preset_name)  # bad options stop here, before anything is timed
+    if large:
+        try:
+            preset(large)
+        except ConfigError:
+            raise ConfigError(
+                f"--large {large!r} is invalid: must be a preset name or '' (skip)"
+            ) from None
+    seed_counts = parse_seeds(seeds)
+    if max(seed_counts) > MAX_SEED or compare_seeds > MAX_SEED:
+        raise ConfigError(f"--seeds {seeds!r} is invalid: each must be <= {MAX_SEED}")
+    for n in [*seed_counts, compare_seeds]:
+        fit = auto_seed_block(replace(preset(preset_name), seeds=n))
+        if fit < n:
+            raise ConfigError(f"seeds = {n} is invalid: at most {fit} fit in memory at once")
     with interruptible("no benchmark results were written"):
         result = bench.run_bench(
             preset_name,
-            parse_seeds(seeds),
+            seed_counts,
             torch=torch,
             quick=quick,
             large=large or None,
             compare_seeds=compare_seeds,
-            log=None if as_json else (lambda s: console.print(s, style="dim", highlight=False)),
+            log=None
+            if (as_json or quiet)
+            else (lambda s: console.print(s, style="dim", highlight=False)),
         )
     if as_json:
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        print_json(result)
     else:
         print_bench(result, Console())
 

@@ -8,7 +8,6 @@ turns into one line and an exit code.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -21,8 +20,8 @@ from multiview.cifar.download import ARCHIVES, download_cifar
 from multiview.cifar.experiments import run_cifar
 from multiview.cifar.train import EpochReport
 from multiview.cli.common import ProgressDisplay, add_command, console, interruptible
+from multiview.cli.runs import ForceOpt, print_json, run_folder
 from multiview.errors import ConfigError
-from multiview.io import default_run_dir, to_jsonable
 from multiview.report.cifar import format_table, write_report
 
 __all__ = ["cifar_command", "download_command", "register"]
@@ -54,7 +53,11 @@ def cifar_command(
     ],
     preset: Annotated[str, typer.Option(help=f"Preset: {', '.join(PRESETS)}.")] = "cpu-small",
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default runs/cifar-<time>).")
+        str | None,
+        typer.Option(
+            help="results folder: created if missing; one holding another run is refused "
+            "unless --resume or --force (default runs/cifar-<timestamp>)"
+        ),
     ] = None,
     seeds: Annotated[int | None, typer.Option(min=1, help="Single models (seeds).")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="CNN training epochs.")] = None,
@@ -77,10 +80,21 @@ def cifar_command(
         ),
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume/--no-resume", help="Continue from checkpoints in OUT.")
-    ] = True,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+        bool,
+        typer.Option(
+            "--resume/--no-resume",
+            help="continue the run in --out from its checkpoints (default: refuse a folder "
+            "that holds another run)",
+        ),
+    ] = False,
+    force: ForceOpt = False,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="print the summary as JSON on stdout (NaN as null)"),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option(help="no progress display and no messages on stderr")
+    ] = False,
 ) -> None:
     """Figure-1 experiments on CIFAR: single, ensemble, KD, self-distillation, training the
     average, random-feature baselines. Writes OUT/summary.json, table.md, figure1.png."""
@@ -100,27 +114,38 @@ def cifar_command(
     if seed_parallel is not None:
         changes["train__seed_parallel"] = seed_parallel
     cfg = base.replace(**changes)
-    out_dir = out if out is not None else default_run_dir("cifar")
-    dataset = load_cifar(data, cache_dir=resolve_cache_dir(data_dir), labels=labels)
-    log = (lambda msg: None) if quiet else (lambda msg: console.print(msg))
-    log(
-        f"{dataset.name}: {dataset.train_x.shape[0]} train / {dataset.test_x.shape[0]} test "
-        f"images, {dataset.num_classes} classes; preset {cfg.preset}, {cfg.seeds} seeds"
-    )
-    kept = f"finished epochs are checkpointed in {out_dir}; rerun with the same --out to resume"
-    with ProgressDisplay(enabled=not quiet) as display, interruptible(kept):
-        summary = run_cifar(
-            cfg, dataset, out_dir, resume=resume, progress=_epoch_reporter(display), log=log
+    with run_folder(out, "cifar", resume=resume, force=force) as run:
+        dataset = load_cifar(data, cache_dir=resolve_cache_dir(data_dir), labels=labels)
+        n_train = dataset.train_x.shape[0]
+        if train_subset is not None and train_subset > n_train:
+            raise ConfigError(
+                f"train_subset = {train_subset} is invalid: must be <= the {n_train} training "
+                f"images of {data}"
+            )
+        log = (lambda msg: None) if (quiet or json_output) else (lambda msg: console.print(msg))
+        log(
+            f"{dataset.name}: {n_train} train / {dataset.test_x.shape[0]} test images, "
+            f"{dataset.num_classes} classes; preset {cfg.preset}, {cfg.seeds} seeds"
         )
-    files = write_report(summary, out_dir)
+        kept = (
+            f"the earlier run in {run.final} is untouched"
+            if run.staged
+            else f"finished epochs are checkpointed in {run.path}; rerun with --resume "
+            f"--out {run.path} to continue"
+        )
+        with ProgressDisplay(enabled=not (quiet or json_output)) as display, interruptible(kept):
+            summary = run_cifar(
+                cfg, dataset, run.path, resume=resume, progress=_epoch_reporter(display), log=log
+            )
+        files = write_report(summary, run.path)
     if json_output:
-        typer.echo(json.dumps(to_jsonable(summary), indent=2))
+        print_json(summary)
     else:
         typer.echo(format_table(summary))
-        typer.echo(
-            f"wrote {files['summary']}, {files['table']}, {files['figure']} "
-            f"({summary['wall_seconds']:.0f} s)"
+        names = ", ".join(
+            str(run.final / Path(files[k]).name) for k in ("summary", "table", "figure")
         )
+        typer.echo(f"wrote {names} ({summary['wall_seconds']:.0f} s)")
 
 
 def download_command(
@@ -132,13 +157,20 @@ def download_command(
     url: Annotated[str | None, typer.Option(help="Mirror URL (default: the official).")] = None,
     md5: Annotated[str | None, typer.Option(help="Expected MD5 for --url.")] = None,
     force: Annotated[bool, typer.Option(help="Download again.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help='print {"dataset", "path"} as JSON on stdout')
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="print nothing but errors")] = False,
 ) -> None:
     """Download and unpack an official CIFAR python archive (needs internet; checksummed)."""
     if url is not None and md5 is None:
         raise ConfigError("--url needs --md5 (the archive is always checksummed)")
     target = dest if dest is not None else resolve_cache_dir(data_dir) / "raw"
     path = download_cifar(dataset, target, url=url, md5=md5, force=force)
-    typer.echo(f"{dataset} ready at {path}; use --data {path}")
+    if json_output:
+        print_json({"dataset": dataset, "path": path})
+    elif not quiet:
+        typer.echo(f"{dataset} ready at {path}; use --data {path}")
 
 
 def register(app: typer.Typer) -> None:

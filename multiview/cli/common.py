@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
-import sys
 import time
 import typing
 from collections.abc import Callable, Iterator
@@ -20,6 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -30,6 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from multiview.cli.runs import print_json
 from multiview.errors import ConfigError, MultiviewError
 from multiview.io import default_run_dir
 from multiview.report.tables import verdict_table
@@ -66,6 +66,7 @@ __all__ = [
 
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode="markdown",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="multiview: watch the multi-view theory of ensembles and distillation happen.",
@@ -86,7 +87,8 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
     """Register ``func`` as command ``name`` of ``target``: the one way commands are added.
 
     A :class:`~multiview.errors.MultiviewError` anywhere in the command (bad configuration,
-    missing data) becomes one line on stderr and the error's exit code, never a traceback.
+    missing data) becomes one line on stderr and the error's exit code, never a traceback;
+    Ctrl-C outside the command's own :func:`interruptible` block exits 130 with one line.
     """
 
     @functools.wraps(func)
@@ -94,28 +96,38 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         try:
             return func(*args, **kwargs)
         except MultiviewError as err:
-            console.print(f"[bold red]error:[/] {err}", highlight=False)
+            console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
             raise typer.Exit(err.exit_code) from None
+        except KeyboardInterrupt:
+            console.print("\n[yellow]interrupted[/]: no new result was completed", highlight=False)
+            raise typer.Exit(130) from None
 
     target.command(name)(command)
 
 
 @contextmanager
-def interruptible(kept: str) -> Iterator[None]:
-    """The one Ctrl-C handler: say what was kept (``kept``) and exit 130, no traceback."""
+def interruptible(kept: str | Callable[[], str]) -> Iterator[None]:
+    """The one Ctrl-C handler: say what was kept (``kept``, or ``kept()`` evaluated at the
+    interrupt, so it names only what exists) and exit 130, no traceback."""
     try:
         yield
     except KeyboardInterrupt:
-        console.print(f"\n[yellow]interrupted[/]: {kept}", highlight=False)
+        said = kept() if callable(kept) else kept
+        console.print(f"\n[yellow]interrupted[/]: {escape(said)}", highlight=False)
+        console.file.flush()
         raise typer.Exit(130) from None
 
 
 # --------------------------------------------------------------------------- config options
 
 
-def _option(name: str, typ: type, help_text: str, panel: str) -> inspect.Parameter:
+def _option(
+    name: str, typ: type, help_text: str, panel: str, default: Any, note: str = ""
+) -> inspect.Parameter:
     if typ is tuple:  # ensemble_sizes: a comma-separated list on the command line
         typ = str
+        default = ",".join(map(str, default))
+    help_text = f"{help_text} (default: {default}{note})"
     return inspect.Parameter(
         name,
         inspect.Parameter.KEYWORD_ONLY,
@@ -125,6 +137,9 @@ def _option(name: str, typ: type, help_text: str, panel: str) -> inspect.Paramet
             typer.Option(help=help_text, rich_help_panel=panel),
         ],
     )
+
+
+_PRESET_NOTE = " in the default preset"
 
 
 def _theorems_config(values: dict[str, Any], preset_name: str = "default") -> TheoremsConfig:
@@ -161,21 +176,25 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
             inspect.Parameter.KEYWORD_ONLY,
             default="default",
             annotation=Annotated[
-                str, typer.Option("--preset", help="named preset: " + ", ".join(PRESETS))
+                str,
+                typer.Option(
+                    "--preset",
+                    help="named preset the config fields start from: " + ", ".join(PRESETS),
+                ),
             ],
         )
     ]
     taken = {p.name for p in rest}
     field_names = [name for name, _, _ in all_fields() if name not in taken]
     params += [
-        _option(name, typ, field_help(name), "Config fields")
-        for name, typ, _ in all_fields()
+        _option(name, typ, field_help(name), "Config fields", default, _PRESET_NOTE)
+        for name, typ, default in all_fields()
         if name not in taken
     ]
     th_names = [f.name for f in dc_fields(TheoremsConfig)] if wants_th else []
     params += [
-        _option(name, type(getattr(TheoremsConfig(), name)), field_help(name), "Experiment fields")
-        for name in th_names
+        _option(name, type(value), field_help(name), "Experiment fields", value)
+        for name, value in ((n, getattr(TheoremsConfig(), n)) for n in th_names)
     ]
 
     @functools.wraps(func)
@@ -281,24 +300,48 @@ def print_predictions(
 
 
 def finish(
-    summary: dict[str, Any], out: Path, as_json: bool, started: float, verbose: bool = False
+    summary: dict[str, Any],
+    out: Path,
+    as_json: bool,
+    started: float,
+    quiet: bool = False,
+    verbose: bool = False,
 ) -> None:
-    """Print the summary (tables, or JSON on stdout) and where the results are."""
+    """Print the summary (tables, or strict JSON on stdout) and where the results are
+    (on stderr, unless ``quiet``); ``verbose`` adds each prediction's claim."""
     if as_json:
-        sys.stdout.write(json.dumps(summary, indent=2, default=float) + "\n")
+        print_json(summary)
     else:
         if "metrics" in summary:
             print_metrics(summary["metrics"])
         print_predictions(summary["predictions"], verbose=verbose)
-    console.print(f"results in [bold]{out}[/] ({time.time() - started:.1f} s)", highlight=False)
+    if not quiet:
+        console.print(
+            f"results in [bold]{escape(str(out))}[/] ({time.time() - started:.1f} s)",
+            highlight=False,
+        )
 
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="print summary.json to stdout")]
-OutOpt = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option("--out", help="results directory (default runs/<name>-<timestamp>)"),
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        "--as-json",
+        help="print the summary as JSON on stdout (NaN and infinities as null); "
+        "no progress display",
+    ),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", help="no progress display")]
+OutOpt = Annotated[
+    Optional[str],  # noqa: UP045 - a str, so that --out '' is refused (Path('') is '.')
+    typer.Option(
+        "--out",
+        help="results folder: created if missing; one holding another run is refused unless "
+        "--resume or --force (default runs/<command>-<timestamp>)",
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", help="no progress display and no messages on stderr")
+]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", help="the verdict table with each prediction's claim")
 ]

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from multiview.cli.common import add_command
+from multiview.cli.runs import print_json
 from multiview.report.html import ReportError, build_comparison, build_report
 
 __all__ = ["report_command", "register"]
@@ -35,6 +36,10 @@ def report_command(
             "RUN_A/compare-<name of RUN_B>.html for two runs)",
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='print {"report": PATH} as JSON on stdout')
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
 ) -> None:
     """Write a self-contained HTML page of one run, or of two runs side by side (config
     differences, prediction and metric deltas). Works on any earlier run folder."""
@@ -51,7 +56,10 @@ def report_command(
     except (ReportError, OSError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(str(path))
+    if as_json:
+        print_json({"report": path})
+    elif not quiet:
+        typer.echo(str(path))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from multiview.api import simulate as simulate_run
 from multiview.cli.common import (
     JsonOpt,
     OutOpt,
@@ -20,12 +21,15 @@ from multiview.cli.common import (
     add_command,
     finish,
     interruptible,
-    out_dir,
     with_config_options,
 )
+from multiview.cli.runs import ForceOpt, run_folder
 from multiview.errors import ConfigError
-from multiview.sim.blocks import BLOCKS_DIR
-from multiview.sim.config import SimConfig
+from multiview.experiments.simulate import run_distributed_simulation, run_simulation
+from multiview.report.simulation import write_simulation
+from multiview.sim.blocks import BLOCKS_DIR, check_saved_blocks
+from multiview.sim.config import SimConfig, config_to_dict
+from multiview.sim.parallel import distributed_env, plan_seed_block
 
 __all__ = ["simulate", "register"]
 
@@ -40,6 +44,21 @@ DistributedOpt = Annotated[
 ]
 
 
+def _kept(out: Path) -> Callable[[], str]:
+    """What an interrupt leaves, said at the moment of the interrupt (only what exists)."""
+
+    def said() -> str:
+        blocks = sorted((out / BLOCKS_DIR).glob("seeds_*.npz")) if out.is_dir() else []
+        if not blocks:
+            return "no block of seeds had finished; nothing was kept"
+        return (
+            f"{len(blocks)} finished block(s) of seeds are saved in {out / BLOCKS_DIR}; "
+            f"rerun with --resume --out {out} to continue"
+        )
+
+    return said
+
+
 def simulate(
     cfg: SimConfig,
     out: OutOpt = None,
@@ -48,31 +67,57 @@ def simulate(
     seed_block: SeedBlockOpt = 0,
     seed_chunk: SeedChunkAlias = 0,
     resume: ResumeOpt = False,
+    force: ForceOpt = False,
     distributed: DistributedOpt = False,
     verbose: VerboseOpt = False,
 ):
     """Train many single models from independent seeds and check Theorem 1."""
     if seed_block and seed_chunk and seed_block != seed_chunk:
         raise ConfigError("--seed-chunk is the old name of --seed-block: give one of them")
+    if distributed and force:
+        raise ConfigError("--force is invalid with --distributed: replace the run by hand")
     seed_block = seed_block or seed_chunk
     started = time.time()
-    out = out_dir(out, "simulate")
-    kept = (
-        f"finished blocks of seeds are saved in {out}/{BLOCKS_DIR}; "
-        f"rerun with --resume --out {out} to continue"
-    )
-    with ProgressDisplay(enabled=not (quiet or as_json)) as display, interruptible(kept):
-        run = simulate_run(
-            cfg,
-            out=out,
-            progress=display,
-            seed_block=seed_block,
-            resume=resume,
-            distributed=distributed,
-        )
-    if run is None:  # a process other than 0 of a distributed job: its blocks are saved
-        return
-    finish(run.summary, out, as_json, started, verbose=verbose)
+    if distributed:
+        distributed_env()  # bad launch variables stop here, before anything is written
+    else:
+        block = plan_seed_block(cfg, seed_block)  # memory check; cut into blocks if needed
+    # Processes of a distributed job share --out: each one may find the others' blocks.
+    claim = {"resume": True} if distributed else {"resume": resume, "force": force}
+    with run_folder(out, "simulate", config=config_to_dict(cfg), **claim) as run:
+        if resume and not distributed:
+            check_saved_blocks(run.path, cfg, block)  # a damaged block: one line, now
+        with (
+            ProgressDisplay(enabled=not (quiet or as_json)) as display,
+            interruptible(_kept(run.path) if not run.staged else _replaced(run.final)),
+        ):
+            on_chunk = display(f"{cfg.seeds} seeds")
+            if distributed:
+                result = run_distributed_simulation(
+                    cfg,
+                    run.path,
+                    seed_block=seed_block,
+                    resume=resume,
+                    on_chunk=on_chunk,
+                    on_block=display.block,
+                )
+            else:
+                result = run_simulation(
+                    cfg,
+                    on_chunk=on_chunk,
+                    out=run.path,
+                    seed_block=block,
+                    resume=resume,
+                    on_block=display.block,
+                )
+        if result is None:  # a process other than 0 of a distributed job: its blocks are saved
+            return
+        write_simulation(result, run.path)
+    finish(result.summary, run.final, as_json, started, quiet, verbose=verbose)
+
+
+def _replaced(final: Path) -> str:
+    return f"the earlier run in {final} is untouched (--force replaces it only when complete)"
 
 
 def register(app: typer.Typer) -> None:

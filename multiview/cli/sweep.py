@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from typing import Annotated
 
@@ -17,13 +15,14 @@ from multiview.cli.common import (
     add_command,
     console,
     interruptible,
-    out_dir,
     with_config_options,
 )
+from multiview.cli.runs import ForceOpt, print_json, run_folder
 from multiview.errors import ConfigError
-from multiview.experiments.sweep import parse_axis, run_sweep
+from multiview.experiments.sweep import cell_config, parse_axis, run_sweep
 from multiview.report.sweep import write_sweep
 from multiview.sim.config import SimConfig, TheoremsConfig
+from multiview.sim.parallel import auto_seed_block
 
 __all__ = ["register", "sweep"]
 
@@ -58,6 +57,7 @@ def sweep(
     measure: MeasureOpt = "theorem1",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ):
     """Grid over two config fields: heatmaps of single-view accuracy, one-view fraction and
     ensemble gain (out/phase_diagram.png). Cells are saved as they finish; --resume reuses
@@ -66,41 +66,56 @@ def sweep(
     if measure not in ("theorem1", "kd"):
         raise ConfigError(f"measure = {measure!r} is invalid: must be 'theorem1' or 'kd'")
     xa, ya = parse_axis(x), parse_axis(y)
-    out_path = out_dir(out, "sweep")
+    if xa[0] == ya[0]:
+        raise ConfigError(f"--x and --y are both {xa[0]!r}: sweep two different fields")
+    for yv in ya[1]:  # every cell is valid and fits in memory, before anything is trained
+        for xv in xa[1]:
+            ccfg = cell_config(cfg, xa[0], xv, ya[0], yv)
+            if auto_seed_block(ccfg) < ccfg.seeds:
+                raise ConfigError(
+                    f"cell {xa[0]}={xv}, {ya[0]}={yv}: seeds = {ccfg.seeds} is invalid: must "
+                    f"be <= {auto_seed_block(ccfg)} (what fits in memory at once)"
+                )
     n = len(xa[1]) * len(ya[1])
     done = []
-    kept = (
-        f"finished cells are saved in {out_path}/cells; rerun with --resume --out "
-        f"{out_path} to continue"
-    )
-    with ProgressDisplay(enabled=not (quiet or as_json)) as display, interruptible(kept):
+    with run_folder(out, "sweep", resume=resume, force=force) as run:
+        out_path = run.path
 
-        def on_cell(name: str, reused: bool) -> None:
-            done.append(name)
-            display.note(f"[{len(done)}/{n}] {name}: {'reused from disk' if reused else 'done'}")
+        def kept() -> str:
+            if run.staged:
+                return f"the earlier run in {run.final} is untouched"
+            if not done:
+                return "no cell had finished; nothing was kept"
+            return (
+                f"{len(done)} finished cell(s) are saved in {out_path}/cells; rerun with "
+                f"--resume --out {out_path} to continue"
+            )
 
-        grid = run_sweep(
-            cfg,
-            xa,
-            ya,
-            out_path,
-            resume=resume,
-            ensemble_size=ensemble_size,
-            on_cell=on_cell,
-            progress=display,
-            kd=th if measure == "kd" else None,
-        )
-    paths = write_sweep(grid, out_path)  # heatmaps and report.html
+        with ProgressDisplay(enabled=not (quiet or as_json)) as display, interruptible(kept):
+
+            def on_cell(name: str, reused: bool) -> None:
+                done.append(name)
+                state = "reused from disk" if reused else "done"
+                display.note(f"[{len(done)}/{n}] {name}: {state}")
+
+            grid = run_sweep(
+                cfg,
+                xa,
+                ya,
+                out_path,
+                resume=resume,
+                ensemble_size=ensemble_size,
+                on_cell=on_cell,
+                progress=display,
+                kd=th if measure == "kd" else None,
+            )
+        paths = write_sweep(grid, out_path)  # heatmaps and report.html
     if as_json:
-        sys.stdout.write(
-            json.dumps({k: v["metrics"] for k, v in grid["cells"].items()}, indent=2, default=float)
-            + "\n"
-        )
-    else:
-        console.print(f"phase diagram: {paths['phase_diagram']}", highlight=False)
-    console.print(
-        f"results in [bold]{out_path}[/] ({time.time() - started:.1f} s)", highlight=False
-    )
+        print_json({k: v["metrics"] for k, v in grid["cells"].items()})
+    elif not quiet:
+        console.print(f"phase diagram: {run.final / paths['phase_diagram'].name}", highlight=False)
+    if not quiet:
+        console.print(f"results in {run.final} ({time.time() - started:.1f} s)", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

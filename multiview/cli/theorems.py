@@ -18,10 +18,10 @@ from multiview.cli.common import (
     console,
     finish,
     interruptible,
-    out_dir,
     with_config_options,
 )
-from multiview.experiments.theorems import PARTS, run_theorems
+from multiview.cli.runs import ForceOpt, run_folder
+from multiview.experiments.theorems import PARTS, check_settings, run_theorems
 from multiview.report.theorems import write_theorems
 from multiview.sim.config import SimConfig, TheoremsConfig
 
@@ -30,6 +30,7 @@ __all__ = ["COMMANDS", "register", "run_and_write"]
 
 def run_and_write(cfg: SimConfig, th: TheoremsConfig, parts, out: Path, quiet: bool):
     """Run the requested parts with progress bars and write the report into ``out``."""
+    check_settings(cfg, th, parts)  # before anything is trained
     with ProgressDisplay(enabled=not quiet) as display:
         with interruptible("nothing of this report was written"):
             res = run_theorems(cfg, th, progress=display, parts=parts)
@@ -43,17 +44,19 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
         out: OutOpt = None,
         as_json: JsonOpt = False,
         quiet: QuietOpt = False,
+        force: ForceOpt = False,
         verbose: VerboseOpt = False,
     ):
         started = time.time()
-        out_path = out_dir(out, prefix)
-        summary = run_and_write(cfg, th, parts, out_path, quiet or as_json)
+        check_settings(cfg, th, parts)  # one line before the folder is touched
+        with run_folder(out, prefix, force=force) as run:
+            summary = run_and_write(cfg, th, parts, run.path, quiet or as_json)
         shown = {"predictions": summary["predictions"]}
         if as_json:
             shown["methods"] = summary["methods"]
-        finish(shown, out_path, as_json, started, verbose=verbose)
-        if not as_json:
-            console.print(f"report: {out_path / 'report.html'}", highlight=False)
+        finish(shown, run.final, as_json, started, quiet, verbose=verbose)
+        if not (as_json or quiet):
+            console.print(f"report: {run.final / 'report.html'}", highlight=False)
 
     command.__doc__ = doc
     command.__name__ = prefix.replace("-", "_")

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from multiview.errors import ConfigError
 from multiview.experiments import Progress, no_progress
 from multiview.experiments.ablation import run_view_ablation
 from multiview.experiments.average import run_train_average
@@ -25,10 +26,11 @@ from multiview.experiments.gaussian import run_gaussian_control
 from multiview.experiments.simulate import SimulationResult, run_simulation
 from multiview.sim.config import SimConfig, TheoremsConfig
 from multiview.sim.metrics import group_seeds
+from multiview.sim.parallel import auto_seed_block
 from multiview.sim.predictions import THRESHOLDS, Prediction, at_least, band, compare
 from multiview.sim.single import model_scores, summarize_metrics
 
-__all__ = ["PARTS", "theorem_predictions", "run_theorems"]
+__all__ = ["PARTS", "check_settings", "theorem_predictions", "run_theorems"]
 
 #: Every part ``run_theorems`` can run (the single-model sweep and ensembles always run).
 PARTS = ("ensemble", "average", "kd", "sd", "rf", "gaussian", "ablation")
@@ -188,6 +190,36 @@ def theorem_predictions(
     return preds
 
 
+def check_settings(cfg: SimConfig, th: TheoremsConfig, parts: tuple[str, ...]) -> None:
+    """Refuse, before any compute, experiment settings the seeds of ``cfg`` cannot support
+    (one line, the config fields' style), and a sweep that does not fit in memory."""
+    S = cfg.seeds
+    fits = [K for K in th.ensemble_sizes if K <= S]
+    if not fits:
+        raise ConfigError(
+            f"ensemble_sizes = {','.join(map(str, th.ensemble_sizes))} is invalid: must "
+            f"include a size <= seeds = {S} (each ensemble is K of the seeds; larger K are "
+            "skipped)"
+        )
+    if S < 2 and {"kd", "sd", "rf", "gaussian", "ablation"} & set(parts):
+        raise ConfigError(
+            f"seeds = {S} is invalid: must be >= 2 here (distillation teachers, students and "
+            "the baselines' ensembles need at least two models)"
+        )
+    if "kd" in parts and th.teacher_size > S:
+        raise ConfigError(
+            f"teacher_size = {th.teacher_size} is invalid: must be <= seeds = {S} (the "
+            "teacher is an ensemble of the seeds)"
+        )
+    fit = auto_seed_block(cfg)  # one line if not even one seed fits
+    if fit < S:
+        raise ConfigError(
+            f"seeds = {S} is invalid: at most {fit} seeds of this config fit in memory at "
+            "once (the experiments train all seeds together); use --seeds "
+            f"{fit} or less, or simulate --seed-block for the single models"
+        )
+
+
 def run_theorems(
     cfg: SimConfig,
     th: TheoremsConfig,
@@ -197,7 +229,8 @@ def run_theorems(
     sim: SimulationResult | None = None,
 ) -> dict[str, Any]:
     """Run the sweep and the requested experiments (of :data:`PARTS`); return results and
-    predictions."""
+    predictions. Settings are checked first (:func:`check_settings`)."""
+    check_settings(cfg, th, parts)
     if sim is None:
         sim = run_simulation(cfg, on_chunk=progress("single models"))
     scores = model_scores(cfg, sim.data, sim.weights)

@@ -11,12 +11,13 @@ that are there instead of training them, so an interrupted sweep loses nothing f
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from multiview.errors import ConfigError
+from multiview.errors import ConfigError, DataError
 from multiview.io import load_npz, read_json, save_npz, to_jsonable, write_json
 from multiview.sim.config import SimConfig, config_to_dict
 from multiview.sim.data import Datasets
@@ -29,6 +30,7 @@ __all__ = [
     "prepare_block_dir",
     "train_and_measure_block",
     "collect_blocks",
+    "check_saved_blocks",
 ]
 
 BLOCKS_DIR = "blocks"
@@ -87,6 +89,27 @@ def train_and_measure_block(
     }
 
 
+def _load_block(path: Path) -> dict[str, np.ndarray]:
+    """A saved block, or one line naming the damaged file and what to do."""
+    try:
+        return load_npz(path)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise DataError(
+            f"--resume: the block file {path} is corrupt or truncated ({type(err).__name__}); "
+            "delete it (its seeds are retrained) or rerun without --resume"
+        ) from None
+
+
+def check_saved_blocks(out: Path, cfg: SimConfig, seed_block: int) -> None:
+    """Before a ``--resume``: every saved block of this plan reads back (one line naming the
+    first damaged file otherwise), so the error comes before any compute."""
+    block_dir = Path(out) / BLOCKS_DIR
+    for start, stop in seed_blocks(cfg.seeds, seed_block):
+        path = block_path(block_dir, start, stop)
+        if path.exists():
+            _load_block(path)
+
+
 def collect_blocks(
     cfg: SimConfig,
     datasets: Datasets,
@@ -105,12 +128,17 @@ def collect_blocks(
     block_dir = None if out is None else Path(out) / BLOCKS_DIR
     if block_dir is not None:
         prepare_block_dir(cfg, block_dir, resume)
+    blocks = seed_blocks(cfg.seeds, seed_block)
+    if block_dir is not None:  # blocks of another --seed-block would never be read: drop them
+        planned = {block_path(block_dir, a, b) for a, b in blocks}
+        for stale in set(block_dir.glob("seeds_*.npz")) - planned:
+            stale.unlink()
     parts = []
-    for start, stop in seed_blocks(cfg.seeds, seed_block):
+    for start, stop in blocks:
         path = None if block_dir is None else block_path(block_dir, start, stop)
         reused = bool(resume and path is not None and path.exists())
         if reused:
-            part = load_npz(path)
+            part = _load_block(path)
         else:
             part = train_and_measure_block(cfg, datasets, start, stop, on_chunk)
             if path is not None:

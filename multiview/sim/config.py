@@ -13,7 +13,17 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from multiview.errors import ConfigError
-from multiview.sim.regimes import SIM_REGIMES, THEOREMS_REGIMES
+from multiview.sim.experiment_config import (
+    KD_LOSSES,
+    KD_READINGS,
+    TheoremsConfig,
+    theorems_preset,
+)
+from multiview.sim.regimes import SIM_REGIMES
+from multiview.sim.validate import check as _check
+from multiview.sim.validate import check_float as _float
+from multiview.sim.validate import check_int as _int
+from multiview.sim.validate import config_field as _field
 
 __all__ = [
     "DataConfig",
@@ -34,31 +44,8 @@ __all__ = [
 ]
 
 
-def _field(default: Any, help: str) -> Any:
-    """A config field with its ``--help`` text kept beside it (dataclass metadata)."""
-    return field(default=default, metadata={"help": help})
-
-
-def _check(cond: bool, name: str, allowed: str, value: Any) -> None:
-    if not cond:
-        raise ConfigError(f"{name} = {value!r} is invalid: must be {allowed}")
-
-
-def _int(name: str, value: Any, lo: int, hi: int | None = None) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= lo
-    ok = ok and (hi is None or value <= hi)
-    rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-    _check(ok, name, rng, value)
-
-
-def _float(name: str, value: Any, lo: float, hi: float | None = None, open_lo=False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = value > lo if open_lo else value >= lo
-        ok = ok and (hi is None or value <= hi)
-    lo_s = f"> {lo}" if open_lo else f">= {lo}"
-    rng = f"a number {lo_s}" if hi is None else f"a number in {'(' if open_lo else '['}{lo}, {hi}]"
-    _check(ok, name, rng, value)
+MAX_SEED = 2**31 - 1  # seeds, and the seeds of the data and the inits, fit a 32-bit key
+MAX_STEPS = 10**9
 
 
 @dataclass(frozen=True)
@@ -69,30 +56,47 @@ class DataConfig:
     uniformly in ``[s, s * (1 + strength_jitter)]`` for its nominal strength ``s``.
     """
 
-    k: int = _field(10, "number of classes")
-    views: int = _field(2, "views (features) per class, V (the paper: 2)")
-    d: int = _field(512, "patch dimension (>= k * views)")
-    patches: int = _field(16, "patches per input, P")
-    patches_per_feature: int = _field(2, "patches carrying each present feature, C_p")
-    # s: off-target features per sample (fixed count or mean of s/k draws)
-    off_target: int = _field(2, "off-target features per sample, s")
-    off_target_mode: str = _field("fixed", "'fixed' (exactly s) or 'bernoulli' (each w.p. s/k)")
-    # off-target strength in multi-view samples (paper: <= 0.4)
-    off_target_multi: float = _field(0.3, "off-target feature strength in multi-view samples")
-    off_target_single: float = _field(
-        0.1, "off-target feature strength in single-view samples, Gamma"
+    k: int = _field(10, "classes, k (an integer >= 2)")
+    views: int = _field(2, "views (features) per class, V (an integer >= 2; the paper: 2)")
+    d: int = _field(512, "patch dimension d (an integer >= k * views)")
+    patches: int = _field(16, "patches per input, P (an integer >= C_p * (views + s))")
+    patches_per_feature: int = _field(
+        2, "patches carrying each present feature, C_p (an integer >= 1)"
     )
-    view_strength: float = _field(1.0, "own-view strength")
-    weak_view: float = _field(0.05, "strength of the weak own views of single-view samples, rho")
-    strength_jitter: float = _field(0.2, "strengths are drawn in [s, s(1 + jitter)]")
+    # s: off-target features per sample (fixed count or mean of s/k draws)
+    off_target: int = _field(
+        2, "off-target features per sample, s (an integer in [0, (k - 1) * views])"
+    )
+    off_target_mode: str = _field(
+        "fixed", "how off-target features are drawn: fixed (exactly s) or bernoulli (each w.p. s/k)"
+    )
+    # off-target strength in multi-view samples (paper: <= 0.4)
+    off_target_multi: float = _field(
+        0.3, "off-target feature strength in multi-view samples (a number >= 0; paper <= 0.4)"
+    )
+    off_target_single: float = _field(
+        0.1, "off-target feature strength in single-view samples, Gamma (a number >= 0)"
+    )
+    view_strength: float = _field(1.0, "strength of a sample's own views (a number > 0)")
+    weak_view: float = _field(
+        0.05, "strength of the weak own views of single-view samples, rho (a number >= 0)"
+    )
+    strength_jitter: float = _field(
+        0.2, "relative spread of the strengths: each is drawn in [s, s(1 + jitter)] (a number >= 0)"
+    )
     # gamma: every patch gets alpha_v v, alpha_v ~ U[0, gamma]
     feature_noise: float = _field(
-        0.0, "feature noise gamma: alpha ~ U[0, gamma] on every feature of every patch"
+        0.0,
+        "feature noise gamma: alpha ~ U[0, gamma] on every feature of every patch (>= 0; 0: none)",
     )
-    noise_scale: float = _field(1.5, "Gaussian patch noise sigma_p * sqrt(d)")
-    single_view_frac: float = _field(0.2, "fraction of single-view samples, mu")
-    n_train: int = _field(200, "training samples, N")
-    n_test: int = _field(1000, "test samples of each kind (multi- and single-view)")
+    noise_scale: float = _field(1.5, "Gaussian patch noise, sigma_p * sqrt(d) (a number >= 0)")
+    single_view_frac: float = _field(
+        0.2, "fraction of single-view samples, mu (a number in [0, 1])"
+    )
+    n_train: int = _field(200, "training samples, N (an integer >= 1)")
+    n_test: int = _field(
+        1000, "test samples of each kind, multi- and single-view (an integer >= 1)"
+    )
 
     def __post_init__(self):
         _int("k", self.k, 2)
@@ -144,10 +148,10 @@ class DataConfig:
 class ModelConfig:
     """Two-layer smoothed-ReLU network F_i(X) = sum_r sum_p ReLU~(<w_{i,r}, x_p>)."""
 
-    width: int = _field(2, "neurons per class, m")
-    q: int = _field(3, "smoothed-ReLU power")
-    varrho: float = _field(3.0, "smoothed-ReLU threshold")
-    init_std: float = _field(0.009, "per-coordinate std of the initial weights")
+    width: int = _field(2, "neurons per class, m (an integer >= 1)")
+    q: int = _field(3, "power q of the smoothed ReLU (an integer >= 2)")
+    varrho: float = _field(3.0, "threshold varrho of the smoothed ReLU (a number > 0)")
+    init_std: float = _field(0.009, "std of each initial weight coordinate (a number > 0)")
 
     def __post_init__(self):
         _int("width", self.width, 1)
@@ -160,18 +164,22 @@ class ModelConfig:
 class TrainConfig:
     """Gradient descent on the cross-entropy of softmax(F)."""
 
-    steps: int = _field(1500, "gradient steps")
-    lr: float = _field(15.0, "learning rate")
-    batch_size: int = _field(0, "minibatch size (0: full-batch GD)")
-    log_points: int = _field(60, "log-spaced steps recorded in trajectories")
+    steps: int = _field(1500, "gradient steps (an integer in [1, 10^9])")
+    lr: float = _field(15.0, "learning rate eta of gradient descent (a number > 0)")
+    batch_size: int = _field(
+        0, "minibatch size in samples (an integer in [0, n_train]; 0: full-batch GD)"
+    )
+    log_points: int = _field(60, "log-spaced steps recorded in the trajectories (an integer >= 2)")
     # the run is driven in this many equal jitted chunks (progress display)
-    chunks: int = _field(20, "jitted chunks the run is driven in (progress granularity)")
+    chunks: int = _field(
+        20, "jitted chunks the training is driven in: progress updates (an integer >= 1)"
+    )
     dtype: str = _field(
-        "float32", "matmul dtype of training: float32, or bfloat16 (float32 accumulation)"
+        "float32", "matmul dtype of training: float32 or bfloat16 (float32 accumulation)"
     )
 
     def __post_init__(self):
-        _int("steps", self.steps, 1)
+        _int("steps", self.steps, 1, MAX_STEPS)
         _float("lr", self.lr, 0.0, open_lo=True)
         _int("batch_size", self.batch_size, 0)
         _int("log_points", self.log_points, 2)
@@ -195,16 +203,20 @@ class SimConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    seeds: int = _field(64, "independent initializations trained side by side")
+    seeds: int = _field(
+        64, "independent initializations trained side by side (an integer in [1, 2^31 - 1])"
+    )
     # the data set (features, training and test samples) is shared
-    data_seed: int = _field(0, "seed of the data set (shared by all models)")
+    data_seed: int = _field(
+        0, "seed of the data set, shared by all models (an integer in [0, 2^31 - 1])"
+    )
     # seed s of the sweep uses init key fold_in(init_seed key, s)
-    init_seed: int = _field(1, "base seed of the initializations")
+    init_seed: int = _field(1, "base seed of the initializations (an integer in [0, 2^31 - 1])")
 
     def __post_init__(self):
-        _int("seeds", self.seeds, 1)
-        _int("data_seed", self.data_seed, 0)
-        _int("init_seed", self.init_seed, 0)
+        _int("seeds", self.seeds, 1, MAX_SEED)
+        _int("data_seed", self.data_seed, 0, MAX_SEED)
+        _int("init_seed", self.init_seed, 0, MAX_SEED)
         if self.train.batch_size > self.data.n_train:
             raise ConfigError(
                 f"batch_size = {self.train.batch_size} is invalid: must be 0 (full batch) or "
@@ -299,95 +311,6 @@ def all_fields() -> list[tuple[str, type, Any]]:
         (f.name, type(f.default), f.default) for f in fields(SimConfig) if f.name not in _SECTIONS
     ]
     return out
-
-
-@dataclass(frozen=True)
-class TheoremsConfig:
-    """Settings of the ensemble / distillation experiments (on top of a :class:`SimConfig`).
-
-    ``kd_tau = 0`` means the paper's choice tau = 1 / log^2 k. ``kd_weight`` is eta'/eta, the
-    weight of the distillation term against the cross-entropy. ``hinton_alpha`` weights the
-    soft (teacher) term of Hinton's loss, as ``alpha`` does in the CIFAR pipeline.
-    """
-
-    ensemble_sizes: tuple[int, ...] = _field((1, 2, 4, 8, 16), "ensemble sizes K, e.g. 1,2,4,8,16")
-    teacher_size: int = _field(8, "members of the KD teacher ensemble")
-    kd_loss: str = _field(
-        "paper",
-        "'paper' (CE + truncated tempered term), 'hinton' ((1 - alpha) CE + alpha KL), "
-        "'two_sided' (untruncated tempered term), 'logits' (centred logit matching), "
-        "'logits_up' (one-sided logit matching)",
-    )
-    kd_tau: float = _field(0.0, "tau of the paper's KD term (0: 1 / log^2 k)")
-    kd_reading: str = _field(
-        "softening",
-        "reading of the paper's logit^tau (an inference): 'softening' softmax(tau F), "
-        "'sharpening' softmax(F / tau)",
-    )
-    kd_weight: float = _field(1.0, "eta'/eta: weight of the paper's KD term against CE")
-    hinton_alpha: float = _field(0.5, "weight of Hinton's soft (teacher) term; CE gets 1 - alpha")
-    hinton_temperature: float = _field(4.0, "temperature T of Hinton's KD loss")
-    kd_students: int = _field(8, "KD students, one per teacher group (capped by the seeds)")
-    average_size: int = _field(4, "K of the jointly trained average")
-    average_groups: int = _field(4, "independent jointly trained averages")
-    average_lr_scale: float = _field(1.0, "step of the joint average = lr * this")
-    average_steps: int = _field(
-        0, "steps of the joint average (0: steps * K / average_lr_scale, same lr x steps)"
-    )
-    sd_pairs: int = _field(16, "teacher-student pairs of self-distillation")
-    student_steps: int = _field(0, "steps of the KD / SD students (0: the single models' steps)")
-
-    def __post_init__(self):
-        _check(
-            len(self.ensemble_sizes) > 0
-            and all(isinstance(K, int) and K >= 1 for K in self.ensemble_sizes),
-            "ensemble_sizes",
-            "a non-empty list of integers >= 1",
-            self.ensemble_sizes,
-        )
-        _int("teacher_size", self.teacher_size, 1)
-        _check(
-            self.kd_loss in KD_LOSSES, "kd_loss", " or ".join(map(repr, KD_LOSSES)), self.kd_loss
-        )
-        _check(
-            self.kd_reading in KD_READINGS,
-            "kd_reading",
-            " or ".join(map(repr, KD_READINGS)),
-            self.kd_reading,
-        )
-        _float("kd_tau", self.kd_tau, 0.0)
-        _float("kd_weight", self.kd_weight, 0.0)
-        _float("hinton_alpha", self.hinton_alpha, 0.0, 1.0)
-        _float("hinton_temperature", self.hinton_temperature, 0.0, open_lo=True)
-        _int("kd_students", self.kd_students, 1)
-        _int("average_size", self.average_size, 1)
-        _int("average_groups", self.average_groups, 1)
-        _float("average_lr_scale", self.average_lr_scale, 0.0, open_lo=True)
-        _int("average_steps", self.average_steps, 0)
-        _int("sd_pairs", self.sd_pairs, 1)
-        _int("student_steps", self.student_steps, 0)
-
-    def tau(self, k: int) -> float:
-        """The paper's tau (``kd_tau``, or ``1 / log^2 k``)."""
-        return self.kd_tau if self.kd_tau > 0 else 1.0 / math.log(k) ** 2
-
-    def kd_temperature(self, k: int) -> float:
-        """The divisor ``T`` of the tempered softmax ``softmax(F / T)`` of the paper's term:
-        ``1 / tau`` (``log^2 k``) in the softening reading, ``tau`` in the sharpening one."""
-        tau = self.tau(k)
-        return 1.0 / tau if self.kd_reading == "softening" else tau
-
-
-#: Distillation objectives (:func:`multiview.sim.losses.kd_objective`).
-KD_LOSSES = ("paper", "hinton", "two_sided", "logits", "logits_up")
-#: Readings of the paper's tempered softmax ``logit^tau`` (an inference, see losses.py).
-KD_READINGS = ("softening", "sharpening")
-
-
-def theorems_preset(name: str, **overrides: Any) -> TheoremsConfig:
-    """The :class:`TheoremsConfig` of preset ``name`` with ``overrides`` (not ``None``) applied."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    return TheoremsConfig(**{**THEOREMS_REGIMES.get(name, {}), **given})
 
 
 _HELP = {

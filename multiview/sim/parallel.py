@@ -172,10 +172,15 @@ def distributed_env(env: Mapping[str, str] | None = None) -> dict[str, Any] | No
                 f"{names[1]} and {names[2]} must be integers, got "
                 f"{env[names[1]]!r} and {env[names[2]]!r}"
             ) from None
-        if num < 1 or not 0 <= pid < num:
+        if num < 1:
+            raise ConfigError(f"{names[1]} = {num} is invalid: must be an integer >= 1")
+        if not 0 <= pid < num:
             raise ConfigError(f"{names[2]} = {pid} is invalid: must be in [0, {num - 1}]")
         return {"coordinator_address": env[names[0]], "num_processes": num, "process_id": pid}
-    if env.get("SLURM_JOB_ID") and int(env.get("SLURM_NTASKS", "1") or 1) > 1:
+    ntasks = env.get("SLURM_NTASKS", "1") or "1"
+    if env.get("SLURM_JOB_ID") and not ntasks.strip().isdigit():
+        raise ConfigError(f"SLURM_NTASKS = {ntasks!r} is invalid: must be an integer >= 1")
+    if env.get("SLURM_JOB_ID") and int(ntasks) > 1:
         return {}
     return None
 

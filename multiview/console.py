@@ -1,0 +1,87 @@
+"""The ``multiview`` console script and ``python -m multiview``: Ctrl-C exits 130, always.
+
+The command line imports JAX and matplotlib (seconds on a busy machine), so the SIGINT
+handler is installed here, before those imports (this module and the package's lazy
+``__init__`` import nothing heavy), and the command line is imported afterwards.
+
+After an interrupt the process leaves with ``os._exit(130)`` once its output is flushed:
+every result file is already complete on disk (atomic writes), and a normal interpreter
+shutdown can crash (exit 139) while JAX's compile and dispatch threads are still running.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import NoReturn
+
+__all__ = ["main", "run"]
+
+_interrupted: list[int] = []
+_raising: list[bool] = [False]  # False while starting: an interrupt is only recorded
+# Python code that runs inside the runtime's callbacks: an exception raised there is printed
+# ("Exception ignored in ...") and dropped, so the interrupt is sent again a moment later.
+_CALLBACKS = frozenset({"_xla_gc_callback", "__del__", "_remove"})
+
+
+def _in_callback(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name in _CALLBACKS:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _on_sigint(signum, frame) -> None:
+    _interrupted.append(signum)
+    if not _raising[0]:
+        return  # imports half done must not be interrupted (extensions can crash)
+    if _in_callback(frame):
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
+    raise KeyboardInterrupt
+
+
+def _exit_interrupted(message: str = "") -> NoReturn:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot interrupt the exit
+    if message:
+        sys.stderr.write(f"\n{message}\n")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
+
+
+def run(command_line: Callable[[], int | None]) -> NoReturn:
+    """Run ``command_line()`` (it returns the exit code, or exits) and exit with its code;
+    130 after Ctrl-C."""
+    signal.signal(signal.SIGINT, _on_sigint)
+    if _interrupted:
+        _exit_interrupted("interrupted while starting: nothing was done")
+    _raising[0] = True
+    try:
+        code = command_line() or 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        code = 130
+    if code == 130:  # the command said what was kept
+        _exit_interrupted()
+    if _interrupted:  # interrupted outside a command (parsing the options)
+        _exit_interrupted("interrupted: nothing was done")
+    sys.exit(code)
+
+
+def main() -> NoReturn:
+    """Entry point: import the command line with Ctrl-C already handled, then run it."""
+    signal.signal(signal.SIGINT, _on_sigint)  # records only, until the imports are done
+    cli = importlib.import_module("multiview.cli")  # seconds: JAX, matplotlib
+    if _interrupted:
+        _exit_interrupted("interrupted while starting: nothing was done")
+    run(cli.run_command_line)

@@ -1,0 +1,40 @@
+"""Ctrl-C on a real ``multiview simulate`` process: exit 130 every time, no traceback, and
+the message names only what exists."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ARGS = (
+    "simulate --k 4 --d 64 --patches 8 --n-train 40 --n-test 50 --width 2 --steps 200000 "
+    "--chunks 2000 --log-points 6 --seeds 8 --seed-block 2"
+).split()
+
+
+def _interrupt_after(delay: float, out) -> tuple[int, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "multiview", *ARGS, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=300)
+    return proc.returncode, output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.2, 1.5, 4.0, 8.0, 15.0])
+def test_ctrl_c_exits_130_without_a_traceback(delay, tmp_path):
+    out = tmp_path / "run"
+    code, output = _interrupt_after(delay, out)
+    assert code == 130 and "interrupted" in output, output
+    assert "Traceback" not in output and "Exception ignored" not in output, output
+    for named in re.findall(r"saved in (\S+);", output):
+        assert os.path.isdir(named), output
