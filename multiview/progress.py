@@ -42,14 +42,14 @@ def in_notebook() -> bool:
 class TerminalProgress:
     """A ``rich`` bar per training stage on stderr (spinner, label, bar, done/total, time)."""
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, console: Console | None = None):
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=console or Console(stderr=True),
             disable=not enabled,
         )
         self.tasks: dict[str, Any] = {}

@@ -19,19 +19,12 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from multiview.cli.runs import print_json
 from multiview.errors import ConfigError, MultiviewError
 from multiview.io import default_run_dir
+from multiview.progress import TerminalProgress
 from multiview.report.tables import verdict_table
 from multiview.sim.config import (
     PRESETS,
@@ -215,7 +208,7 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
 # --------------------------------------------------------------------------- progress
 
 
-class ProgressDisplay:
+class ProgressDisplay(TerminalProgress):
     """The progress display of every command: one bar per training stage (spinner, label,
     bar, done/total, elapsed), lines for finished blocks of seeds, per-epoch bars for CIFAR.
 
@@ -225,51 +218,7 @@ class ProgressDisplay:
     """
 
     def __init__(self, enabled: bool = True):
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not enabled,
-        )
-        self.tasks: dict[str, Any] = {}
-        self.current = None
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
-
-    def __call__(self, label: str) -> Callable[[int, int], None]:
-        task = self.progress.add_task(f"{label} (compiling)", total=None)
-        self.current = (task, label)
-
-        def update(done: int, total: int) -> None:
-            self.progress.update(task, description=label, completed=done, total=total)
-
-        return update
-
-    def note(self, text: str) -> None:
-        """A line of text above the bars (nothing when the display is disabled)."""
-        if not self.progress.disable:
-            self.progress.console.print(text, highlight=False)
-
-    def block(self, start: int, stop: int, reused: bool) -> None:
-        """Report a finished block of seeds; the current stage's bar restarts for the next."""
-        self.note(f"seeds {start}..{stop - 1}: {'reused from disk' if reused else 'done'}")
-        if self.current is not None:
-            task, label = self.current
-            self.progress.reset(task, description=f"{label} (next block)", total=None)
-
-    def epoch(self, name: str, epoch: int, epochs: int, info: str) -> None:
-        """Advance the bar of training group ``name`` to ``epoch`` of ``epochs``."""
-        if name not in self.tasks:
-            self.tasks[name] = self.progress.add_task(name, total=epochs)
-        self.progress.update(self.tasks[name], completed=epoch, description=f"{name}  {info}")
+        super().__init__(enabled, console=console)
 
 
 # --------------------------------------------------------------------------- output

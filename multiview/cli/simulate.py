@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from multiview.api import simulate as simulate_run
 from multiview.cli.common import (
     JsonOpt,
     OutOpt,
@@ -25,8 +26,6 @@ from multiview.cli.common import (
 )
 from multiview.cli.runs import ForceOpt, run_folder
 from multiview.errors import ConfigError
-from multiview.experiments.simulate import run_distributed_simulation, run_simulation
-from multiview.report.simulation import write_simulation
 from multiview.sim.blocks import BLOCKS_DIR, check_saved_blocks
 from multiview.sim.config import SimConfig, config_to_dict
 from multiview.sim.parallel import distributed_env, plan_seed_block
@@ -91,28 +90,18 @@ def simulate(
             ProgressDisplay(enabled=not (quiet or as_json)) as display,
             interruptible(_kept(run.path) if not run.staged else _replaced(run.final)),
         ):
-            on_chunk = display(f"{cfg.seeds} seeds")
-            if distributed:
-                result = run_distributed_simulation(
-                    cfg,
-                    run.path,
-                    seed_block=seed_block,
-                    resume=resume,
-                    on_chunk=on_chunk,
-                    on_block=display.block,
-                )
-            else:
-                result = run_simulation(
-                    cfg,
-                    on_chunk=on_chunk,
-                    out=run.path,
-                    seed_block=block,
-                    resume=resume,
-                    on_block=display.block,
-                )
+            # The API does the work (and writes the run folder); the CLI claims the folder,
+            # checks before compute, shows progress and prints.
+            result = simulate_run(
+                cfg,
+                out=run.path,
+                progress=display,
+                seed_block=seed_block if distributed else block,
+                resume=resume,
+                distributed=distributed,
+            )
         if result is None:  # a process other than 0 of a distributed job: its blocks are saved
             return
-        write_simulation(result, run.path)
     finish(result.summary, run.final, as_json, started, quiet, verbose=verbose)
 
 
