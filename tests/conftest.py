@@ -12,6 +12,12 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# CI replays a fixed set of examples (a red CI then means a change, not an unlucky draw);
+# a developer's run keeps searching randomly.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
