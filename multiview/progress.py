@@ -78,8 +78,10 @@ class TerminalProgress:
     def block(self, start: int, stop: int, reused: bool) -> None:
         self.note(f"seeds {start}..{stop - 1}: {'reused from disk' if reused else 'done'}")
         if self.current is not None:
+            # The bar stays full and says what is done; the next block's first chunk
+            # restarts it (a last block must not leave a "next block" bar at 0).
             task, label = self.current
-            self.progress.reset(task, description=f"{label} (next block)", total=None)
+            self.progress.update(task, description=f"{label}: seeds 0..{stop - 1} done")
 
     def epoch(self, name: str, epoch: int, epochs: int, info: str) -> None:
         if name not in self.tasks:
