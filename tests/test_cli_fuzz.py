@@ -54,8 +54,7 @@ def invocations(draw):
 @pytest.fixture
 def no_compute(monkeypatch):
     for module, attr in [
-        (cli_simulate, "run_simulation"),
-        (cli_simulate, "run_distributed_simulation"),
+        (cli_simulate, "simulate_run"),  # the API call that does the work
         (cli_theorems, "run_theorems"),
         (cli_sweep, "run_sweep"),
         (cli_cifar, "run_cifar"),
