@@ -12,7 +12,6 @@ complete, so an interrupt leaves the earlier results intact.
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import shutil
 import tempfile
@@ -20,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from multiview.errors import ConfigError
+from multiview.io import default_run_dir
 
-__all__ = ["RUN_MARKERS", "RunDir", "claim_run_dir", "holds_run", "default_run_dir"]
+__all__ = ["RUN_MARKERS", "RunDir", "claim_run_dir", "holds_run"]
 
 # Files and folders whose presence means "a multiview run lives here".
 RUN_MARKERS = (
@@ -35,12 +35,6 @@ RUN_MARKERS = (
     "cells",
     "per_seed.npz",
 )
-
-
-def default_run_dir(prefix: str = "") -> Path:
-    """``runs/<prefix>-<YYYYmmdd-HHMMSS>`` (relative to the working folder)."""
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / (f"{prefix}-{stamp}" if prefix else stamp)
 
 
 def holds_run(path: Path) -> list[str]:

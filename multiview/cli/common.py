@@ -23,7 +23,6 @@ from rich.table import Table
 
 from multiview.cli.runs import print_json
 from multiview.errors import ConfigError, MultiviewError
-from multiview.io import default_run_dir
 from multiview.progress import TerminalProgress
 from multiview.report.tables import verdict_table
 from multiview.sim.config import (
@@ -44,7 +43,6 @@ __all__ = [
     "with_config_options",
     "ProgressDisplay",
     "interruptible",
-    "out_dir",
     "finish",
     "print_metrics",
     "print_predictions",
@@ -222,11 +220,6 @@ class ProgressDisplay(TerminalProgress):
 
 
 # --------------------------------------------------------------------------- output
-
-
-def out_dir(out: Path | None, prefix: str) -> Path:
-    """``out``, or ``runs/<prefix>-<timestamp>``."""
-    return Path(out) if out is not None else default_run_dir(prefix)
 
 
 def print_metrics(metrics: dict[str, float], title="Metrics (mean ± std over seeds)") -> None:
