@@ -43,12 +43,32 @@ def test_gpu_script_smoke_runs_every_stage(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads((tmp_path / "gpu.json").read_text())
     stages = result["stages"]
-    assert set(stages) == {"device", "peak", "sim_step", "simulate", "cifar", "kd_grid"}
+    assert set(stages) == {
+        "device",
+        "peak",
+        "sim_step",
+        "step_variants",
+        "simulate",
+        "cifar",
+        "kd_grid",
+    }
     assert all(s["status"] == "ok" for s in stages.values()), stages
     assert [r["seeds"] for r in stages["sim_step"]["rows"]] == [2, 4, 2, 4]
     assert all(r["step_s"] > 0 for r in stages["sim_step"]["rows"])
+    variants = stages["step_variants"]
+    names = ["baseline", "np_layout", "bf16_store", "custom_vjp"]
+    assert [(r["variant"], r["seeds"]) for r in variants["rows"]] == [
+        (v, s) for s in (2, 4) for v in names
+    ]
+    assert all(r["step_s"] > 0 and r["peak_fraction"] > 0 for r in variants["rows"])
+    assert variants["copy_bandwidth_bytes_per_s"] > 0 and not variants["skipped_seeds"]
+    assert set(variants["hlo"]) == set(names)
+    assert all(h["gemm"] == 2 and h["fp32_passes_written"] > 0 for h in variants["hlo"].values())
+    for v in names:
+        assert (tmp_path / "hlo" / f"{v}.txt").read_text().startswith("HloModule")
     assert stages["simulate"]["predictions"], "simulate reported no verdicts"
     assert 0.0 <= stages["cifar"]["mean_accuracy"] <= 1.0
     cells = [json.loads(line) for line in (tmp_path / "kd_grid.jsonl").read_text().splitlines()]
     assert cells and "kd_transfer" in cells[0]["predictions"]
-    assert "| float32 | 4 |" in (tmp_path / "gpu.md").read_text()
+    md = (tmp_path / "gpu.md").read_text()
+    assert "| float32 | 4 |" in md and "| np_layout | 4 |" in md and "| custom_vjp | 2 |" in md

@@ -1,0 +1,141 @@
+"""The GD-step variants timed on a GPU (multiview/bench/step_variants.py) compute the trainer's
+gradient, run, and their compiled programs can be read; the roofline arithmetic of
+benchmarks/README.md holds."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from multiview.bench import bench_config
+from multiview.bench.jax_runs import problem
+from multiview.bench.step_variants import (
+    TOLERANCE,
+    VARIANTS,
+    floor_seconds,
+    gradients,
+    hlo_summary,
+    hlo_text,
+    implied_passes,
+    relu_derivative,
+    tensor_bytes,
+    time_variants,
+    variant_loss_fn,
+    vjp_scores_fn,
+)
+from multiview.sim.losses import ce_loss_fn
+from multiview.sim.model import forward, smoothed_relu
+
+SEEDS = 3
+SCALE = 200.0  # puts ~10% of the pre-activations above varrho: every piece of ReLU~ is used
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return bench_config("quick")
+
+
+def test_scaled_weights_use_every_piece_of_the_activation(cfg):
+    data, w0, _, _ = problem(cfg, SEEDS)
+    pre = np.asarray(jnp.einsum("skmd,npd->snkmp", w0 * SCALE, data["train"].x))
+    assert 0.3 < (pre > 0).mean() < 0.7
+    assert 0.01 < (pre > cfg.model.varrho).mean() < 0.5
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "baseline"])
+def test_variant_gradient_matches_the_trainers(cfg, variant):
+    loss0, g0 = gradients(cfg, "baseline", SEEDS, SCALE)
+    loss, g = gradients(cfg, variant, SEEDS, SCALE)
+    assert g.shape == (SEEDS, cfg.data.k, cfg.model.width, cfg.data.d)
+    for s in range(SEEDS):
+        err = np.abs(g[s] - g0[s]).max() / np.abs(g0[s]).max()
+        assert err <= TOLERANCE[variant], (variant, s, err)
+    np.testing.assert_allclose(loss, loss0, rtol=max(1e-6, TOLERANCE[variant] / 10))
+
+
+def test_custom_vjp_with_an_fp32_residual_is_the_autodiff_gradient(cfg):
+    data, w0, _, _ = problem(cfg, 1)
+    w, x = w0[0] * SCALE, data["train"].x
+    probe = jax.random.normal(jax.random.key(0), (x.shape[0], cfg.data.k))
+    scores = vjp_scores_fn(cfg.model, "float32")
+    g = jax.grad(lambda w: jnp.sum(probe * scores(w, x)))(w)
+    g0 = jax.grad(lambda w: jnp.sum(probe * forward(cfg.model, w, x)))(w)
+    assert np.abs(g - g0).max() / np.abs(g0).max() < 1e-5
+    np.testing.assert_allclose(scores(w, x), forward(cfg.model, w, x), rtol=1e-6)
+
+
+def test_relu_derivative_is_the_gradient_of_the_activation():
+    z = jnp.linspace(-2.0, 5.0, 701)
+    for q in (1, 2, 3):
+        auto = jax.vmap(jax.grad(lambda t, q=q: smoothed_relu(t, q, 3.0)))(z)
+        np.testing.assert_allclose(relu_derivative(z, q, 3.0), auto, rtol=1e-6, atol=1e-7)
+
+
+def test_baseline_is_the_trainers_loss_object(cfg):
+    # Same object -> make_chunk's cache returns the trainer's own compiled chunk.
+    assert variant_loss_fn(cfg.model, "baseline") is ce_loss_fn(cfg.model)
+    assert variant_loss_fn(cfg.model, "baseline") is problem(cfg, SEEDS)[3]
+    with pytest.raises(ValueError, match="unknown step variant"):
+        variant_loss_fn(cfg.model, "nope")
+
+
+def test_every_variant_runs_and_its_program_can_be_read(cfg):
+    rows = time_variants(cfg, seeds=2, steps=2, rounds=1)
+    assert [r["variant"] for r in rows] == list(VARIANTS)
+    assert all(r["step_s"] > 0 and r["first_call_s"] > 0 for r in rows)
+    local = -(-2 // jax.local_device_count())  # the compiled program is one device's share
+    big = tensor_bytes(cfg, local) // 4
+    for v in VARIANTS:
+        text = hlo_text(cfg, v, 2, 2)  # the program just run: no new compilation
+        assert text.startswith("HloModule")
+        summary = hlo_summary(text, big)
+        assert summary["gemm"] == 2, (v, summary)  # forward scores and weight gradient
+        assert summary["kernels"] > summary["gemm"]
+        assert summary["big_bytes_written"] >= 2 * big, (v, summary)  # >= one bf16 write
+
+
+HLO = """HloModule jit_step, entry_computation_layout={(f32[4,8]{1,0})->f32[8,4]{1,0}}
+
+%fused_transpose (p0: f32[4,8]) -> f32[8,4] {
+  %p0 = f32[4,8]{1,0} parameter(0)
+  ROOT %transpose.1 = f32[8,4]{1,0} transpose(%p0), dimensions={1,0}
+}
+
+%gemm_body (a: f32[4,8], b: f32[8,4]) -> f32[4,4] {
+  %a = f32[4,8]{1,0} parameter(0)
+  %b = f32[8,4]{1,0} parameter(1)
+  ROOT %dot.1 = f32[4,4]{1,0} dot(%a, %b), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+}
+
+ENTRY %main.9 (x: f32[4,8]) -> (f32[8,4], bf16[8,4]) {
+  %x = f32[4,8]{1,0} parameter(0)
+  %fusion.1 = f32[8,4]{1,0} fusion(%x), kind=kLoop, calls=%fused_transpose
+  %transpose.2 = f32[8,4]{0,1} transpose(%x), dimensions={1,0}
+  %copy.3 = f32[8,4]{1,0} copy(%transpose.2)
+  %gemm.4 = f32[4,4]{1,0} fusion(%x, %fusion.1), kind=kCustom, calls=%gemm_body
+  %cc.5 = (f32[4,4]{1,0}, s8[64]{0}) custom-call(%x, %copy.3), custom_call_target="__cublas$gemm"
+  %pair = (f32[8,4]{1,0}, bf16[8,4]{1,0}) fusion(%x), kind=kLoop, calls=%fused_transpose
+  ROOT %t = (f32[8,4]{1,0}, bf16[8,4]{1,0}) tuple(%copy.3, %copy.3)
+}
+"""
+
+
+def test_hlo_summary_counts_the_kernels_of_a_module():
+    s = hlo_summary(HLO, big_elements=32)
+    assert s["kernels"] == 6 and s["fusion"] == 3 and s["gemm"] == 2
+    assert s["transpose"] == 1 and s["copy"] == 1  # the one inside a fusion is not a kernel
+    assert s["fusion:kLoop"] == 2 and s["custom-call:__cublas$gemm"] == 1
+    # 32-element outputs: fusion.1, transpose.2, copy.3 (4 bytes each) and the pair (4 + 2)
+    assert s["big_bytes_written"] == 32 * (4 + 4 + 4 + 6)
+    assert "dot" not in s and "parameter" not in s and "tuple" not in s
+
+
+def test_roofline_arithmetic_of_the_h100_reading():
+    cfg = bench_config("default")
+    assert tensor_bytes(cfg, 1024) == 3200 * 20480 * 4  # 262 MB per fp32 pass
+    gemm_flops = 4 * 200 * 16 * 512 * 10 * 2 * 1024
+    assert floor_seconds(gemm_flops, 356e12, 0, 1, 1) == pytest.approx(377e-6, rel=0.01)
+    floor5 = floor_seconds(gemm_flops, 356e12, 5, tensor_bytes(cfg, 1024), 3.35e12)
+    assert floor5 == pytest.approx(768e-6, rel=0.01)
+    # the measured 1.00 ms at 1,024 seeds is ~8 fp32 passes beyond the GEMMs at peak
+    assert implied_passes(1.002e-3, cfg, 1024, 356e12, 3.35e12) == pytest.approx(7.99, abs=0.05)
