@@ -27,15 +27,15 @@ def time_step(net, cfg, strategy, seeds, n, repeats):
     spe = n // cfg.batch_size
     run_keys = jax.random.split(jax.random.key(0), seeds)
     params, state, opt = make_init(net, cfg, 1, spe)(run_keys, None)
-    perms, keys = make_epoch_keys(n)(run_keys, 0)
+    perms, keys, flips = make_epoch_keys(n)(run_keys, 0)
     step = make_step(net, cfg, None, strategy, cfg.batch_size, spe)
     t0 = time.perf_counter()
-    out = step(params, state, opt, perms, keys, None, 0, x, y)
+    out = step(params, state, opt, perms, keys, flips, None, 0, 0, x, y)
     jax.block_until_ready(out)
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(repeats):
-        out = step(*out[:3], perms, keys, None, i % spe, x, y)
+        out = step(*out[:3], perms, keys, flips, None, 0, i % spe, x, y)
     jax.block_until_ready(out)
     return compile_s, (time.perf_counter() - t0) / repeats
 

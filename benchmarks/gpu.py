@@ -15,11 +15,15 @@ everything it measured.
 3. ``sim_step``: one full-batch GD step of the default preset at 64 / 256 / 1,024 / 4,096
    seeds (the trainer's own jitted, vmapped chunk) in fp32 and bf16 matmuls, as model FLOP/s
    and as a fraction of the peak of the same dtype timed in this run.
-4. ``simulate``: wall time of ``multiview simulate --seeds 1024`` in a fresh process, compile
+4. ``step_variants``: the same step at 1,024 and 4,096 seeds in variants that test why it is
+   at 38% of the peak (bf16 pre-activation store, the GEMM's natural layout, a custom VJP;
+   ``benchmarks/gpu_variants.py``), next to the copy bandwidth; each variant's compiled HLO
+   goes to ``OUT/hlo/<variant>.txt``.
+5. ``simulate``: wall time of ``multiview simulate --seeds 1024`` in a fresh process, compile
    and start-up included, and its Theorem-1 verdicts.
-5. ``cifar``: models of the ``gpu`` CIFAR preset trained one after another on real CIFAR-10
+6. ``cifar``: models of the ``gpu`` CIFAR preset trained one after another on real CIFAR-10
    (first includes compilation): test accuracy, seconds per model, images per second.
-6. ``kd_grid``: the distillation regime search at larger k (issue 13): each cell a fresh
+7. ``kd_grid``: the distillation regime search at larger k (issue 13): each cell a fresh
    process running single models, ensembles, KD and self-distillation; cells come from
    ``benchmarks/gpu_kd_grid.json`` in order, until the budget is spent. One JSON line per
    cell in ``OUT/kd_grid.jsonl``.
@@ -40,6 +44,8 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from gpu_variants import markdown as variants_markdown  # benchmarks/, this script's folder
+from gpu_variants import step_variants
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_SEEDS = (64, 256, 1024, 4096)
@@ -215,12 +221,13 @@ def simulate_wall(run: Run) -> dict:
 
 
 def cifar(run: Run, data: Path | None) -> dict:
-    from multiview.cifar.config import preset_config
     from multiview.cifar.data import load_cifar
     from multiview.cifar.fixtures import write_image_zip
     from multiview.cifar.losses import accuracy
     from multiview.cifar.nets import build_net
-    from multiview.cifar.train import predict_logits, train_models
+    from multiview.cifar.predict import predict_logits
+    from multiview.cifar.presets import preset_config
+    from multiview.cifar.train import train_models
 
     tmp = Path(tempfile.mkdtemp())
     if run.smoke:
@@ -377,6 +384,8 @@ def markdown(r: dict) -> str:
             for w in ss["rows"]
         ]
         lines.append("")
+    if st.get("step_variants", {}).get("status") == "ok":
+        lines += variants_markdown(st["step_variants"])
     sim = st.get("simulate", {})
     if sim.get("status") == "ok":
         holds = ", ".join(
@@ -453,6 +462,7 @@ def main() -> int:
     stages = [
         ("peak", lambda: peaks(a.smoke), 5),
         ("sim_step", lambda: sim_step(run), 30),
+        ("step_variants", lambda: step_variants(run), 40),
         ("simulate", lambda: simulate_wall(run), 30),
         ("cifar", lambda: cifar(run, a.data), 60),
         ("kd_grid", lambda: kd_grid(run), 30),

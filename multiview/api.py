@@ -21,9 +21,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from multiview.cifar.config import preset_config
 from multiview.cifar.data import load_cifar, resolve_cache_dir
 from multiview.cifar.experiments import run_cifar
+from multiview.cifar.presets import preset_config
 from multiview.experiments.simulate import (
     SimulationResult,
     run_distributed_simulation,
@@ -283,7 +283,7 @@ def cifar_experiments(
 
     Arguments:
         data: a ``cifar-10-batches-py`` / ``cifar-100-python`` folder or an image folder.
-        preset: a CIFAR preset (:data:`multiview.cifar.config.PRESETS`).
+        preset: a CIFAR preset (:data:`multiview.cifar.presets.PRESETS`).
         out: the run folder (checkpoints, ``summary.json``, ``table.md``, ``figure1.png``,
             ``report.html``); default ``runs/cifar-<time>``.
         labels: CIFAR-100 labels, ``fine`` or ``coarse``.

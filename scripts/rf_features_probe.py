@@ -15,9 +15,10 @@ import time
 import jax
 import numpy as np
 
-from multiview.cifar.config import DistillConfig, RFConfig, preset_config
+from multiview.cifar.config import DistillConfig, RFConfig
 from multiview.cifar.data import load_cifar
 from multiview.cifar.experiments import prepare_data
+from multiview.cifar.presets import preset_config
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
 from multiview.stats import paired_interval
 

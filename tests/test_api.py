@@ -112,9 +112,9 @@ def test_ensemble_result_round_trips_reuses_single_models_and_plots(tmp_path):
 
 
 def test_the_api_does_not_shadow_the_cifar_package():
-    import multiview.cifar.config as cifar_config  # noqa: PLC0415 - the import form under test
+    import multiview.cifar.presets as cifar_presets  # noqa: PLC0415 - the import form under test
 
-    assert cifar_config.PRESETS and callable(mv.cifar_experiments)
+    assert cifar_presets.PRESETS and callable(mv.cifar_experiments)
 
 
 def test_load_refuses_a_folder_that_is_not_a_run(tmp_path):

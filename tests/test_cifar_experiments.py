@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from multiview.cifar.config import PRESETS, CifarConfig, preset_config
+from multiview.cifar.config import CifarConfig
 from multiview.cifar.experiments import METHODS, PAIRING, ensemble_groups, paired_differences
 from multiview.cifar.fixtures import write_image_zip
+from multiview.cifar.presets import PRESETS, preset_config
 from multiview.cli import app as multiview_app
 from multiview.errors import ConfigError, DataError
 

@@ -8,8 +8,9 @@ import multiview.cifar.train as train_module
 from multiview.cifar.config import CifarTrainConfig, DistillConfig, NetConfig, RFConfig
 from multiview.cifar.fixtures import fake_images
 from multiview.cifar.nets import build_net
+from multiview.cifar.predict import predict_logits
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
-from multiview.cifar.train import predict_logits, train_models
+from multiview.cifar.train import train_models
 from multiview.errors import ConfigError
 
 NET = build_net(NetConfig("tiny", width=4, num_classes=4))

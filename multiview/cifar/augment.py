@@ -10,7 +10,15 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["CIFAR_MEAN", "CIFAR_STD", "normalize", "random_crop", "random_flip", "augment"]
+__all__ = [
+    "CIFAR_MEAN",
+    "CIFAR_STD",
+    "normalize",
+    "random_crop",
+    "random_flip",
+    "augment",
+    "alternating_flips",
+]
 
 # Per-channel statistics of the CIFAR-10 training set (RGB, on the 0..1 scale).
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -25,20 +33,22 @@ def normalize(images: jax.Array) -> jax.Array:
     return (x - mean) / jnp.asarray(CIFAR_STD, jnp.float32).reshape(shape)
 
 
-def random_crop(key: jax.Array, x: jax.Array, padding: int) -> jax.Array:
-    """Random ``H`` x ``W`` crop of each image zero-padded by ``padding`` on every side.
+def random_crop(key: jax.Array, x: jax.Array, padding: int, mode: str = "zero") -> jax.Array:
+    """Random ``H`` x ``W`` crop of each image padded by ``padding`` on every side.
 
     Arguments:
         key: PRNG key.
         x: ``(B, H, W, C)`` images (normalized, so zero padding is the mean colour).
         padding: pixels of padding; 0 returns ``x`` unchanged.
+        mode: ``zero`` or ``reflect`` padding (mirror the border without repeating it).
 
     Returns ``(B, H, W, C)``, image ``b`` shifted by its own offsets in ``[-padding, padding]``.
     """
     if padding == 0:
         return x
     b, h, w, c = x.shape
-    padded = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    pad = ((0, 0), (padding, padding), (padding, padding), (0, 0))
+    padded = jnp.pad(x, pad, mode="reflect" if mode == "reflect" else "constant")
     offsets = jax.random.randint(key, (b, 2), 0, 2 * padding + 1)
 
     def crop_one(img, off):
@@ -53,8 +63,30 @@ def random_flip(key: jax.Array, x: jax.Array) -> jax.Array:
     return jnp.where(flip, x[:, :, ::-1, :], x)
 
 
-def augment(key: jax.Array, images: jax.Array, *, crop_padding: int, flip: bool) -> jax.Array:
-    """Normalize a uint8 batch ``(B, H, W, 3)`` and apply crop/flip; returns float32 ``(B, H, W, 3)``."""
+def augment(
+    key: jax.Array,
+    images: jax.Array,
+    *,
+    crop_padding: int,
+    flip: bool,
+    pad_mode: str = "zero",
+    flip_mask: jax.Array | None = None,
+) -> jax.Array:
+    """Normalize a uint8 batch ``(B, H, W, 3)`` and apply crop/flip; returns float32 ``(B, H, W, 3)``.
+
+    ``flip_mask`` ``(B,)`` bool, when given, says which images to mirror (the alternating
+    scheme decides it per image and epoch outside); otherwise each is mirrored at random.
+    """
     k_crop, k_flip = jax.random.split(key)
-    x = random_crop(k_crop, normalize(images), crop_padding)
-    return random_flip(k_flip, x) if flip else x
+    x = random_crop(k_crop, normalize(images), crop_padding, pad_mode)
+    if not flip:
+        return x
+    if flip_mask is None:
+        return random_flip(k_flip, x)
+    return jnp.where(flip_mask.reshape(-1, 1, 1, 1), x[:, :, ::-1, :], x)
+
+
+def alternating_flips(key: jax.Array, n: int, epoch) -> jax.Array:
+    """airbench's flip scheme: ``(n,)`` bool, a fixed random half of the images (from ``key``)
+    mirrored in even epochs and the other half in odd ones."""
+    return jax.random.bernoulli(key, 0.5, (n,)) ^ (epoch % 2 == 1)

@@ -1,5 +1,6 @@
 """Every configuration of the CIFAR pipeline (network, training recipe, distillation, random
-features, the experiment) and its presets (``cpu-small``, ``cpu``, ``gpu``, ``tiny``)."""
+features, the experiment), validated on construction; the presets are in
+:mod:`multiview.cifar.presets`."""
 
 from __future__ import annotations
 
@@ -18,8 +19,6 @@ __all__ = [
     "DistillConfig",
     "RFConfig",
     "CifarConfig",
-    "PRESETS",
-    "preset_config",
 ]
 
 ARCHS = ("tiny", "airbench", "resnet18", "wrn")
@@ -83,6 +82,27 @@ class CifarTrainConfig:
         seed_parallel: ``auto``, ``vmap``, ``unroll`` or ``map`` (module docstring).
         eval_batch_size: images per evaluation call, >= 1.
         tta_flip: average the logits of each test image and its mirror image.
+        tta_translate: airbench's second TTA level (needs ``tta_flip``): half the weight on
+            the image, half on its copies shifted by one pixel up-left and down-right
+            (reflect padding), each averaged with its mirror.
+        lr_start_frac: learning rate at the first step as a fraction of ``lr`` (the warm-up
+            rises linearly from there), in [0, 1].
+        lr_end_frac: learning rate at the last step as a fraction of ``lr``, in [0, 1].
+        bias_lr_scale: learning-rate multiplier of the batch-norm parameters (airbench: 64
+            on its scale-free batch norms' biases), > 0.
+        decay_all: weight-decay every trained parameter, not just kernels; a parameter whose
+            learning rate is scaled by ``bias_lr_scale`` gets ``weight_decay / bias_lr_scale``
+            so that every parameter shrinks by the same fraction per step (airbench).
+        lookahead_every: every this many steps, move an EMA of the weights and batch-norm
+            statistics towards the model (decay ``0.95^every * (t / T)^3`` at step t of T)
+            and reset the model to it; the last step resets it too (airbench's lookahead).
+            0: off.
+        whiten_bias_epochs: train the ``airbench`` whitening layer's bias only during the
+            first this many epochs (None: always).
+        flip_mode: ``random`` (each image, each step, with probability 1/2) or
+            ``alternating`` (a random half of the images mirrored once, then every image
+            mirrored in odd epochs: airbench's scheme, every image seen both ways in 2 epochs).
+        crop_pad_mode: padding of the random crop, ``zero`` (the mean colour) or ``reflect``.
     """
 
     epochs: int = 10
@@ -100,6 +120,15 @@ class CifarTrainConfig:
     seed_parallel: str = "auto"
     eval_batch_size: int = 1000
     tta_flip: bool = False
+    tta_translate: bool = False
+    lr_start_frac: float = 0.0
+    lr_end_frac: float = 0.0
+    bias_lr_scale: float = 1.0
+    decay_all: bool = False
+    lookahead_every: int = 0
+    whiten_bias_epochs: int | None = None
+    flip_mode: str = "random"
+    crop_pad_mode: str = "zero"
 
     def __post_init__(self):
         checks = [
@@ -114,6 +143,18 @@ class CifarTrainConfig:
             (0 <= self.crop_padding <= 8, "crop_padding", "in [0, 8]"),
             (self.seed_parallel in SEED_PARALLEL, "seed_parallel", f"one of {SEED_PARALLEL}"),
             (self.eval_batch_size >= 1, "eval_batch_size", ">= 1"),
+            (self.tta_flip or not self.tta_translate, "tta_translate", "False without tta_flip"),
+            (0 <= self.lr_start_frac <= 1, "lr_start_frac", "in [0, 1]"),
+            (0 <= self.lr_end_frac <= 1, "lr_end_frac", "in [0, 1]"),
+            (self.bias_lr_scale > 0, "bias_lr_scale", "> 0"),
+            (self.lookahead_every >= 0, "lookahead_every", ">= 0"),
+            (
+                self.whiten_bias_epochs is None or self.whiten_bias_epochs >= 0,
+                "whiten_bias_epochs",
+                ">= 0 or None",
+            ),
+            (self.flip_mode in ("random", "alternating"), "flip_mode", "random or alternating"),
+            (self.crop_pad_mode in ("zero", "reflect"), "crop_pad_mode", "zero or reflect"),
         ]
         for ok, name, allowed in checks:
             if not ok:
@@ -237,97 +278,3 @@ class CifarConfig:
                 raise ConfigError(f"unknown config section {outer!r}")
             top[outer] = dataclasses.replace(getattr(self, outer), **inner)
         return dataclasses.replace(self, **top)
-
-
-def _cpu_small() -> CifarConfig:
-    return CifarConfig(
-        preset="cpu-small",
-        net=NetConfig("tiny", width=16),
-        # Many small steps on a small subset: on this CPU an image-pass costs the same at
-        # batch 50 as at 200, and 4x the steps fit the training set much further (the
-        # multi-view effects need models that fit their data; see docs/cifar.md).
-        train=CifarTrainConfig(
-            epochs=16,
-            batch_size=50,
-            lr=0.2,
-            weight_decay=5e-5,
-            warmup_epochs=1.0,
-            crop_padding=0,
-            flip=True,
-        ),
-        distill=DistillConfig(alpha=0.5, temperature=1.0),
-        # 256 random features (16 filters, 4x4 grid): fewer than the 4,000 images, so one
-        # random-feature model cannot imitate an ensemble with 5x the features.
-        rf=RFConfig(channels=16, pool=8, epochs=40, lr=0.05),
-        seeds=5,
-        ensemble_size=5,
-        train_average_runs=1,
-        train_subset=4_000,
-    )
-
-
-def _cpu() -> CifarConfig:
-    # cpu-small's recipe with more, shorter runs, so that paired differences get intervals:
-    # 12 seeds in 3 disjoint 4-ensembles (the ensemble's difference has n = 3), 12 KD and
-    # 12 self-distilled students each paired with single model i; 10 epochs instead of 16.
-    # 40 model trainings of 10 epochs on 4,000 images: about 1.25x cpu-small's work.
-    return _cpu_small().replace(
-        preset="cpu",
-        train__epochs=10,
-        seeds=12,
-        ensemble_size=4,
-        train_average_runs=1,
-    )
-
-
-def _gpu() -> CifarConfig:
-    return CifarConfig(
-        preset="gpu",
-        net=NetConfig("airbench", width=64),
-        # 32 epochs (was 16: 89.4% per model, 3.0 s on an H100). Doubling the epochs is the
-        # cheapest well-known gain; unmeasured on a GPU (docs/cifar.md).
-        train=CifarTrainConfig(
-            epochs=32,
-            batch_size=512,
-            lr=0.4,
-            momentum=0.85,
-            weight_decay=5e-4,
-            warmup_epochs=1.0,
-            label_smoothing=0.2,
-            crop_padding=2,
-            flip=True,
-            mixed_precision=True,
-            tta_flip=True,
-            eval_batch_size=2000,
-        ),
-        distill=DistillConfig(alpha=0.9, temperature=4.0),
-        rf=RFConfig(channels=64, pool=4, epochs=30, lr=0.02),
-        seeds=10,
-        ensemble_size=10,
-        train_average_runs=2,
-    )
-
-
-def _tiny() -> CifarConfig:
-    return CifarConfig(
-        preset="tiny",
-        net=NetConfig("tiny", width=4),
-        train=CifarTrainConfig(
-            epochs=1, batch_size=32, lr=0.05, warmup_epochs=0.0, eval_batch_size=256
-        ),
-        rf=RFConfig(channels=4, pool=8, epochs=2, batch_size=32),
-        seeds=2,
-        ensemble_size=2,
-        train_average_runs=1,
-        train_subset=None,
-    )
-
-
-PRESETS = {"cpu-small": _cpu_small, "cpu": _cpu, "gpu": _gpu, "tiny": _tiny}
-
-
-def preset_config(name: str, **overrides) -> CifarConfig:
-    """The named preset, with ``overrides`` applied through :meth:`CifarConfig.replace`."""
-    if name not in PRESETS:
-        raise ConfigError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
-    return PRESETS[name]().replace(**overrides) if overrides else PRESETS[name]()

@@ -89,6 +89,9 @@ def batch_norm(
 ) -> tuple[jax.Array, dict]:
     """Batch norm over ``(B, H, W)`` of ``x``: ``(B, H, W, C)`` -> same shape in ``dtype``.
 
+    ``p`` holds ``bias`` and, optionally, ``scale`` (absent: a scale-free batch norm, as in
+    airbench, whose following layer absorbs the scale).
+
     In training mode the batch statistics are used and the running averages updated (returned
     as the new state); in evaluation mode the running averages are used and the state returned
     unchanged. Statistics are computed in float32 whatever ``dtype`` is.
@@ -104,7 +107,8 @@ def batch_norm(
     else:
         mean, var, new_s = s["mean"], s["var"], s
     nd = x.ndim
-    scale = channel(lax.rsqrt(var + eps) * p["scale"], nd)
+    inv = lax.rsqrt(var + eps)
+    scale = channel(inv * p["scale"] if "scale" in p else inv, nd)  # no "scale": fixed at 1
     y = (xf - channel(mean, nd)) * scale + channel(p["bias"], nd)
     return y.astype(dtype), new_s
 

@@ -15,6 +15,7 @@ Both are vmappable over a leading seed axis of ``params``/``state`` (``x`` share
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -129,10 +130,25 @@ def whitening_kernel(x_sample: jax.Array, eps: float = 5e-4) -> jax.Array:
     return jnp.concatenate([k, -k], axis=-1)
 
 
-def _airbench(widths, num_classes) -> Net:
-    """Keller Jordan's airbench94 layout: frozen 2x2 whitening, three conv groups, 1/9 head.
+def _torch_conv_init(key, k, c_in, c_out, *, dirac: bool) -> jax.Array:
+    """PyTorch's default conv init, ``U(+-1/sqrt(fan_in))``, as airbench's tuned learning
+    rates assume; with ``dirac`` the first ``min(c_in, c_out)`` filters are identities
+    (airbench's ``dirac_``), so every block starts close to passing its input through.
+    Shape ``(k, k, c_in, c_out)``."""
+    bound = 1.0 / math.sqrt(k * k * c_in)
+    w = jax.random.uniform(key, (k, k, c_in, c_out), jnp.float32, -bound, bound)
+    if dirac:
+        n = min(c_in, c_out)
+        w = w.at[:, :, :, :n].set(0.0).at[k // 2, k // 2, :n, :n].set(jnp.eye(n))
+    return w
 
-    Group: conv3x3 - maxpool2 - BN - GELU - conv3x3 - BN - GELU. BN momentum 0.6 as there.
+
+def _airbench(widths, num_classes) -> Net:
+    """Keller Jordan's airbench94 network: frozen 2x2 whitening conv (+ trained bias), GELU,
+    three conv groups, a final 3x3 max pool, a bias-free linear head scaled by 1/9.
+
+    Group: conv3x3 - maxpool2 - BN - GELU - conv3x3 - BN - GELU, with scale-free batch norms
+    (bias only, eps 1e-12, momentum 0.6), exact GELU, PyTorch-default + dirac conv inits.
     """
     whiten_c = 24
 
@@ -146,29 +162,38 @@ def _airbench(widths, num_classes) -> Net:
         state = {"whiten_w": kernel}
         c_in = whiten_c
         for i, w in enumerate(widths):
-            p1, s1 = _conv_bn_init(keys[2 * i], 3, c_in, w)
-            p2, s2 = _conv_bn_init(keys[2 * i + 1], 3, w, w)
-            params[f"g{i}"], state[f"g{i}"] = {"a": p1, "b": p2}, {"a": s1, "b": s2}
+            bn_p, bn_s = bn_init(w)
+            del bn_p["scale"]
+            p1 = {"w": _torch_conv_init(keys[2 * i], 3, c_in, w, dirac=True), "bn": dict(bn_p)}
+            p2 = {"w": _torch_conv_init(keys[2 * i + 1], 3, w, w, dirac=True), "bn": dict(bn_p)}
+            params[f"g{i}"] = {"a": p1, "b": p2}
+            state[f"g{i}"] = {"a": {"bn": dict(bn_s)}, "b": {"bn": dict(bn_s)}}
             c_in = w
-        params["head"] = dense_init(keys[-2], c_in, num_classes, bias=False)
+        bound = 1.0 / math.sqrt(c_in)
+        head = jax.random.uniform(keys[-2], (c_in, num_classes), jnp.float32, -bound, bound)
+        params["head"] = {"w": head}
         return params, state
 
     def apply(params, state, x, *, train, dtype=jnp.float32):
+        def bn(p, s, y):
+            return batch_norm(p, s, y, train=train, momentum=0.6, eps=1e-12, dtype=dtype)
+
+        def gelu(y):
+            return jax.nn.gelu(y, approximate=False)
+
         x = conv(x, state["whiten_w"], padding="VALID", dtype=dtype)
-        x = x + channel(params["whiten_b"].astype(dtype), 4)
-        x = jax.nn.gelu(x)
+        x = gelu(x + channel(params["whiten_b"].astype(dtype), 4))
         new_state = {"whiten_w": state["whiten_w"]}
         for i in range(len(widths)):
             p, s = params[f"g{i}"], state[f"g{i}"]
             x = max_pool(conv(x, p["a"]["w"], dtype=dtype), 2)
-            x, bn_a = batch_norm(
-                p["a"]["bn"], s["a"]["bn"], x, train=train, momentum=0.6, dtype=dtype
-            )
-            x = jax.nn.gelu(x)
-            x, sb = _conv_bn(p["b"], s["b"], x, train=train, dtype=dtype, momentum=0.6)
-            x = jax.nn.gelu(x)
-            new_state[f"g{i}"] = {"a": {"bn": bn_a}, "b": sb}
-        x = jnp.max(x.astype(jnp.float32), axis=(1, 2))
+            x, bn_a = bn(p["a"]["bn"], s["a"]["bn"], x)
+            x, bn_b = bn(p["b"]["bn"], s["b"]["bn"], conv(gelu(x), p["b"]["w"], dtype=dtype))
+            x = gelu(x)
+            new_state[f"g{i}"] = {"a": {"bn": bn_a}, "b": {"bn": bn_b}}
+        # airbench's MaxPool2d(3): the map is 3x3 here (32 -> 31 -> 15 -> 7 -> 3), so one
+        # window; a larger input would keep only the top-left 3x3, as there.
+        x = jnp.max(x[:, :3, :3].astype(jnp.float32), axis=(1, 2))
         return dense(params["head"], x, dtype=dtype) / 9.0, new_state
 
     return Net(init, apply)

@@ -33,25 +33,23 @@ import numpy as np
 import optax
 from jax import lax
 
-from multiview.cifar.augment import augment, normalize
+from multiview.cifar.augment import alternating_flips, augment, normalize
 from multiview.cifar.checkpoint import checkpoint_tag, load_checkpoint, save_checkpoint
 from multiview.cifar.config import SEED_PARALLEL, CifarTrainConfig, DistillConfig
 from multiview.cifar.losses import accuracy, cross_entropy, distillation_loss
 from multiview.cifar.nets import Net
+from multiview.cifar.optim import lookahead_init, lookahead_step, make_optimizer
 from multiview.errors import ConfigError
 
 __all__ = [
     "make_init",
     "make_epoch_keys",
     "make_step",
-    "make_predict",
     "EpochReport",
     "Trained",
     "map_models",
-    "make_optimizer",
     "resolve_strategy",
     "train_models",
-    "predict_logits",
 ]
 
 
@@ -98,26 +96,6 @@ def map_models(fn: Callable, strategy: str, *args):
     return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outs)
 
 
-def make_optimizer(cfg: CifarTrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
-    """Decoupled-from-BN weight decay + SGD (Nesterov) on a warm-up-then-decay schedule."""
-    total = cfg.epochs * steps_per_epoch
-    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
-    if cfg.schedule == "cosine":
-        decay = optax.cosine_decay_schedule(cfg.lr, max(total - warm, 1))
-    else:
-        decay = optax.linear_schedule(cfg.lr, 0.0, max(total - warm, 1))
-    schedule = (
-        optax.join_schedules([optax.linear_schedule(0.0, cfg.lr, warm), decay], [warm])
-        if warm > 0
-        else decay
-    )
-    kernels = lambda params: jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)  # noqa: E731
-    return optax.chain(
-        optax.add_decayed_weights(cfg.weight_decay, mask=kernels),
-        optax.sgd(schedule, momentum=cfg.momentum or None, nesterov=cfg.nesterov),
-    )
-
-
 def _members_logits(net: Net, strategy: str, params, state, x, *, train: bool, dtype):
     """Logits ``(members, B, C)`` and new states of one run's ``members`` models on ``x``."""
 
@@ -143,20 +121,26 @@ def make_init(net: Net, cfg: CifarTrainConfig, members: int, steps_per_epoch: in
             return jax.vmap(lambda kk: net.init(kk, x_sample))(ks)
 
         params, state = jax.vmap(init_run)(run_keys)
-        return params, state, jax.vmap(opt.init)(params)
+        opt_state = jax.vmap(opt.init)(params)
+        if cfg.lookahead_every:  # the EMA travels with the optimizer state (checkpoints)
+            opt_state = (opt_state, lookahead_init(params, state))
+        return params, state, opt_state
 
     return init
 
 
 @functools.lru_cache(maxsize=16)
 def make_epoch_keys(n: int):
-    """Jitted ``(run_keys (runs,), epoch) -> (perms (runs, n) int32, epoch keys (runs,))``."""
+    """Jitted ``(run_keys (runs,), epoch) -> (perms (runs, n) int32, epoch keys (runs,),
+    flips (runs, n) bool)``; ``flips`` is :func:`alternating_flips` of each run (used only
+    with ``flip_mode="alternating"``)."""
 
     @jax.jit
     def epoch_keys(run_keys, epoch):
         keys = jax.vmap(lambda k: jax.random.fold_in(jax.random.fold_in(k, 1), epoch))(run_keys)
         perms = jax.vmap(lambda k: jax.random.permutation(jax.random.fold_in(k, 0), n))(keys)
-        return perms.astype(jnp.int32), keys
+        flips = jax.vmap(lambda k: alternating_flips(jax.random.fold_in(k, 2), n, epoch))(run_keys)
+        return perms.astype(jnp.int32), keys, flips
 
     return epoch_keys
 
@@ -172,17 +156,26 @@ def make_step(
 ):
     """The jitted training step of all runs (cached per net, recipe and shapes).
 
-    ``step(params, state, opt_state, perms (runs, N), keys (runs,), teacher (runs, N, C) |
-    None, step, x_all (N, 32, 32, 3) uint8, y_all (N,))`` -> ``(params, state, opt_state,
-    loss (runs,), accuracy (runs,))``.
+    ``step(params, state, opt_state, perms (runs, N), keys (runs,), flips (runs, N),
+    teacher (runs, N, C) | None, epoch, step, x_all (N, 32, 32, 3) uint8, y_all (N,))`` ->
+    ``(params, state, opt_state, loss (runs,), accuracy (runs,))``; ``step`` counts within
+    the epoch, ``perms``/``keys``/``flips`` come from :func:`make_epoch_keys`.
     """
     opt = make_optimizer(cfg, steps_per_epoch)
     dtype = cfg.dtype
+    total = cfg.epochs * steps_per_epoch
 
-    def run_step(params, state, opt_state, perm, key, teacher_run, step, x_all, y_all):
+    def run_step(
+        params, state, opt_state, perm, key, flips, teacher_run, epoch, step, x_all, y_all
+    ):
         idx = lax.dynamic_slice(perm, (step * batch,), (batch,))
         xb = augment(
-            jax.random.fold_in(key, step), x_all[idx], crop_padding=cfg.crop_padding, flip=cfg.flip
+            jax.random.fold_in(key, step),
+            x_all[idx],
+            crop_padding=cfg.crop_padding,
+            flip=cfg.flip,
+            pad_mode=cfg.crop_pad_mode,
+            flip_mask=flips[idx] if cfg.flip_mode == "alternating" else None,
         )
         yb = y_all[idx]
 
@@ -205,15 +198,23 @@ def make_step(
             return loss, (new_state, loss, accuracy(logits, yb))
 
         grads, (new_state, loss, acc) = jax.grad(loss_fn, has_aux=True)(params)
-        updates, opt_state = opt.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), new_state, opt_state, loss, acc
+        if not cfg.lookahead_every:
+            updates, opt_state = opt.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), new_state, opt_state, loss, acc
+        inner, ema = opt_state
+        updates, inner = opt.update(grads, inner, params)
+        t = epoch * steps_per_epoch + step + 1
+        params, new_state, ema = lookahead_step(
+            cfg, total, t, optax.apply_updates(params, updates), new_state, ema
+        )
+        return params, new_state, (inner, ema), loss, acc
 
     @jax.jit
-    def step_fn(params, state, opt_state, perms, keys, teacher, step, x_all, y_all):
-        def one(p, s, o, pm, k, t):
-            return run_step(p, s, o, pm, k, t, step, x_all, y_all)
+    def step_fn(params, state, opt_state, perms, keys, flips, teacher, epoch, step, x_all, y_all):
+        def one(p, s, o, pm, k, f, t):
+            return run_step(p, s, o, pm, k, f, t, epoch, step, x_all, y_all)
 
-        return map_models(one, strategy, params, state, opt_state, perms, keys, teacher)
+        return map_models(one, strategy, params, state, opt_state, perms, keys, flips, teacher)
 
     return step_fn
 
@@ -294,11 +295,11 @@ def train_models(
             start, (params, state, opt_state) = loaded
             resumed = True
     for epoch in range(start, cfg.epochs):
-        perms, keys = epoch_keys(data_keys, epoch)
+        perms, keys, flips = epoch_keys(data_keys, epoch)
         losses, accs = [], []
         for step in range(steps_per_epoch):
             params, state, opt_state, loss, acc = step_fn(
-                params, state, opt_state, perms, keys, teacher, step, x_all, y_all
+                params, state, opt_state, perms, keys, flips, teacher, epoch, step, x_all, y_all
             )
             losses.append(loss)
             accs.append(acc)
@@ -322,54 +323,3 @@ def train_models(
             )
         )
     return Trained(params, state)
-
-
-def predict_logits(
-    net: Net,
-    trained: Trained,
-    images: np.ndarray,
-    *,
-    cfg: CifarTrainConfig,
-) -> np.ndarray:
-    """Evaluation-mode logits of every model on ``images`` ``(N, 32, 32, 3)`` uint8.
-
-    Returns ``(runs, members, N, C)`` float32 (with ``cfg.tta_flip``, the mean of each image's
-    and its mirror's logits).
-    """
-    batch_logits = make_predict(net, cfg.dtype, cfg.tta_flip, resolve_strategy(cfg.seed_parallel))
-    n = images.shape[0]
-    bs = min(cfg.eval_batch_size, n)
-    outs = []
-    for start in range(0, n, bs):
-        xb = images[start : start + bs]
-        pad = bs - xb.shape[0]
-        if pad:
-            xb = np.concatenate([xb, np.zeros((pad, *xb.shape[1:]), xb.dtype)])
-        outs.append(np.asarray(batch_logits(trained.params, trained.state, jnp.asarray(xb))))
-        if pad:
-            outs[-1] = outs[-1][:, :, : bs - pad]
-    return np.concatenate(outs, axis=2)
-
-
-@functools.lru_cache(maxsize=16)
-def make_predict(net: Net, dtype, tta_flip: bool, strategy: str):
-    """Jitted ``(params, state, images (B, 32, 32, 3) uint8) -> logits (runs, members, B, C)``."""
-
-    @jax.jit
-    def batch_logits(params, state, xb):
-        x = normalize(xb)
-
-        def run(p, s):
-            def member(pm, sm):
-                out = net.apply(pm, sm, x, train=False, dtype=dtype)[0]
-                if tta_flip:
-                    out = 0.5 * (
-                        out + net.apply(pm, sm, x[:, :, ::-1], train=False, dtype=dtype)[0]
-                    )
-                return out
-
-            return map_models(member, strategy, p, s)
-
-        return map_models(run, strategy, params, state)
-
-    return batch_logits

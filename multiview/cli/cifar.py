@@ -14,10 +14,11 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from multiview.cifar.config import PRESETS, SEED_PARALLEL, preset_config
+from multiview.cifar.config import SEED_PARALLEL
 from multiview.cifar.data import load_cifar, resolve_cache_dir
 from multiview.cifar.download import ARCHIVES, download_cifar
 from multiview.cifar.experiments import run_cifar
+from multiview.cifar.presets import PRESETS, preset_config
 from multiview.cifar.train import EpochReport
 from multiview.cli.common import ProgressDisplay, add_command, console, interruptible
 from multiview.cli.runs import ForceOpt, print_json, run_folder
