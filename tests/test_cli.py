@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from tiny_args import tiny_args
 from typer.testing import CliRunner
 
 from multiview.cli import app
@@ -10,28 +11,7 @@ from multiview.sim.single import SCALAR_METRICS
 
 runner = CliRunner()
 
-TINY = [
-    "--k",
-    "4",
-    "--d",
-    "64",
-    "--patches",
-    "8",
-    "--n-train",
-    "40",
-    "--n-test",
-    "50",
-    "--width",
-    "2",
-    "--steps",
-    "30",
-    "--chunks",
-    "3",
-    "--log-points",
-    "6",
-    "--seeds",
-    "4",
-]
+TINY = tiny_args(n_test=50, steps=30, chunks=3, log_points=6)
 
 
 def test_simulate_end_to_end_writes_the_results_directory(tmp_path):

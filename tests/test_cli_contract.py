@@ -9,6 +9,7 @@ import time
 
 import pytest
 import typer
+from tiny_args import tiny_args
 from typer.testing import CliRunner
 
 from multiview.cifar.fixtures import write_image_zip
@@ -17,10 +18,7 @@ from multiview.io import atomic_write_text
 
 runner = CliRunner()
 
-TINY = (
-    "--k 4 --d 64 --patches 8 --n-train 40 --n-test 40 --width 2 --steps 20 --chunks 2 "
-    "--log-points 5 --seeds 4"
-).split()
+TINY = tiny_args()
 TH_TINY = (
     "--ensemble-sizes 1,2 --teacher-size 2 --kd-students 1 --average-size 2 "
     "--average-groups 1 --sd-pairs 1"

@@ -9,11 +9,13 @@ import sys
 import time
 
 import pytest
+from tiny_args import tiny_args
 
-ARGS = (
-    "simulate --k 4 --d 64 --patches 8 --n-train 40 --n-test 50 --width 2 --steps 200000 "
-    "--chunks 2000 --log-points 6 --seeds 8 --seed-block 2"
-).split()
+ARGS = [
+    "simulate",
+    *tiny_args(n_test=50, steps=200_000, chunks=2000, log_points=6, seeds=8),
+    *["--seed-block", "2"],
+]
 
 
 def _interrupt_after(delay: float, out) -> tuple[int, str]:

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import typer
+from tiny_args import tiny_args
 from typer.testing import CliRunner
 
 from multiview.errors import ConfigError
@@ -99,28 +100,7 @@ def _app():
     return app
 
 
-TINY = [
-    "--k",
-    "4",
-    "--d",
-    "64",
-    "--patches",
-    "8",
-    "--n-train",
-    "40",
-    "--n-test",
-    "50",
-    "--width",
-    "2",
-    "--steps",
-    "20",
-    "--chunks",
-    "2",
-    "--log-points",
-    "4",
-    "--seeds",
-    "4",
-]
+TINY = tiny_args(n_test=50, log_points=4)
 
 
 def test_sweep_cli_runs_a_tiny_grid_and_resumes(tmp_path):
@@ -157,9 +137,8 @@ def test_kd_cells_map_where_distillation_transfers(tmp_path):
 
     out = tmp_path / "kd"
     args = ["sweep", "--x", "varrho=1,2", "--y", "init_std=0.1", "--measure", "kd"]
-    args += ["--k", "4", "--d", "64", "--patches", "8", "--n-train", "40", "--n-test", "40"]
-    args += ["--width", "2", "--steps", "20", "--chunks", "2", "--log-points", "5"]
-    args += ["--seeds", "4", "--ensemble-size", "2", "--teacher-size", "2", "--kd-students", "1"]
+    args += tiny_args()
+    args += ["--ensemble-size", "2", "--teacher-size", "2", "--kd-students", "1"]
     result = CliRunner().invoke(app, [*args, "--quiet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     grid = json.loads((out / "sweep.json").read_text())

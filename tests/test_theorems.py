@@ -3,6 +3,7 @@ import json
 import jax
 import numpy as np
 import pytest
+from tiny_args import tiny_args
 from typer.testing import CliRunner
 
 from multiview.cli import app
@@ -137,26 +138,7 @@ def test_theorems_command_writes_report_and_summary(tmp_path):
         app,
         [
             "theorems",
-            "--k",
-            "4",
-            "--d",
-            "64",
-            "--patches",
-            "8",
-            "--n-train",
-            "40",
-            "--n-test",
-            "40",
-            "--width",
-            "2",
-            "--steps",
-            "20",
-            "--chunks",
-            "2",
-            "--log-points",
-            "5",
-            "--seeds",
-            "4",
+            *tiny_args(),
             "--ensemble-sizes",
             "1,2",
             "--teacher-size",
