@@ -35,6 +35,27 @@ def tiny_config():
     )
 
 
+@pytest.fixture
+def run_until_first_checkpoint(monkeypatch):
+    """``run(fn)``: call ``fn()`` with the CIFAR trainer stopped by a KeyboardInterrupt right
+    after it writes its first checkpoint (an interrupted run, for resume tests)."""
+    import multiview.cifar.train as train_module
+
+    real = train_module.save_checkpoint
+
+    def save_then_stop(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    def run(fn):
+        with monkeypatch.context() as m:
+            m.setattr(train_module, "save_checkpoint", save_then_stop)
+            with pytest.raises(KeyboardInterrupt):
+                fn()
+
+    return run
+
+
 class CompileLog:
     """Names of the functions XLA compiled while active (``jax.log_compiles`` messages)."""
 

@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import multiview.cifar.train as train_module
 from multiview.cifar.augment import alternating_flips, random_crop
 from multiview.cifar.config import CifarTrainConfig, NetConfig
 from multiview.cifar.fixtures import fake_images
@@ -172,7 +171,7 @@ def _airbench_cfg(**kw):
     return dataclasses.replace(AIRBENCH94, mixed_precision=False, **{**tiny, **kw})
 
 
-def test_airbench_recipe_trains_and_resumes_exactly(tmp_path):
+def test_airbench_recipe_trains_and_resumes_exactly(tmp_path, run_until_first_checkpoint):
     """Every knob of the recipe on at once (lookahead, alternating flips, reflect crops, frozen
     whitening bias, scaled BN lr): it learns, and an interrupted run resumes bit-identically
     (the lookahead EMA travels in the checkpoint)."""
@@ -181,18 +180,11 @@ def test_airbench_recipe_trains_and_resumes_exactly(tmp_path):
     x = fake_images(y, 4, 0)
     cfg = _airbench_cfg(whiten_bias_epochs=1)
     full = train_models(net, cfg, x, y, key=jax.random.key(5), runs=2, checkpoint=tmp_path / "a")
-    real = train_module.save_checkpoint
-
-    def save_then_stop(*a, **k):
-        real(*a, **k)
-        raise KeyboardInterrupt
-
-    train_module.save_checkpoint = save_then_stop
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            train_models(net, cfg, x, y, key=jax.random.key(5), runs=2, checkpoint=tmp_path / "b")
-    finally:
-        train_module.save_checkpoint = real
+    run_until_first_checkpoint(
+        lambda: train_models(
+            net, cfg, x, y, key=jax.random.key(5), runs=2, checkpoint=tmp_path / "b"
+        )
+    )
     resumed = train_models(net, cfg, x, y, key=jax.random.key(5), runs=2, checkpoint=tmp_path / "b")
     leaves = zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(resumed), strict=True)
     for a, b in leaves:

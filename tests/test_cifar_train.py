@@ -4,7 +4,6 @@ import jax
 import numpy as np
 import pytest
 
-import multiview.cifar.train as train_module
 from multiview.cifar.config import CifarTrainConfig, DistillConfig, NetConfig, RFConfig
 from multiview.cifar.fixtures import fake_images
 from multiview.cifar.nets import build_net
@@ -58,7 +57,7 @@ def test_training_learns_the_generated_classes():
     assert acc > 0.6
 
 
-def test_checkpoint_resume_is_exact(tmp_path):
+def test_checkpoint_resume_is_exact(tmp_path, run_until_first_checkpoint):
     x, y = _data()
     cfg = _cfg(epochs=2)
     ck = tmp_path / "m.npz"
@@ -77,20 +76,11 @@ def test_checkpoint_resume_is_exact(tmp_path):
     assert [r.epoch for r in reports] == [1, 2] and reports[0].loss.shape == (2,)
     # Interrupt after epoch 1: train a 1-epoch prefix into another checkpoint, then resume.
     ck2 = tmp_path / "m2.npz"
-    calls = {"n": 0}
-    real = train_module.save_checkpoint
-
-    def save_then_stop(*a, **k):
-        real(*a, **k)
-        calls["n"] += 1
-        raise KeyboardInterrupt
-
-    train_module.save_checkpoint = save_then_stop
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            train_models(NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck2, name="m")
-    finally:
-        train_module.save_checkpoint = real
+    run_until_first_checkpoint(
+        lambda: train_models(
+            NET, cfg, x, y, key=jax.random.key(2), runs=2, checkpoint=ck2, name="m"
+        )
+    )
     resumed_reports = []
     resumed = train_models(
         NET,

@@ -3,8 +3,8 @@ average, random-feature baselines) with seed-parallel CNN training in plain JAX.
 
 Layers, low to high: ``config`` -> ``presets`` -> ``data`` / ``download`` / ``fixtures`` ->
 ``augment`` -> ``layers`` -> ``nets`` -> ``losses`` -> ``optim`` -> ``checkpoint`` -> ``train``
--> ``predict`` / ``random_features`` -> ``experiments``. Its report is :mod:`multiview.report.cifar`, its commands
-:mod:`multiview.cli.cifar`. See ``docs/cifar.md``.
+-> ``predict`` / ``random_features`` -> ``experiments``. Its report is
+:mod:`multiview.report.cifar`, its commands :mod:`multiview.cli.cifar`. See ``docs/cifar.md``.
 """
 
 from multiview.cifar.augment import augment, normalize, random_crop, random_flip

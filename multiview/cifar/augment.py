@@ -16,6 +16,7 @@ __all__ = [
     "normalize",
     "random_crop",
     "random_flip",
+    "mirror",
     "augment",
     "alternating_flips",
 ]
@@ -57,10 +58,15 @@ def random_crop(key: jax.Array, x: jax.Array, padding: int, mode: str = "zero") 
     return jax.vmap(crop_one)(padded, offsets)
 
 
+def mirror(x: jax.Array, mask: jax.Array) -> jax.Array:
+    """Mirror left-right the images of ``x`` ``(B, H, W, C)`` whose ``mask`` entry (``B``
+    booleans, any shape) is true."""
+    return jnp.where(mask.reshape(-1, 1, 1, 1), x[:, :, ::-1, :], x)
+
+
 def random_flip(key: jax.Array, x: jax.Array) -> jax.Array:
     """Mirror each image of ``x``: ``(B, H, W, C)`` left-right with probability 1/2."""
-    flip = jax.random.bernoulli(key, 0.5, (x.shape[0], 1, 1, 1))
-    return jnp.where(flip, x[:, :, ::-1, :], x)
+    return mirror(x, jax.random.bernoulli(key, 0.5, (x.shape[0], 1, 1, 1)))
 
 
 def augment(
@@ -81,9 +87,7 @@ def augment(
     x = random_crop(k_crop, normalize(images), crop_padding, pad_mode)
     if not flip:
         return x
-    if flip_mask is None:
-        return random_flip(k_flip, x)
-    return jnp.where(flip_mask.reshape(-1, 1, 1, 1), x[:, :, ::-1, :], x)
+    return random_flip(k_flip, x) if flip_mask is None else mirror(x, flip_mask)
 
 
 def alternating_flips(key: jax.Array, n: int, epoch) -> jax.Array:
