@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.bench.jax_runs import problem
+from multiview.bench.timing import model_flops_per_seed_step, round_times
 from multiview.sim.config import ModelConfig, SimConfig, TrainConfig
 from multiview.sim.data import inputs_and_labels
 from multiview.sim.losses import ce_loss_fn, cross_entropy_with_accuracy
@@ -313,12 +314,7 @@ def time_variants(
         t = time.perf_counter()
         runners[v]()
         first[v] = time.perf_counter() - t
-    times: dict[str, list[float]] = {v: [] for v in variants}
-    for _ in range(rounds):
-        for v, run in runners.items():
-            t = time.perf_counter()
-            run()
-            times[v].append((time.perf_counter() - t) / steps)
+    times = {v: [t / steps for t in ts] for v, ts in round_times(runners, rounds).items()}
     return [
         {
             "variant": v,
@@ -367,7 +363,5 @@ def implied_passes(
 ) -> float:
     """How many fp32 passes over the pre-activation tensor the time of a step beyond its
     GEMMs at peak would pay for: ``(step_s - GEMM time) / (tensor bytes / bandwidth)``."""
-    d = cfg.data
-    n = cfg.train.batch_size or d.n_train
-    gemm = 4 * n * d.patches * d.d * d.k * cfg.model.width * seeds / peak_flops
+    gemm = model_flops_per_seed_step(cfg) * seeds / peak_flops
     return (step_s - gemm) / (tensor_bytes(cfg, seeds) / bandwidth)

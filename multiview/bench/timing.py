@@ -29,6 +29,7 @@ __all__ = [
     "best_time",
     "per_step",
     "best_times",
+    "round_times",
     "matmul_runner",
     "machine_info",
 ]
@@ -74,21 +75,25 @@ def per_step(run: Callable[[], Any], steps: int, repeats: int) -> float:
     return best_time(run, repeats) / steps
 
 
-def best_times(runners: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
-    """Best wall time of each runner over ``rounds`` interleaved rounds (after a warm-up).
-
-    Interleaving exposes every contender to the same background load; the minimum is the
-    least-disturbed run.
-    """
-    for run in runners.values():
-        run()
-    best = {name: float("inf") for name in runners}
+def round_times(runners: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[float]]:
+    """Wall time of each runner in each of ``rounds`` interleaved rounds (no warm-up: the
+    caller has compiled them). Interleaving exposes every contender to the same background
+    load."""
+    times: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(rounds):
         for name, run in runners.items():
             t0 = time.perf_counter()
             run()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def best_times(runners: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Best wall time of each runner over ``rounds`` interleaved rounds (after a warm-up):
+    the minimum is the least-disturbed run."""
+    for run in runners.values():
+        run()
+    return {name: min(t) for name, t in round_times(runners, rounds).items()}
 
 
 def matmul_runner(matmul, a) -> Callable[[], None]:
