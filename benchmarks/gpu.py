@@ -119,15 +119,14 @@ def device_info() -> dict:
 def _peak(n: int, dtype, precision=None, repeats: int = 10) -> float:
     import jax.numpy as jnp
 
+    from multiview.bench.timing import round_times
+
     a = jax.random.normal(jax.random.key(0), (n, n), dtype)
     b = jax.random.normal(jax.random.key(1), (n, n), dtype)
     f = jax.jit(lambda x, y: jnp.matmul(x, y, precision=precision))
     f(a, b).block_until_ready()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f(a, b).block_until_ready()
-        times.append(time.perf_counter() - t)
+    # The median, not the best: an asynchronous GPU's single fastest call can be an outlier.
+    times = round_times({"matmul": lambda: f(a, b).block_until_ready()}, repeats)["matmul"]
     return 2 * n**3 / float(np.median(times))
 
 
@@ -145,6 +144,7 @@ def peaks(smoke: bool) -> dict:
 
 def sim_step(run: Run) -> dict:
     from multiview.bench import bench_config, model_flops_per_seed_step, prepare_vmapped
+    from multiview.bench.timing import round_times
 
     pk = run.results["stages"].get("peak", {})
     seeds_list = SMOKE_SEEDS if run.smoke else SIM_SEEDS
@@ -159,12 +159,8 @@ def sim_step(run: Run) -> dict:
             t = time.perf_counter()
             fn()  # compile + first run
             compile_s = time.perf_counter() - t
-            times = []
-            for _ in range(3 if run.smoke else 5):
-                t = time.perf_counter()
-                fn()
-                times.append((time.perf_counter() - t) / steps)
-            step_s = float(np.median(times))
+            times = round_times({"step": fn}, 3 if run.smoke else 5)["step"]
+            step_s = float(np.median(times)) / steps
             rows.append(
                 {
                     "dtype": dtype,

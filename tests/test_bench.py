@@ -77,8 +77,8 @@ def test_torch_loop_matches_the_jax_step():
     import numpy as np
 
     from multiview.sim.config import ModelConfig
-    from multiview.sim.model import forward, init_weights
     from multiview.sim.losses import cross_entropy_with_accuracy as cross_entropy
+    from multiview.sim.model import forward, init_weights
 
     del torch
     mc = ModelConfig(width=2, q=3, varrho=0.5)

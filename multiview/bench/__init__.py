@@ -14,6 +14,7 @@ from multiview.bench.timing import (
     best_times,
     machine_info,
     model_flops_per_seed_step,
+    round_times,
 )
 from multiview.bench.torch_loop import (
     prepare_torch_loop,
@@ -29,6 +30,7 @@ __all__ = [
     "bf16_check",
     "best_times",
     "machine_info",
+    "round_times",
     "model_flops_per_seed_step",
     "prepare_jax_loop",
     "prepare_torch_loop",
