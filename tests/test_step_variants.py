@@ -12,6 +12,7 @@ from multiview.bench.jax_runs import problem
 from multiview.bench.step_variants import (
     TOLERANCE,
     VARIANTS,
+    bf16_store_scores,
     floor_seconds,
     gradients,
     hlo_summary,
@@ -23,7 +24,7 @@ from multiview.bench.step_variants import (
     variant_loss_fn,
     vjp_scores_fn,
 )
-from multiview.sim.losses import ce_loss_fn
+from multiview.sim.losses import ce_loss_fn, cross_entropy_with_accuracy
 from multiview.sim.model import forward, smoothed_relu
 
 SEEDS = 3
@@ -139,3 +140,22 @@ def test_roofline_arithmetic_of_the_h100_reading():
     assert floor5 == pytest.approx(768e-6, rel=0.01)
     # the measured 1.00 ms at 1,024 seeds is ~8 fp32 passes beyond the GEMMs at peak
     assert implied_passes(1.002e-3, cfg, 1024, 356e12, 3.35e12) == pytest.approx(7.99, abs=0.05)
+
+
+def test_trainer_bf16_store_is_the_timed_bf16_store_program(cfg):
+    """`--dtype bfloat16-store` computes what the GPU's bf16_store variant computed
+    (bf16_store_scores), so that variant's measured step is this option's step."""
+    data, w0, _, _ = problem(cfg, 2)
+    x, y = data["train"].x, data["train"].y
+    trainer = ce_loss_fn(cfg.model, "bfloat16-store")
+
+    def statement(w):
+        s = bf16_store_scores(cfg.model, w, x).astype(jnp.float32)
+        return cross_entropy_with_accuracy(s, y)[0]
+
+    for w in w0 * SCALE:
+        ga = jax.jit(jax.grad(lambda w: trainer(w, data, None)[0]))(w)
+        gb = jax.jit(jax.grad(statement))(w)
+        np.testing.assert_allclose(np.asarray(ga), np.asarray(gb), rtol=1e-6, atol=1e-9)
+        g32 = jax.jit(jax.grad(lambda w: ce_loss_fn(cfg.model)(w, data, None)[0]))(w)
+        assert not np.allclose(np.asarray(ga), np.asarray(g32), rtol=1e-4)  # bf16 was used

@@ -1,6 +1,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 from multiview.experiments.simulate import run_simulation
 from multiview.sim.config import with_overrides
@@ -72,10 +73,9 @@ def test_minibatch_sgd_runs_and_differs_from_full_batch(tiny_config):
     assert not np.allclose(np.asarray(w_sgd), np.asarray(w_gd))
 
 
-def test_bfloat16_matmuls_leave_predictions_nearly_unchanged(tiny_config):
-    bf = dataclasses.replace(
-        tiny_config, train=dataclasses.replace(tiny_config.train, dtype="bfloat16")
-    )
+@pytest.mark.parametrize("dtype", ["bfloat16", "bfloat16-store"])
+def test_bfloat16_matmuls_leave_predictions_nearly_unchanged(tiny_config, dtype):
+    bf = dataclasses.replace(tiny_config, train=dataclasses.replace(tiny_config.train, dtype=dtype))
     ds = make_datasets(tiny_config.data, data_key(tiny_config))
     w32, _ = train_single_models(tiny_config, ds)
     w16, _ = train_single_models(bf, ds)

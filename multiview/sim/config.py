@@ -175,7 +175,9 @@ class TrainConfig:
         20, "jitted chunks the training is driven in: progress updates (an integer >= 1)"
     )
     dtype: str = _field(
-        "float32", "matmul dtype of training: float32 or bfloat16 (float32 accumulation)"
+        "float32",
+        "matmul dtype of training: float32, bfloat16 (bf16 operands, float32 accumulation) or "
+        "bfloat16-store (also bf16 pre-activations: 1.8x the GPU step)",
     )
 
     def __post_init__(self):
@@ -185,9 +187,10 @@ class TrainConfig:
         _int("log_points", self.log_points, 2)
         _int("chunks", self.chunks, 1)
         _check(
-            self.dtype in ("float32", "bfloat16"),
+            self.dtype in ("float32", "bfloat16", "bfloat16-store"),
             "dtype",
-            "'float32' or 'bfloat16' (bf16 matmuls, float32 accumulation)",
+            "'float32', 'bfloat16' (bf16 matmuls, float32 accumulation) or 'bfloat16-store' "
+            "(bf16 matmuls and pre-activations)",
             self.dtype,
         )
 

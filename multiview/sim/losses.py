@@ -48,6 +48,7 @@ from multiview.sim.model import forward
 __all__ = [
     "cross_entropy_with_accuracy",
     "ce_loss_fn",
+    "TRAIN_DTYPES",
     "paper_kd_term",
     "hinton_kd_term",
     "two_sided_kd_term",
@@ -69,17 +70,28 @@ def cross_entropy_with_accuracy(logits: jax.Array, y: jax.Array) -> tuple[jax.Ar
     return loss, acc
 
 
+# TrainConfig.dtype -> (forward's matmul_dtype, store_dtype)
+TRAIN_DTYPES = {
+    "float32": (None, None),
+    "bfloat16": ("bfloat16", None),
+    "bfloat16-store": ("bfloat16", "bfloat16"),
+}
+
+
 @functools.lru_cache(maxsize=64)
 def ce_loss_fn(model: ModelConfig, matmul_dtype: str = "float32"):
     """Cross-entropy loss of one model ``w (k, m, d)`` on ``data["train"]`` (or a minibatch).
 
     ``loss_fn(w, data, idx) -> (loss, {"acc": accuracy})``; cached per ``(model, dtype)``.
+    ``matmul_dtype`` is ``TrainConfig.dtype``: float32, bfloat16 (bf16 operands, float32
+    pre-activations) or bfloat16-store (bf16 operands and bf16 pre-activations).
     """
-    mm = None if matmul_dtype == "float32" else matmul_dtype
+    mm, store = TRAIN_DTYPES[matmul_dtype]
 
     def loss_fn(w, data, idx):
         x, y = inputs_and_labels(data["train"], idx)
-        loss, acc = cross_entropy_with_accuracy(forward(model, w, x, matmul_dtype=mm), y)
+        scores = forward(model, w, x, matmul_dtype=mm, store_dtype=store)
+        loss, acc = cross_entropy_with_accuracy(scores, y)
         return loss, {"acc": acc}
 
     return loss_fn

@@ -42,7 +42,12 @@ def init_weights(cfg: ModelConfig, k: int, d: int, key: jax.Array) -> jax.Array:
 
 
 def forward(
-    cfg: ModelConfig, w: jax.Array, x: jax.Array, *, matmul_dtype: str | None = None
+    cfg: ModelConfig,
+    w: jax.Array,
+    x: jax.Array,
+    *,
+    matmul_dtype: str | None = None,
+    store_dtype: str | None = None,
 ) -> jax.Array:
     """Class scores.
 
@@ -53,6 +58,10 @@ def forward(
         matmul_dtype: if given (e.g. ``"bfloat16"``), the contraction ``<w, x_p>`` runs with
             ``w`` and ``x`` in this dtype and float32 accumulation; the activation and the
             scores stay float32. None: in ``w``'s dtype, as before.
+        store_dtype: with ``matmul_dtype``, the dtype the ``(n, k, m, P)`` pre-activations
+            are written in (default float32). ``"bfloat16"`` halves the traffic over that
+            tensor, which bounds the GPU step (benchmarks/README.md, the roofline); the
+            activation is still evaluated in float32, inside the consumer's fusion.
 
     Returns:
         ``(n, k)`` scores F_i(X).
@@ -61,9 +70,10 @@ def forward(
         pre = jnp.einsum("kmd,npd->nkmp", w, x.astype(w.dtype))
     else:
         dt = jnp.dtype(matmul_dtype)
+        out = jnp.dtype(store_dtype or jnp.float32)
         pre = jnp.einsum(
-            "kmd,npd->nkmp", w.astype(dt), x.astype(dt), preferred_element_type=jnp.float32
-        )
+            "kmd,npd->nkmp", w.astype(dt), x.astype(dt), preferred_element_type=out
+        ).astype(jnp.float32)
     return smoothed_relu(pre, cfg.q, cfg.varrho).sum((2, 3)).astype(jnp.float32)
 
 
