@@ -13,14 +13,16 @@ everything it measured.
 2. ``peak``: matmul FLOP/s of an ``n^3`` product in fp32 (default precision, which is what
    the trainer uses; on Hopper that may be TF32), fp32 at ``highest`` precision, and bf16.
 3. ``sim_step``: one full-batch GD step of the default preset at 64 / 256 / 1,024 / 4,096
-   seeds (the trainer's own jitted, vmapped chunk) in fp32 and bf16 matmuls, as model FLOP/s
-   and as a fraction of the peak of the same dtype timed in this run.
+   seeds (the trainer's own jitted, vmapped chunk) in fp32 and bf16 matmuls (and the
+   ``bfloat16-store`` option at 64 and 1,024), as model FLOP/s and as a fraction of the peak
+   of the same dtype, and of the fp32 peak, timed in this run.
 4. ``step_variants``: the same step at 1,024 and 4,096 seeds in variants that test why it is
    at 38% of the peak (bf16 pre-activation store, the GEMM's natural layout, a custom VJP;
    ``benchmarks/gpu_variants.py``), next to the copy bandwidth; each variant's compiled HLO
    goes to ``OUT/hlo/<variant>.txt``.
 5. ``simulate``: wall time of ``multiview simulate --seeds 1024`` in a fresh process, compile
-   and start-up included, and its Theorem-1 verdicts.
+   and start-up included, and its Theorem-1 verdicts (``simulate_bf16_store``, after
+   ``cifar``: the same with ``--dtype bfloat16-store``).
 6. ``cifar``: models of the ``gpu`` CIFAR preset trained one after another on real CIFAR-10
    (first includes compilation): test accuracy, seconds per model, images per second.
 7. ``kd_grid``: the distillation regime search at larger k (issue 13): each cell a fresh
@@ -152,9 +154,12 @@ def sim_step(run: Run) -> dict:
     cfg = bench_config("quick" if run.smoke else "default")
     flops = model_flops_per_seed_step(cfg)
     rows = []
-    for dtype in ("float32", "bfloat16"):
+    for dtype in ("float32", "bfloat16", "bfloat16-store"):
+        # bf16 operands run the GEMMs on the bf16 units: their peak is the fair one
         peak = pk.get("fp32_default_flops" if dtype == "float32" else "bf16_flops", float("nan"))
         for s in seeds_list:
+            if dtype == "bfloat16-store" and s not in (seeds_list[0], seeds_list[-2]):
+                continue  # two sizes are enough for the option: device time is short
             fn = prepare_vmapped(cfg, s, steps, matmul_dtype=None if dtype == "float32" else dtype)
             t = time.perf_counter()
             fn()  # compile + first run
@@ -170,6 +175,7 @@ def sim_step(run: Run) -> dict:
                     "seed_steps_per_s": s / step_s,
                     "model_flops": s * flops / step_s,
                     "peak_fraction": s * flops / step_s / peak,
+                    "fp32_peak_fraction": s * flops / step_s / pk.get("fp32_default_flops", peak),
                 }
             )
             print(
@@ -193,9 +199,9 @@ def _cli(args: list[str], timeout: float) -> tuple[float, subprocess.CompletedPr
     return time.perf_counter() - t, proc
 
 
-def simulate_wall(run: Run) -> dict:
+def simulate_wall(run: Run, dtype: str = "float32") -> dict:
     out = Path(tempfile.mkdtemp()) / "simulate"  # its npz files stay off the results folder
-    args = ["simulate", "--out", str(out), "--quiet", "--json"]
+    args = ["simulate", "--out", str(out), "--quiet", "--json", "--dtype", dtype]
     args += (
         ["--preset", "quick", "--seeds", "2", "--steps", "30", "--n-test", "50"]
         if run.smoke
@@ -210,6 +216,7 @@ def simulate_wall(run: Run) -> dict:
     }
     return {
         "seeds": 2 if run.smoke else 1024,
+        "dtype": dtype,
         "wall_s": wall,
         "predictions": preds,
         "metrics": {k: v for k, v in summary["metrics"].items() if not k.endswith("_std")},
@@ -370,26 +377,29 @@ def markdown(r: dict) -> str:
             f"Simulator GD step, preset {ss['preset']!r} "
             f"({ss['model_flops_per_seed_step'] / 1e6:.0f} MFLOP per seed-step):",
             "",
-            "| matmul dtype | seeds | ms / step | seed-steps / s | TFLOP/s | of peak |",
-            "|---|---|---|---|---|---|",
+            "| matmul dtype | seeds | ms / step | seed-steps / s | TFLOP/s | of its dtype's peak "
+            "| of the fp32 peak |",
+            "|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {w['dtype']} | {w['seeds']} | {1e3 * w['step_s']:.3f} | "
             f"{w['seed_steps_per_s']:.0f} | {w['model_flops'] / 1e12:.2f} | "
-            f"{100 * w['peak_fraction']:.0f}% |"
+            f"{100 * w['peak_fraction']:.0f}% | {100 * w.get('fp32_peak_fraction', 0):.0f}% |"
             for w in ss["rows"]
         ]
         lines.append("")
     if st.get("step_variants", {}).get("status") == "ok":
         lines += variants_markdown(st["step_variants"])
-    sim = st.get("simulate", {})
-    if sim.get("status") == "ok":
+    for name in ("simulate", "simulate_bf16_store"):
+        sim = st.get(name, {})
+        if sim.get("status") != "ok":
+            continue
         holds = ", ".join(
             f"{k} {'holds' if v['holds'] else 'FAILS'}" for k, v in sim["predictions"].items()
         )
         lines += [
-            f"`multiview simulate --seeds {sim['seeds']}`: {sim['wall_s']:.1f} s wall "
-            f"(fresh process, compile included); {holds}.",
+            f"`multiview simulate --seeds {sim['seeds']} --dtype {sim.get('dtype', 'float32')}`: "
+            f"{sim['wall_s']:.1f} s wall (fresh process, compile included); {holds}.",
             "",
         ]
     cf = st.get("cifar", {})
@@ -461,6 +471,7 @@ def main() -> int:
         ("step_variants", lambda: step_variants(run), 40),
         ("simulate", lambda: simulate_wall(run), 30),
         ("cifar", lambda: cifar(run, a.data), 60),
+        ("simulate_bf16_store", lambda: simulate_wall(run, "bfloat16-store"), 30),
         ("kd_grid", lambda: kd_grid(run), 30),
     ]
     for name, fn, need in stages:

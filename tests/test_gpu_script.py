@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from multiview.cifar.fixtures import write_image_zip
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "gpu.sh"
+LEASE = ROOT / "benchmarks" / "gpu_lease.sh"
 
 
 def _run(*args: str, timeout: float) -> subprocess.CompletedProcess:
@@ -38,9 +41,29 @@ def test_gpu_script_refuses_an_unwritable_out(tmp_path):
 
 
 @pytest.mark.slow
-def test_gpu_script_smoke_runs_every_stage(tmp_path):
-    proc = _run("--smoke", "--out", str(tmp_path), timeout=600)
+def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
+    """benchmarks/gpu_lease.sh, the one device call, on the CPU: the tiny CIFAR table, then
+    gpu.sh --smoke with every stage; what comes back fits the device tool's 8 files."""
+    data = tmp_path / "tiny.zip"
+    write_image_zip(data, classes=tuple("abcdefghij"), per_class_train=8, per_class_test=4)
+    out, work = tmp_path / "out", tmp_path / "work"
+    env = {**os.environ, "PYTHON": sys.executable, "JAX_PLATFORMS": "cpu", "SMOKE": "1"}
+    env.update(PRESET="tiny", SKIP="", LEASE_WORK=str(work))
+    proc = subprocess.run(
+        ["bash", str(LEASE), str(out), str(data), "300", "200"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    back = sorted(p.name for p in out.iterdir())
+    assert back == sorted(
+        ["gpu.json", "gpu.md", "gpu_log.txt", "table.md", "summary.json", "figure1.png"]
+        + ["report.html", "extra.tar.gz"]
+    )
+    assert "single: 2 run(s)" in (work / "cifar_log.txt").read_text()
+    tmp_path = work / "bench"
     result = json.loads((tmp_path / "gpu.json").read_text())
     stages = result["stages"]
     assert set(stages) == {
@@ -50,11 +73,19 @@ def test_gpu_script_smoke_runs_every_stage(tmp_path):
         "step_variants",
         "simulate",
         "cifar",
+        "simulate_bf16_store",
         "kd_grid",
     }
     assert all(s["status"] == "ok" for s in stages.values()), stages
-    assert [r["seeds"] for r in stages["sim_step"]["rows"]] == [2, 4, 2, 4]
-    assert all(r["step_s"] > 0 for r in stages["sim_step"]["rows"])
+    rows = stages["sim_step"]["rows"]
+    assert [(r["dtype"], r["seeds"]) for r in rows] == [
+        ("float32", 2),
+        ("float32", 4),
+        ("bfloat16", 2),
+        ("bfloat16", 4),
+        ("bfloat16-store", 2),
+    ]
+    assert all(r["step_s"] > 0 for r in rows)
     variants = stages["step_variants"]
     names = ["baseline", "np_layout", "bf16_store", "custom_vjp"]
     assert [(r["variant"], r["seeds"]) for r in variants["rows"]] == [
@@ -67,6 +98,7 @@ def test_gpu_script_smoke_runs_every_stage(tmp_path):
     for v in names:
         assert (tmp_path / "hlo" / f"{v}.txt").read_text().startswith("HloModule")
     assert stages["simulate"]["predictions"], "simulate reported no verdicts"
+    assert stages["simulate_bf16_store"]["dtype"] == "bfloat16-store"
     assert 0.0 <= stages["cifar"]["mean_accuracy"] <= 1.0
     cells = [json.loads(line) for line in (tmp_path / "kd_grid.jsonl").read_text().splitlines()]
     assert cells and "kd_transfer" in cells[0]["predictions"]

@@ -26,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from multiview.cifar.config import CifarConfig, NetConfig
@@ -177,6 +178,7 @@ def run_cifar(
         )
         test = predict_logits(net, trained, data.test_x, cfg=cfg.train).mean(axis=1)
         seconds[name] = time.perf_counter() - t0
+        log(f"{name}: {n_runs} run(s) of {members} model(s) in {seconds[name]:.1f} s")
         return trained, test  # test: (n_runs, N_test, C)
 
     # ------------------------------------------------------------------ CNN
@@ -218,8 +220,8 @@ def run_cifar(
 
     def rf_run(ids, run_id, teacher=None):  # run_id fixes the data order
         """Train one run over feature seeds ``ids``; (test logits, train logits), averaged."""
-        tr = np.stack([feats(i)[0] for i in ids])
-        te = np.stack([feats(i)[1] for i in ids])
+        tr = jnp.stack([feats(i)[0] for i in ids])  # on the device, as random_features left them
+        te = jnp.stack([feats(i)[1] for i in ids])
         heads = train_rf_heads(
             tr,
             data.train_y,
@@ -232,6 +234,7 @@ def run_cifar(
 
     rf_single = [rf_run([i], i) for i in range(s)]
     runs["rf_single"] = [float(_acc(te, data.test_y)) for te, _ in rf_single]
+    log(f"rf_single: {s} runs in {time.perf_counter() - t0:.1f} s")
     runs["rf_ensemble"] = [
         float(_acc(np.mean([rf_single[i][0] for i in g], 0), data.test_y)) for g in groups
     ]
@@ -252,7 +255,8 @@ def run_cifar(
     log(
         f"rf single {np.mean(runs['rf_single']):.4f}, ensemble "
         f"{np.mean(runs['rf_ensemble']):.4f}, kd {np.mean(runs['rf_kd']):.4f}, "
-        f"train_average {np.mean(runs['rf_train_average']):.4f}"
+        f"train_average {np.mean(runs['rf_train_average']):.4f} "
+        f"({seconds['random_features']:.1f} s)"
     )
 
     methods = {m: mean_std_dict(runs[m]) for m in METHODS}
