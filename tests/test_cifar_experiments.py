@@ -181,6 +181,8 @@ def test_gpu_preset_code_path_at_tiny_size(app, tiny_zip, tmp_path):
         tmp_path / "c",
         "--seeds",
         "2",
+        "--ensemble-size",  # else training the average trains 2 x 10 members
+        "2",
         "--epochs",
         "1",
         "--seed-parallel",

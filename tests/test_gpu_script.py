@@ -50,7 +50,7 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable, "JAX_PLATFORMS": "cpu", "SMOKE": "1"}
     env.update(PRESET="tiny", SKIP="", LEASE_WORK=str(work))
     proc = subprocess.run(
-        ["bash", str(LEASE), str(out), str(data), "300", "200"],
+        ["bash", str(LEASE), str(out), str(data), "300", "500"],
         capture_output=True,
         text=True,
         timeout=900,
