@@ -74,6 +74,7 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
         "simulate",
         "cifar",
         "simulate_bf16_store",
+        "cifar_epochs",
         "kd_grid",
     }
     assert all(s["status"] == "ok" for s in stages.values()), stages
@@ -99,6 +100,7 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
         assert (tmp_path / "hlo" / f"{v}.txt").read_text().startswith("HloModule")
     assert stages["simulate"]["predictions"], "simulate reported no verdicts"
     assert stages["simulate_bf16_store"]["dtype"] == "bfloat16-store"
+    assert [m["epochs"] for m in stages["cifar_epochs"]["models"]] == [2, 3]
     assert 0.0 <= stages["cifar"]["mean_accuracy"] <= 1.0
     cells = [json.loads(line) for line in (tmp_path / "kd_grid.jsonl").read_text().splitlines()]
     assert cells and "kd_transfer" in cells[0]["predictions"]
