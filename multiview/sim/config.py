@@ -29,6 +29,7 @@ __all__ = [
     "DataConfig",
     "ModelConfig",
     "TrainConfig",
+    "TRAIN_DTYPES",
     "SimConfig",
     "TheoremsConfig",
     "PRESETS",
@@ -160,6 +161,15 @@ class ModelConfig:
         _float("init_std", self.init_std, 0.0, open_lo=True)
 
 
+# The choices of TrainConfig.dtype, each as (forward's matmul_dtype, store_dtype); the one
+# list both the validation and the loss read.
+TRAIN_DTYPES = {
+    "float32": (None, None),
+    "bfloat16": ("bfloat16", None),
+    "bfloat16-store": ("bfloat16", "bfloat16"),
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Gradient descent on the cross-entropy of softmax(F)."""
@@ -187,7 +197,7 @@ class TrainConfig:
         _int("log_points", self.log_points, 2)
         _int("chunks", self.chunks, 1)
         _check(
-            self.dtype in ("float32", "bfloat16", "bfloat16-store"),
+            self.dtype in TRAIN_DTYPES,
             "dtype",
             "'float32', 'bfloat16' (bf16 matmuls, float32 accumulation) or 'bfloat16-store' "
             "(bf16 matmuls and pre-activations)",

@@ -41,14 +41,13 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from multiview.sim.config import ModelConfig, TheoremsConfig
+from multiview.sim.config import TRAIN_DTYPES, ModelConfig, TheoremsConfig
 from multiview.sim.data import inputs_and_labels
 from multiview.sim.model import forward
 
 __all__ = [
     "cross_entropy_with_accuracy",
     "ce_loss_fn",
-    "TRAIN_DTYPES",
     "paper_kd_term",
     "hinton_kd_term",
     "two_sided_kd_term",
@@ -68,14 +67,6 @@ def cross_entropy_with_accuracy(logits: jax.Array, y: jax.Array) -> tuple[jax.Ar
     loss = jnp.mean(lse - correct_logit)
     acc = jnp.mean((jnp.argmax(logits, axis=1) == y).astype(jnp.float32))
     return loss, acc
-
-
-# TrainConfig.dtype -> (forward's matmul_dtype, store_dtype)
-TRAIN_DTYPES = {
-    "float32": (None, None),
-    "bfloat16": ("bfloat16", None),
-    "bfloat16-store": ("bfloat16", "bfloat16"),
-}
 
 
 @functools.lru_cache(maxsize=64)
