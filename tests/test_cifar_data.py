@@ -1,5 +1,6 @@
 """Loaders: pickle (CIFAR-10/100), image folder (dir and zip), the real zip, clear errors."""
 
+import dataclasses
 import shutil
 import zipfile
 from pathlib import Path
@@ -9,10 +10,12 @@ import pytest
 
 from multiview.cifar.data import (
     CACHE_ENV,
+    CifarData,
     class_balanced_subset,
     load_cifar,
     resolve_cache_dir,
 )
+from multiview.cifar.experiments import prepare_data
 from multiview.cifar.fixtures import (
     fake_images,
     write_cifar10_pickles,
@@ -20,6 +23,7 @@ from multiview.cifar.fixtures import (
     write_image_folder,
     write_image_zip,
 )
+from multiview.cifar.presets import preset_config
 from multiview.errors import ConfigError, DataError
 
 SHARED_ZIP = Path(__file__).parents[1] / ".." / "shared" / "data" / "cifar10-jpeg.zip"
@@ -145,8 +149,20 @@ def test_class_balanced_subset():
     assert idx.shape == (100,) and len(set(idx.tolist())) == 100
     assert np.bincount(y[idx], minlength=10).tolist() == [10] * 10
     np.testing.assert_array_equal(idx, class_balanced_subset(y, 100, seed=3))
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="^train_subset must be"):
         class_balanced_subset(y, 0)
+    with pytest.raises(ConfigError, match="^test_subset must be"):
+        class_balanced_subset(y, 501, what="test_subset")
+
+
+def test_test_subset_is_class_balanced_not_the_first_files():
+    """An image folder's test split loads class by class: its first n are one class."""
+    y = np.repeat(np.arange(10), 20).astype(np.int32)
+    data = CifarData(fake_images(y, 10), y, fake_images(y, 10), y, tuple("abcdefghij"))
+    cfg = dataclasses.replace(preset_config("tiny"), train_subset=None, test_subset=50)
+    sub = prepare_data(data, cfg)
+    assert np.bincount(sub.test_y, minlength=10).tolist() == [5] * 10
+    assert sub.train_x.shape[0] == 200
 
 
 @pytest.mark.skipif(not SHARED_ZIP.exists(), reason="shared CIFAR-10 zip not present")

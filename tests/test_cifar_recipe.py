@@ -9,10 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.cifar.augment import alternating_flips, random_crop
+import multiview.cifar.train as train_module
+from multiview.cifar.augment import alternating_flips, normalize, random_crop
 from multiview.cifar.config import CifarTrainConfig, NetConfig
+from multiview.cifar.data import class_balanced_subset
 from multiview.cifar.fixtures import fake_images
-from multiview.cifar.nets import build_net, param_count
+from multiview.cifar.nets import build_net, param_count, whitening_kernel
 from multiview.cifar.optim import LOOKAHEAD_BASE, lookahead_step, lr_schedule, make_optimizer
 from multiview.cifar.predict import predict_logits, translate_views
 from multiview.cifar.presets import AIRBENCH94, preset_config
@@ -192,3 +194,22 @@ def test_airbench_recipe_trains_and_resumes_exactly(tmp_path, run_until_first_ch
     assert not np.allclose(full.params["whiten_b"], 0)  # trained in its first epoch
     logits = predict_logits(net, full, x, cfg=cfg)
     assert (logits[:, 0].argmax(-1) == y).mean() > 0.5
+
+
+def test_whitening_is_fitted_on_every_class_not_the_first_files(monkeypatch):
+    """airbench fits its whitening on the first 5,000 images of CIFAR's shuffled order: a
+    random sample. An image folder loads class by class, so here the sample must be drawn
+    across classes, not taken as a prefix (which would be one class)."""
+    monkeypatch.setattr(train_module, "WHITEN_SAMPLE", 16)
+    y = np.repeat(np.arange(4), 16).astype(np.int32)  # class-sorted, as an image folder loads
+    x = fake_images(y, 4, 0)
+    net = build_net(NetConfig("airbench", width=4, num_classes=4))
+    trained = train_models(net, _airbench_cfg(epochs=1), x, y, key=jax.random.key(0), runs=1)
+    idx = class_balanced_subset(y, 16, 0)
+    assert np.bincount(y[idx]).tolist() == [4, 4, 4, 4]
+    want = np.asarray(whitening_kernel(normalize(jnp.asarray(x[idx]))))
+    got = np.asarray(trained.state["whiten_w"])[0, 0]  # frozen: still its initial value
+    scale = np.abs(want).max()
+    assert np.abs(got - want).max() < 1e-3 * scale  # the same up to float32 eigh rounding
+    prefix = np.asarray(whitening_kernel(normalize(jnp.asarray(x[:16]))))
+    assert np.abs(prefix - want).max() > 1e-1 * scale  # a prefix would differ

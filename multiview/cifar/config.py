@@ -228,7 +228,7 @@ class CifarConfig:
             is the first one.
         train_average_runs: independent jointly-trained averages of K models, >= 1.
         train_subset: class-balanced training subset size (None: all).
-        test_subset: first-n test images (None: all).
+        test_subset: class-balanced test subset size, seeded like ``train_subset`` (None: all).
         labels: ``fine`` or ``coarse`` (CIFAR-100).
         seed: base seed of everything.
     """

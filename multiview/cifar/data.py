@@ -121,11 +121,15 @@ def verify_cifar(data: CifarData) -> CifarData:
     return data
 
 
-def class_balanced_subset(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """Indices ``(n,)`` of a random subset with (as nearly as possible) equal class counts."""
+def class_balanced_subset(
+    labels: np.ndarray, n: int, seed: int = 0, *, what: str = "train_subset"
+) -> np.ndarray:
+    """Indices ``(n,)`` (sorted) of a random subset with (as nearly as possible) equal class
+    counts. Never a prefix: an image-folder set is stored class by class, so its first ``n``
+    images are one or two classes. ``what`` names the setting in the error message."""
     labels = np.asarray(labels)
     if not 1 <= n <= labels.shape[0]:
-        raise ConfigError(f"train_subset must be in [1, {labels.shape[0]}]; got {n}")
+        raise ConfigError(f"{what} must be in [1, {labels.shape[0]}]; got {n}")
     rng = np.random.default_rng(seed)
     classes = np.unique(labels)
     per_class = [rng.permutation(np.flatnonzero(labels == k)) for k in classes]

@@ -100,13 +100,14 @@ def paired_differences(runs: dict[str, list[float]], groups: list[list[int]]) ->
 
 
 def prepare_data(data: CifarData, cfg: CifarConfig) -> CifarData:
-    """Apply ``train_subset`` (class-balanced, seeded) and ``test_subset`` (first n)."""
+    """Apply ``train_subset`` and ``test_subset``: class-balanced subsets, seeded by
+    ``cfg.seed`` (not first-n: an image-folder set is stored class by class)."""
     if cfg.train_subset is not None and cfg.train_subset < data.train_x.shape[0]:
         data = data.subset_train(class_balanced_subset(data.train_y, cfg.train_subset, cfg.seed))
     if cfg.test_subset is not None and cfg.test_subset < data.test_x.shape[0]:
-        n = cfg.test_subset
+        idx = class_balanced_subset(data.test_y, cfg.test_subset, cfg.seed, what="test_subset")
         data = CifarData(
-            data.train_x, data.train_y, data.test_x[:n], data.test_y[:n], data.classes, data.name
+            data.train_x, data.train_y, data.test_x[idx], data.test_y[idx], data.classes, data.name
         )
     return data
 

@@ -36,6 +36,7 @@ from jax import lax
 from multiview.cifar.augment import alternating_flips, augment, normalize
 from multiview.cifar.checkpoint import checkpoint_tag, load_checkpoint, save_checkpoint
 from multiview.cifar.config import SEED_PARALLEL, CifarTrainConfig, DistillConfig
+from multiview.cifar.data import class_balanced_subset
 from multiview.cifar.losses import accuracy, cross_entropy, distillation_loss
 from multiview.cifar.nets import Net
 from multiview.cifar.optim import lookahead_init, lookahead_step, make_optimizer
@@ -51,6 +52,9 @@ __all__ = [
     "resolve_strategy",
     "train_models",
 ]
+
+# Images the airbench whitening layer is fitted on (airbench94: 5,000).
+WHITEN_SAMPLE = 5000
 
 
 class EpochReport(NamedTuple):
@@ -281,7 +285,12 @@ def train_models(
     dkey = key if data_key is None else data_key
     data_keys = jax.vmap(lambda r: jax.random.fold_in(dkey, r))(jnp.arange(runs))
 
-    x_sample = normalize(x_all[: min(n, 5000)])
+    # airbench whitens with the first 5,000 images of CIFAR's shuffled order, i.e. a random
+    # sample; an image-folder set is stored class by class, where the first 5,000 would be
+    # one class (measured: all airplanes). So a class-balanced random sample, the same for
+    # every run (as there), independent of how the files were ordered.
+    whiten_idx = class_balanced_subset(np.asarray(labels), min(n, WHITEN_SAMPLE), 0)
+    x_sample = normalize(x_all[jnp.asarray(whiten_idx)])
     params, state, opt_state = init(run_keys, x_sample)
     start, resumed = 0, False
     path = Path(checkpoint) if checkpoint is not None else None
