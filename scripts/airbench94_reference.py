@@ -122,7 +122,10 @@ def main() -> None:
     ap.add_argument("--train-subset", type=int, default=None)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--data-dir", type=Path, default=None, help="decoded-data cache folder")
+    ap.add_argument("--seed", type=int, default=0, help="torch.manual_seed before the runs")
     args = ap.parse_args()
+    args.out, args.work = args.out.resolve(), args.work.resolve()  # the reference needs a chdir
     if not args.airbench.is_file():
         sys.exit(
             f"error: {args.airbench} is not a file (legacy/airbench94.py of "
@@ -130,8 +133,8 @@ def main() -> None:
         )
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    data = load_cifar(args.data)
+    torch.manual_seed(args.seed)
+    data = load_cifar(args.data, cache_dir=args.data_dir)
     args.work.mkdir(parents=True, exist_ok=True)
     _write_pt(args.work, data, args.train_subset)
     _cpu_patches()
@@ -154,6 +157,7 @@ def main() -> None:
         "test_images": len(data.test_y),
         "torch": torch.__version__,
         "threads": args.threads,
+        "seed": args.seed,
         "precision": "float32 (the reference trains in fp16 on a GPU)",
         "runs": [],
     }
