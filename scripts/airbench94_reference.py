@@ -15,7 +15,9 @@ What is replaced, and only at run time, so the reference runs without a GPU or t
 CUDA placement (``.cuda()``, the loader's ``gpu=0`` device, the CUDA timing events) becomes the
 CPU, fp16 (``.half()``) stays fp32 (slower, and never less accurate), ``torchvision``'s
 ``CIFAR10`` is never reached (the script writes the ``cifar10/{train,test}.pt`` files the
-reference reads first, the training set in a fixed random order as CIFAR's own files are) and ``T.Normalize`` is the channel-wise ``(x - mean) / std`` it is.
+reference reads first, the training set in a fixed random order as CIFAR's own files are)
+and ``T.Normalize`` is the channel-wise ``(x - mean) / std`` it is. An existing ``--out`` is
+refused, never replaced.
 Requires torch (the ``bench`` extra). ``--epochs`` and ``--train-subset`` make a quick smoke
 run; the reference's own values are 9.9 epochs on all 50,000 images.
 """
@@ -27,7 +29,6 @@ import contextlib
 import hashlib
 import importlib.util
 import io
-import json
 import os
 import sys
 import time
@@ -38,6 +39,7 @@ import numpy as np
 import torch
 
 from multiview.cifar.data import class_balanced_subset, load_cifar
+from multiview.io import write_json
 
 
 class _Normalize:
@@ -112,6 +114,12 @@ def _write_pt(work: Path, data, subset: int | None) -> None:
         torch.save(blob, folder / name)
 
 
+def _fail(message: str) -> None:
+    """Bad input: one line on stderr, exit code 2, before any compute."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--airbench", type=Path, required=True, help="legacy/airbench94.py")
@@ -125,12 +133,14 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=None, help="decoded-data cache folder")
     ap.add_argument("--seed", type=int, default=0, help="torch.manual_seed before the runs")
     args = ap.parse_args()
-    args.out, args.work = args.out.resolve(), args.work.resolve()  # the reference needs a chdir
+    # Every path is resolved now: the reference needs a chdir before it runs.
+    args.airbench, args.out, args.work = (p.resolve() for p in (args.airbench, args.out, args.work))
     if not args.airbench.is_file():
-        sys.exit(
-            f"error: {args.airbench} is not a file (legacy/airbench94.py of "
-            "KellerJordan/cifar10-airbench)"
+        _fail(
+            f"{args.airbench} is not a file (legacy/airbench94.py of KellerJordan/cifar10-airbench)"
         )
+    if args.out.exists():
+        _fail(f"{args.out} exists; choose another --out (an earlier result is never replaced)")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -172,9 +182,7 @@ def main() -> None:
         )
         accs = [r["tta_val_acc"] for r in result["runs"]]
         result["mean_tta_val_acc"] = float(np.mean(accs))
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=1))
-        tmp.replace(args.out)  # atomic: a cut run keeps the finished ones
+        write_json(args.out, result)  # atomic, after each run: a cut run keeps the finished ones
     print(f"mean TTA accuracy {result['mean_tta_val_acc']:.4f} over {args.runs} run(s)")
 
 

@@ -28,6 +28,7 @@ from multiview.cifar.nets import build_net
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.presets import preset_config
 from multiview.cifar.train import train_models
+from multiview.io import write_json
 
 
 def main() -> None:
@@ -100,9 +101,7 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "loadavg_end": os.getloadavg(),
     }
-    tmp = a.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, a.out)
+    write_json(a.out, result)
     print(json.dumps(tta), f"train {train_s:.0f} s", flush=True)
 
 

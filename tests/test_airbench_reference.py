@@ -56,7 +56,9 @@ def test_the_harness_runs_a_reference_shaped_file_on_the_cpu(tmp_path):
     ref.write_text(STAND_IN)
     data = tmp_path / "tiny.zip"
     write_image_zip(data, classes=tuple("abcd"), per_class_train=8, per_class_test=2)
-    cmd = [sys.executable, str(SCRIPT), "--airbench", str(ref), "--data", str(data)]
+    # Relative paths, as a user types them: each must still mean the caller's folder after
+    # the harness changes into --work for the reference.
+    cmd = [sys.executable, str(SCRIPT), "--airbench", ref.name, "--data", str(data)]
     cmd += ["--out", "res.json", "--work", "work", "--data-dir", "cache", "--epochs", "2"]
     cmd += ["--threads", "1"]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -70,3 +72,9 @@ def test_the_harness_runs_a_reference_shaped_file_on_the_cpu(tmp_path):
     # The image folder loads class by class; the reference must see a shuffled training set.
     assert "classes among the first 8: 1" not in log
     assert "classes among the first 8:" in log and log in proc.stdout
+    # A second call must not replace the result: one line, exit code 2, the file unchanged.
+    before = (tmp_path / "res.json").read_bytes()
+    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2
+    assert again.stderr.strip().startswith("error:") and len(again.stderr.splitlines()) == 1
+    assert (tmp_path / "res.json").read_bytes() == before

@@ -1,6 +1,5 @@
 """Loaders: pickle (CIFAR-10/100), image folder (dir and zip), the real zip, clear errors."""
 
-import dataclasses
 import shutil
 import zipfile
 from pathlib import Path
@@ -159,7 +158,7 @@ def test_test_subset_is_class_balanced_not_the_first_files():
     """An image folder's test split loads class by class: its first n are one class."""
     y = np.repeat(np.arange(10), 20).astype(np.int32)
     data = CifarData(fake_images(y, 10), y, fake_images(y, 10), y, tuple("abcdefghij"))
-    cfg = dataclasses.replace(preset_config("tiny"), train_subset=None, test_subset=50)
+    cfg = preset_config("tiny", train_subset=None, test_subset=50)
     sub = prepare_data(data, cfg)
     assert np.bincount(sub.test_y, minlength=10).tolist() == [5] * 10
     assert sub.train_x.shape[0] == 200
