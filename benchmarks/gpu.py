@@ -16,10 +16,10 @@ everything it measured.
    seeds (the trainer's own jitted, vmapped chunk) in fp32 and bf16 matmuls (and the
    ``bfloat16-store`` option at 64 and 1,024), as model FLOP/s and as a fraction of the peak
    of the same dtype, and of the fp32 peak, timed in this run.
-4. ``step_variants``: the same step at 1,024 and 4,096 seeds in variants that test why it is
-   at 38% of the peak (bf16 pre-activation store, the GEMM's natural layout, a custom VJP;
-   ``benchmarks/gpu_variants.py``), next to the copy bandwidth; each variant's compiled HLO
-   goes to ``OUT/hlo/<variant>.txt``.
+4. ``step_variants``: the same step at 1,024 and 4,096 seeds in the variants still in
+   question (``bfloat16-store``, custom VJPs that keep only its bf16 tensor, with cuBLAS or
+   Triton GEMMs; ``benchmarks/gpu_variants.py``), next to the copy bandwidth; each variant's
+   compiled HLO goes to ``OUT/hlo/<variant>.txt``.
 5. ``simulate``: wall time of ``multiview simulate --seeds 1024`` in a fresh process, compile
    and start-up included, and its Theorem-1 verdicts (``simulate_bf16_store``, after
    ``cifar``: the same with ``--dtype bfloat16-store``).

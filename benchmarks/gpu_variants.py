@@ -1,8 +1,9 @@
 """The ``step_variants`` stage of benchmarks/gpu.py (logic in multiview/bench/step_variants.py).
 
-Times the trainer's GD step and three variants of it (bf16 pre-activation store, the GEMM's
-natural ``(n p) x (k m)`` layout, a custom VJP that keeps only a bf16 derivative) at 1,024
-and 4,096 seeds of the default preset, in interleaved rounds on the same card; measures the
+Times the trainer's GD step and the variants of it still in question (``TIMED``: the bf16
+pre-activation store, now the trainer's ``bfloat16-store``, and the custom VJP that keeps only
+that bf16 tensor, with cuBLAS and with Triton GEMMs) at 1,024 and 4,096 seeds of the default
+preset, in interleaved rounds on the same card; measures the
 copy bandwidth, so each time can be read as "GEMMs at the matmul peak plus this many fp32
 passes over the pre-activation tensor"; and writes each variant's compiled HLO (the timed
 program itself: no extra compilation) to ``OUT/hlo/<variant>.txt`` with a summary of its
@@ -25,16 +26,19 @@ import jax
 import jax.numpy as jnp
 
 from multiview.bench import bench_config, machine_info, model_flops_per_seed_step
+from multiview.bench.hlo import hlo_summary
 from multiview.bench.step_variants import (
     VARIANTS,
     copy_bandwidth,
-    hlo_summary,
     hlo_text,
     implied_passes,
     tensor_bytes,
     time_variants,
 )
 
+#: Run 2 settled the GEMM-layout and saved-derivative variants (no gain, and 0.6x); the
+#: stage times the trainer's two steps and the custom VJPs that might lift bf16-store.
+TIMED = ("baseline", "bf16_store", "bf16_vjp_pre", "bf16_vjp_pre_triton")
 SEEDS = (1024, 4096)
 SMOKE_SEEDS = (2, 4)
 CAP_S = 25.0  # start the next seed count only under this many seconds into the stage
@@ -45,11 +49,11 @@ def _time_block(cfg, seeds: int, steps: int, rounds: int, errors: list[str]) -> 
     """All variants interleaved; if that fails, each alone, so one failing variant (a
     compile error, memory) does not cost the others' numbers on a one-shot device run."""
     try:
-        return time_variants(cfg, seeds, steps, rounds)
+        return time_variants(cfg, seeds, steps, rounds, TIMED)
     except Exception as e:
         errors.append(f"{seeds} seeds, interleaved: {type(e).__name__}: {e}"[:1000])
     rows = []
-    for v in VARIANTS:
+    for v in TIMED:
         try:
             rows += time_variants(cfg, seeds, steps, rounds, (v,))
         except Exception as e:
@@ -62,7 +66,8 @@ def step_variants(run) -> dict:
     t0 = time.perf_counter()
     cfg = bench_config("quick" if run.smoke else "default")
     steps, rounds = (2, 3) if run.smoke else (50, 5)
-    peak = run.results["stages"].get("peak", {}).get("fp32_default_flops", float("nan"))
+    pk = run.results["stages"].get("peak", {})
+    peak, peak16 = (pk.get(k, float("nan")) for k in ("fp32_default_flops", "bf16_flops"))
     flops = model_flops_per_seed_step(cfg)
     bandwidth = copy_bandwidth(2**20 if run.smoke else 2**28)  # 2 GiB of traffic on a GPU
     print(f"  copy bandwidth {bandwidth / 1e12:.2f} TB/s", flush=True)
@@ -78,20 +83,22 @@ def step_variants(run) -> dict:
         for r in block:
             r["model_flops"] = seeds * flops / r["step_s"]
             r["peak_fraction"] = r["model_flops"] / peak
+            r["bf16_peak_fraction"] = r["model_flops"] / peak16
             r["speedup_vs_baseline"] = base / r["step_s"]
             r["implied_fp32_passes"] = implied_passes(r["step_s"], cfg, seeds, peak, bandwidth)
             rows.append(r)
             print(
                 f"  {r['variant']:>10} {seeds:5d} seeds: {1e3 * r['step_s']:8.3f} ms/step, "
                 f"{r['model_flops'] / 1e12:7.2f} TFLOP/s, {100 * r['peak_fraction']:.0f}% of "
-                f"peak, {r['speedup_vs_baseline']:.2f}x baseline",
+                f"fp32 peak, {100 * r['bf16_peak_fraction']:.0f}% of bf16 peak, "
+                f"{r['speedup_vs_baseline']:.2f}x baseline",
                 flush=True,
             )
         if i == 0:  # the programs just timed: compiled already, so this costs no device time
             # Under the seed mesh the compiled HLO is one device's share of the seeds.
             local = -(-seeds // jax.local_device_count())
             big = tensor_bytes(cfg, local) // 4
-            for v in sorted({r["variant"] for r in block}, key=VARIANTS.index):
+            for v in sorted({r["variant"] for r in block}, key=TIMED.index):
                 try:
                     text = hlo_text(cfg, v, seeds, steps)
                     (hlo_dir / f"{v}.txt").write_text(text)
@@ -124,15 +131,18 @@ def markdown(st: dict) -> list[str]:
         "the GEMMs at the fp32 peak, in reads or writes of the fp32 pre-activation tensor at "
         "that bandwidth.",
         "",
-        "| variant | seeds | ms / step | TFLOP/s | of fp32 peak | vs baseline | fp32 passes |",
-        "|---|---|---|---|---|---|---|",
+        "| variant | seeds | ms / step | TFLOP/s | of fp32 peak | of bf16 peak | vs baseline "
+        "| fp32 passes |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in st["rows"]:
         frac, passes = r.get("peak_fraction", nan), r.get("implied_fp32_passes", nan)
+        frac16 = r.get("bf16_peak_fraction", nan)
         lines.append(
             f"| {r['variant']} | {r['seeds']} | {1e3 * r['step_s']:.3f} | "
             f"{r['model_flops'] / 1e12:.2f} | "
             f"{'–' if math.isnan(frac) else f'{100 * frac:.0f}%'} | "
+            f"{'–' if math.isnan(frac16) else f'{100 * frac16:.0f}%'} | "
             f"{r['speedup_vs_baseline']:.2f}x | {'–' if math.isnan(passes) else f'{passes:.1f}'} |"
         )
     if st["hlo"]:
@@ -179,7 +189,11 @@ def main() -> None:
         best = min(best, time.perf_counter() - t)
     peak = 2 * a.matmul**3 / best
     bandwidth = copy_bandwidth(2**25)
-    rows = [r for s in a.seeds.split(",") for r in time_variants(cfg, int(s), a.steps, a.rounds)]
+    rows = [
+        r
+        for s in a.seeds.split(",")
+        for r in time_variants(cfg, int(s), a.steps, a.rounds, VARIANTS)
+    ]
     m = machine_info()
     print(
         f"{m['cpu']}, {m['cpu_count']} cores, jax {m['jax_version']} ({m['backend']}); load "

@@ -88,7 +88,7 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     ]
     assert all(r["step_s"] > 0 for r in rows)
     variants = stages["step_variants"]
-    names = ["baseline", "np_layout", "bf16_store", "custom_vjp"]
+    names = ["baseline", "bf16_store", "bf16_vjp_pre", "bf16_vjp_pre_triton"]
     assert [(r["variant"], r["seeds"]) for r in variants["rows"]] == [
         (v, s) for s in (2, 4) for v in names
     ]
@@ -105,4 +105,4 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     cells = [json.loads(line) for line in (tmp_path / "kd_grid.jsonl").read_text().splitlines()]
     assert cells and "kd_transfer" in cells[0]["predictions"]
     md = (tmp_path / "gpu.md").read_text()
-    assert "| float32 | 4 |" in md and "| np_layout | 4 |" in md and "| custom_vjp | 2 |" in md
+    assert "| float32 | 4 |" in md and "| bf16_vjp_pre | 4 |" in md and "| bf16_store | 2 |" in md

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from multiview.bench import bench_config
+from multiview.bench.hlo import hlo_summary
 from multiview.bench.jax_runs import problem
 from multiview.bench.step_variants import (
     TOLERANCE,
@@ -15,9 +16,9 @@ from multiview.bench.step_variants import (
     bf16_store_scores,
     floor_seconds,
     gradients,
-    hlo_summary,
     hlo_text,
     implied_passes,
+    pre_vjp_scores_fn,
     relu_derivative,
     tensor_bytes,
     time_variants,
@@ -63,6 +64,21 @@ def test_custom_vjp_with_an_fp32_residual_is_the_autodiff_gradient(cfg):
     g0 = jax.grad(lambda w: jnp.sum(probe * forward(cfg.model, w, x)))(w)
     assert np.abs(g - g0).max() / np.abs(g0).max() < 1e-5
     np.testing.assert_allclose(scores(w, x), forward(cfg.model, w, x), rtol=1e-6)
+
+
+def test_pre_vjp_saves_only_the_data_and_the_bf16_pre_activations(cfg):
+    # The point of the variant: between forward and backward nothing but the tensor the GEMM
+    # wrote (bf16) survives; a saved fp32 derivative or mask would be more HBM passes.
+    data, w0, _, _ = problem(cfg, 1)
+    w, x = w0[0] * SCALE, data["train"].x
+    scores, vjp = jax.vjp(pre_vjp_scores_fn(cfg.model), w, x)
+    n, p = x.shape[:2]
+    saved = sorted((a.shape, str(a.dtype)) for a in jax.tree.leaves(vjp))
+    assert saved == sorted(
+        [(x.shape, "float32"), ((n, cfg.data.k, cfg.model.width, p), "bfloat16")]
+    )
+    dw, dx = vjp(jnp.ones_like(scores))
+    assert dw.dtype == jnp.float32 and not np.any(dx)  # x is data: no cotangent
 
 
 def test_relu_derivative_is_the_gradient_of_the_activation():

@@ -15,20 +15,24 @@ of the step, so a timing of all of them on the same card says which hypothesis h
 - ``custom_vjp``: the scores ``F(W, X)`` as a ``jax.custom_vjp`` whose forward keeps only the
   activation derivative, in bf16; the backward forms ``dF/dpre`` from it and the weight
   gradient with one GEMM, so no fp32 copy of the tensor survives the forward.
+- ``bf16_vjp_pre``: run 2 found ``bf16_store`` 1.76x faster (the traffic bound holds) and its
+  program still making 7.5 bf16 passes; this custom VJP keeps only the bf16 tensor the GEMM
+  writes and recomputes the derivative from it (:func:`pre_vjp_scores_fn`): 5 passes.
+- ``bf16_vjp_pre_triton``: the same program compiled with Triton GEMMs only
+  (:data:`COMPILER_OPTIONS`), so XLA may fuse ``g * ReLU~'(pre)`` into the second GEMM: 3.
 
 Every variant is the trainer's own chunk (:func:`multiview.sim.train.make_chunk`: jit of a
 vmap over seeds of a ``lax.scan`` over steps, the data shared) around a different per-seed
 loss, so only the loss differs from what is timed in ``sim_step``. :func:`gradients` compares
-them, :func:`hlo_text` / :func:`hlo_summary` give the compiled program for offline reading,
-:func:`time_variants` times them in interleaved rounds, and :func:`floor_seconds` /
+them, :func:`hlo_text` gives the compiled program for offline reading (parsed by
+:mod:`multiview.bench.hlo`), :func:`time_variants` times them in interleaved rounds, and
+:func:`floor_seconds` /
 :func:`implied_passes` are the roofline arithmetic of ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
-import collections
 import functools
-import re
 import time
 from collections.abc import Callable
 
@@ -55,8 +59,9 @@ __all__ = [
     "variant_loss_fn",
     "gradients",
     "prepare_variant",
+    "pre_vjp_scores_fn",
+    "COMPILER_OPTIONS",
     "hlo_text",
-    "hlo_summary",
     "time_variants",
     "copy_bandwidth",
     "tensor_bytes",
@@ -64,12 +69,35 @@ __all__ = [
     "implied_passes",
 ]
 
-VARIANTS = ("baseline", "np_layout", "bf16_store", "custom_vjp")
+VARIANTS = (
+    "baseline",
+    "np_layout",
+    "bf16_store",
+    "custom_vjp",
+    "bf16_vjp_pre",
+    "bf16_vjp_pre_triton",
+)
 
 #: Largest accepted ``max |g - g_baseline| / max |g_baseline|`` per seed (checked by
 #: tests/test_step_variants.py): fp32 variants differ from the baseline only in summation
 #: order, bf16 ones by rounding (measured: 4e-7, 8e-3 and 8e-4 on the quick preset).
-TOLERANCE = {"baseline": 0.0, "np_layout": 1e-5, "bf16_store": 3e-2, "custom_vjp": 1e-2}
+TOLERANCE = {
+    "baseline": 0.0,
+    "np_layout": 1e-5,
+    "bf16_store": 3e-2,
+    "custom_vjp": 1e-2,
+    "bf16_vjp_pre": 3e-2,
+    "bf16_vjp_pre_triton": 3e-2,
+}
+
+#: XLA options a variant is compiled with (``Lowered.compile(compiler_options)``; a CPU
+#: accepts and ignores the GPU ones). ``bf16_vjp_pre_triton`` asks XLA to emit every GEMM
+#: it can as a Triton kernel and not to fall back to cuBLAS, so that the elementwise
+#: ``g * ReLU~'(pre)`` can be fused into the weight-gradient GEMM's operand load: that
+#: removes a write and a read of the tensor (benchmarks/README.md, the roofline).
+COMPILER_OPTIONS = {
+    "bf16_vjp_pre_triton": {"xla_gpu_triton_gemm_any": True, "xla_gpu_cublas_fallback": False},
+}
 
 BF16 = jnp.bfloat16
 
@@ -137,6 +165,49 @@ def vjp_scores_fn(model: ModelConfig, residual_dtype: str = "bfloat16"):
     return scores
 
 
+@functools.lru_cache(maxsize=8)
+def pre_vjp_scores_fn(model: ModelConfig):
+    """``scores(w (k, m, d), x (n, P, d)) -> (n, k)`` float32, bf16 operands, with a VJP
+    whose only saved tensor is the bf16 pre-activations ``(n, k, m, P)`` the GEMM writes.
+
+    Run 2 on an H100 read the trainer's ``bfloat16-store`` program: besides the GEMMs it
+    makes 7.5 bf16 passes over the tensor, 1.5 of them for a boolean mask of
+    ``z >= varrho`` (the ``where`` of :func:`smoothed_relu`) that XLA materialised because
+    the forward ``where`` and its transpose share it. Here the backward sees only ``pre``
+    and recomputes the derivative from it, so no mask or fp32 copy can be saved: the GEMM's
+    write, the scores' read, the derivative's read and write of ``g * ReLU~'(pre)`` (bf16)
+    and the weight-gradient GEMM's read, 5 passes (3 when that product is fused into the
+    GEMM). The weight gradient accumulates and is returned in fp32.
+    """
+    q, rho = model.q, model.varrho
+
+    def pre_acts(w, x):
+        return jnp.einsum(
+            "kmd,npd->nkmp", w.astype(BF16), x.astype(BF16), preferred_element_type=BF16
+        )
+
+    def from_pre(pre):
+        return smoothed_relu(pre.astype(jnp.float32), q, rho).sum((2, 3))
+
+    @jax.custom_vjp
+    def scores(w, x):
+        return from_pre(pre_acts(w, x))
+
+    def fwd(w, x):
+        pre = pre_acts(w, x)
+        return from_pre(pre), (x, pre)
+
+    def bwd(res, g):
+        x, pre = res
+        deriv = relu_derivative(pre.astype(jnp.float32), q, rho)
+        dpre = (g[:, :, None, None] * deriv).astype(BF16)  # (n, k, m, P)
+        dw = jnp.einsum("nkmp,npd->kmd", dpre, x.astype(BF16), preferred_element_type=jnp.float32)
+        return dw, None
+
+    scores.defvjp(fwd, bwd)
+    return scores
+
+
 @functools.lru_cache(maxsize=16)
 def variant_loss_fn(model: ModelConfig, variant: str):
     """The per-seed loss of ``variant``: ``loss_fn(w, data, idx) -> (loss, {"acc": acc})``,
@@ -150,6 +221,8 @@ def variant_loss_fn(model: ModelConfig, variant: str):
         scores = functools.partial(np_layout_scores, model)
     elif variant == "custom_vjp":
         scores = vjp_scores_fn(model)
+    elif variant in ("bf16_vjp_pre", "bf16_vjp_pre_triton"):  # same loss, other XLA options
+        scores = pre_vjp_scores_fn(model)
     else:
         raise ValueError(f"unknown step variant {variant!r}; known: {', '.join(VARIANTS)}")
 
@@ -194,104 +267,26 @@ def prepare_variant(
     cfg: SimConfig, variant: str, seeds: int, steps: int = 10
 ) -> Callable[[], None]:
     """A function that runs ``steps`` GD steps of ``seeds`` seeds under ``variant`` and
-    waits for them (compiled on its first call), like ``prepare_vmapped``."""
+    waits for them (compiled on its first call, with the variant's
+    :data:`COMPILER_OPTIONS`), like ``prepare_vmapped``."""
     chunk, (w, data, start, keys) = _chunk(cfg, variant, seeds, steps)
-    state = {"w": w}
+    options = COMPILER_OPTIONS.get(variant)
+    state = {"w": w, "fn": None if options else chunk}
 
     def run():
-        state["w"], rec = chunk(state["w"], data, start, keys)
+        if state["fn"] is None:
+            state["fn"] = chunk.lower(state["w"], data, start, keys).compile(options)
+        state["w"], rec = state["fn"](state["w"], data, start, keys)
         jax.block_until_ready((state["w"], rec))
 
     return run
 
 
 def hlo_text(cfg: SimConfig, variant: str, seeds: int, steps: int = 1) -> str:
-    """The optimized HLO of ``variant``'s chunk (``jit.lower(...).compile().as_text()``)."""
+    """The optimized HLO of ``variant``'s chunk (``jit.lower(...).compile().as_text()``, with
+    the variant's :data:`COMPILER_OPTIONS`)."""
     chunk, args = _chunk(cfg, variant, seeds, steps)
-    return chunk.lower(*args).compile().as_text()
-
-
-# An HLO instruction line: "%name = <shape> opcode(operands), attributes". The opcode is the
-# first lower-case word directly followed by "(" after the "=" (shapes never are).
-_INSTR = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*.*?\s([a-z][a-z0-9\-]*)\(")
-_CALLED = re.compile(r"(?:calls|to_apply)=\{?%?([\w.\-]+)")
-_FREE = ("parameter", "constant", "get-tuple-element", "tuple", "bitcast")  # no kernel
-_CONTROL = ("while", "call", "conditional")  # run kernels, are none (and pass tuples through)
-_ARRAY = re.compile(r"\b(pred|[a-z]+)(\d*)\[([\d,]*)\]")  # f32[3200,80]: kind, bits, dims
-
-
-def _big_bytes(shape: str, big_elements: int) -> int:
-    """Bytes of the arrays of exactly ``big_elements`` elements (any layout) in an HLO
-    output shape (``f32[3200,80]{1,0}`` or a tuple of such)."""
-    total = 0
-    for kind, bits, dims in _ARRAY.findall(shape):
-        size = int(np.prod([int(x) for x in dims.split(",") if x]))
-        if size == big_elements:
-            total += size * (1 if kind == "pred" else max(1, int(bits or 8) // 8))
-    return total
-
-
-def hlo_summary(text: str, big_elements: int | None = None) -> dict[str, int]:
-    """Counts of the scheduled instructions of an HLO module by opcode, plus
-    ``fusion:<kind>`` and ``custom-call:<target>`` breakdowns, ``kernels`` (all but loops
-    and calls) and ``gemm`` (dots, fusions around a dot, GEMM custom calls): what runs as a
-    kernel.
-
-    Computations called by a fusion, custom call or reduction (``calls=`` / ``to_apply=``)
-    are bodies, not kernels, and are not counted. A ``transpose`` or ``copy`` left at the
-    top level is a kernel of its own: one more read and write of its operand.
-
-    ``big_elements`` (the pre-activation tensor's size, ``N P S k m``): also count, as
-    ``big:<opcode>`` and ``big_bytes_written``, the kernels whose outputs hold arrays of that
-    many elements, i.e. the full writes of that tensor (each is read again later).
-    """
-    comps: dict[str, list[str]] = {}
-    lines: list[str] | None = None
-    for line in text.splitlines():
-        if line[:1].strip() and line.rstrip().endswith("{"):  # a computation's header
-            name = line.removeprefix("ENTRY ").split()[0].lstrip("%")
-            lines = comps.setdefault(name, [])
-        elif line.strip() == "}":
-            lines = None
-        elif lines is not None:
-            lines.append(line)
-    bodies = set()
-    for body in comps.values():
-        for line in body:
-            m = _INSTR.match(line)
-            if m and m.group(1) != "call":
-                bodies.update(_CALLED.findall(line))
-    has_dot = {name for name, body in comps.items() if any(" dot(" in line for line in body)}
-    counts: collections.Counter[str] = collections.Counter()
-    for name, body in comps.items():
-        if name in bodies:
-            continue
-        for line in body:
-            m = _INSTR.match(line)
-            if not m or m.group(1) in _FREE:
-                continue
-            op = m.group(1)
-            counts[op] += 1
-            if op in _CONTROL:
-                continue
-            counts["kernels"] += 1
-            called = _CALLED.findall(line)
-            if op == "dot" or (op == "fusion" and called and called[0] in has_dot):
-                counts["gemm"] += 1
-            elif op == "custom-call" and re.search(r'target="[^"]*(gemm|matmul)', line, re.I):
-                counts["gemm"] += 1
-            if big_elements:
-                written = _big_bytes(line.split("=", 1)[1].split(f" {op}(")[0], big_elements)
-                if written:
-                    counts[f"big:{op}"] += 1
-                    counts["big_bytes_written"] += written
-            if op == "fusion":
-                kind = re.search(r"kind=(k\w+)", line)
-                counts[f"fusion:{kind.group(1) if kind else '?'}"] += 1
-            elif op == "custom-call":
-                target = re.search(r'custom_call_target="([^"]+)"', line)
-                counts[f"custom-call:{target.group(1) if target else '?'}"] += 1
-    return dict(sorted(counts.items()))
+    return chunk.lower(*args).compile(COMPILER_OPTIONS.get(variant)).as_text()
 
 
 # ----------------------------------------------------------------------------- timing
