@@ -15,11 +15,13 @@ of the step, so a timing of all of them on the same card says which hypothesis h
 - ``custom_vjp``: the scores ``F(W, X)`` as a ``jax.custom_vjp`` whose forward keeps only the
   activation derivative, in bf16; the backward forms ``dF/dpre`` from it and the weight
   gradient with one GEMM, so no fp32 copy of the tensor survives the forward.
-- ``bf16_vjp_pre``: run 2 found ``bf16_store`` 1.76x faster (the traffic bound holds) and its
-  program still making 7.5 bf16 passes; this custom VJP keeps only the bf16 tensor the GEMM
-  writes and recomputes the derivative from it (:func:`pre_vjp_scores_fn`): 5 passes.
-- ``bf16_vjp_pre_triton``: the same program compiled with Triton GEMMs only
-  (:data:`COMPILER_OPTIONS`), so XLA may fuse ``g * ReLU~'(pre)`` into the second GEMM: 3.
+- ``vjp_pre`` / ``bf16_vjp_pre``: run 2 found ``bf16_store`` 1.76x faster (the traffic bound
+  holds) and its program and the baseline's still writing a boolean mask of the tensor's
+  size; this custom VJP keeps only the tensor the GEMM writes (fp32 / bf16) and recomputes
+  the derivative from it (:func:`pre_vjp_scores_fn`): 5 passes.
+- ``vjp_pre_triton`` / ``bf16_vjp_pre_triton``: the same programs compiled with Triton GEMMs
+  only (:data:`COMPILER_OPTIONS`), so XLA may fuse ``g * ReLU~'(pre)`` into the second
+  GEMM: 3 passes.
 
 Every variant is the trainer's own chunk (:func:`multiview.sim.train.make_chunk`: jit of a
 vmap over seeds of a ``lax.scan`` over steps, the data shared) around a different per-seed
@@ -74,6 +76,8 @@ VARIANTS = (
     "np_layout",
     "bf16_store",
     "custom_vjp",
+    "vjp_pre",
+    "vjp_pre_triton",
     "bf16_vjp_pre",
     "bf16_vjp_pre_triton",
 )
@@ -86,18 +90,19 @@ TOLERANCE = {
     "np_layout": 1e-5,
     "bf16_store": 3e-2,
     "custom_vjp": 1e-2,
+    "vjp_pre": 1e-5,
+    "vjp_pre_triton": 1e-5,
     "bf16_vjp_pre": 3e-2,
     "bf16_vjp_pre_triton": 3e-2,
 }
 
 #: XLA options a variant is compiled with (``Lowered.compile(compiler_options)``; a CPU
-#: accepts and ignores the GPU ones). ``bf16_vjp_pre_triton`` asks XLA to emit every GEMM
+#: accepts and ignores the GPU ones). The ``_triton`` variants ask XLA to emit every GEMM
 #: it can as a Triton kernel and not to fall back to cuBLAS, so that the elementwise
 #: ``g * ReLU~'(pre)`` can be fused into the weight-gradient GEMM's operand load: that
 #: removes a write and a read of the tensor (benchmarks/README.md, the roofline).
-COMPILER_OPTIONS = {
-    "bf16_vjp_pre_triton": {"xla_gpu_triton_gemm_any": True, "xla_gpu_cublas_fallback": False},
-}
+TRITON_ONLY = {"xla_gpu_triton_gemm_any": True, "xla_gpu_cublas_fallback": False}
+COMPILER_OPTIONS = {"vjp_pre_triton": TRITON_ONLY, "bf16_vjp_pre_triton": TRITON_ONLY}
 
 BF16 = jnp.bfloat16
 
@@ -166,25 +171,24 @@ def vjp_scores_fn(model: ModelConfig, residual_dtype: str = "bfloat16"):
 
 
 @functools.lru_cache(maxsize=8)
-def pre_vjp_scores_fn(model: ModelConfig):
-    """``scores(w (k, m, d), x (n, P, d)) -> (n, k)`` float32, bf16 operands, with a VJP
-    whose only saved tensor is the bf16 pre-activations ``(n, k, m, P)`` the GEMM writes.
+def pre_vjp_scores_fn(model: ModelConfig, dtype: str = "bfloat16"):
+    """``scores(w (k, m, d), x (n, P, d)) -> (n, k)`` float32 with a VJP whose only saved
+    tensor is the pre-activations ``(n, k, m, P)`` the GEMM writes, in ``dtype`` (the GEMM's
+    operands too; accumulation in fp32).
 
-    Run 2 on an H100 read the trainer's ``bfloat16-store`` program: besides the GEMMs it
-    makes 7.5 bf16 passes over the tensor, 1.5 of them for a boolean mask of
-    ``z >= varrho`` (the ``where`` of :func:`smoothed_relu`) that XLA materialised because
-    the forward ``where`` and its transpose share it. Here the backward sees only ``pre``
-    and recomputes the derivative from it, so no mask or fp32 copy can be saved: the GEMM's
-    write, the scores' read, the derivative's read and write of ``g * ReLU~'(pre)`` (bf16)
-    and the weight-gradient GEMM's read, 5 passes (3 when that product is fused into the
-    GEMM). The weight gradient accumulates and is returned in fp32.
+    Run 2 on an H100 read the trainer's programs: besides the GEMMs the ``bfloat16-store``
+    step makes 7.5 bf16 passes over the tensor and the fp32 step 6.75 fp32 passes, in both
+    1.5 units of a mask's size for a boolean ``z >= varrho`` (the ``where`` of
+    :func:`smoothed_relu`) that XLA materialised because the forward ``where`` and its
+    transpose share it. Here the backward sees only ``pre`` and recomputes the derivative
+    from it, so no mask or derivative can be saved: the GEMM's write, the scores' read, the
+    derivative's read and write of ``g * ReLU~'(pre)`` and the weight-gradient GEMM's read,
+    5 passes (3 when that product is fused into the GEMM). The weight gradient is fp32.
     """
-    q, rho = model.q, model.varrho
+    q, rho, dt = model.q, model.varrho, jnp.dtype(dtype)
 
     def pre_acts(w, x):
-        return jnp.einsum(
-            "kmd,npd->nkmp", w.astype(BF16), x.astype(BF16), preferred_element_type=BF16
-        )
+        return jnp.einsum("kmd,npd->nkmp", w.astype(dt), x.astype(dt), preferred_element_type=dt)
 
     def from_pre(pre):
         return smoothed_relu(pre.astype(jnp.float32), q, rho).sum((2, 3))
@@ -200,8 +204,8 @@ def pre_vjp_scores_fn(model: ModelConfig):
     def bwd(res, g):
         x, pre = res
         deriv = relu_derivative(pre.astype(jnp.float32), q, rho)
-        dpre = (g[:, :, None, None] * deriv).astype(BF16)  # (n, k, m, P)
-        dw = jnp.einsum("nkmp,npd->kmd", dpre, x.astype(BF16), preferred_element_type=jnp.float32)
+        dpre = (g[:, :, None, None] * deriv).astype(dt)  # (n, k, m, P)
+        dw = jnp.einsum("nkmp,npd->kmd", dpre, x.astype(dt), preferred_element_type=jnp.float32)
         return dw, None
 
     scores.defvjp(fwd, bwd)
@@ -221,8 +225,9 @@ def variant_loss_fn(model: ModelConfig, variant: str):
         scores = functools.partial(np_layout_scores, model)
     elif variant == "custom_vjp":
         scores = vjp_scores_fn(model)
-    elif variant in ("bf16_vjp_pre", "bf16_vjp_pre_triton"):  # same loss, other XLA options
-        scores = pre_vjp_scores_fn(model)
+    elif variant.endswith("vjp_pre") or variant.endswith("vjp_pre_triton"):
+        # the _triton twin is the same loss, compiled with other XLA options
+        scores = pre_vjp_scores_fn(model, "bfloat16" if variant.startswith("bf16") else "float32")
     else:
         raise ValueError(f"unknown step variant {variant!r}; known: {', '.join(VARIANTS)}")
 
