@@ -17,9 +17,9 @@ everything it measured.
    ``bfloat16-store`` option at 64 and 1,024), as model FLOP/s and as a fraction of the peak
    of the same dtype, and of the fp32 peak, timed in this run.
 4. ``step_variants``: the same step at 1,024 and 4,096 seeds in the variants still in
-   question (``bfloat16-store``, custom VJPs that keep only its bf16 tensor, with cuBLAS or
-   Triton GEMMs; ``benchmarks/gpu_variants.py``), next to the copy bandwidth; each variant's
-   compiled HLO goes to ``OUT/hlo/<variant>.txt``.
+   question (``bfloat16-store``, custom VJPs that keep only the pre-activations, with cuBLAS
+   or Triton GEMMs, a Pallas kernel for the weight gradient; ``benchmarks/gpu_variants.py``),
+   next to the copy bandwidth; each variant's compiled HLO goes to ``OUT/hlo/<variant>.txt``.
 5. ``simulate``: wall time of ``multiview simulate --seeds 1024`` in a fresh process, compile
    and start-up included, and its Theorem-1 verdicts (``simulate_bf16_store``, after
    ``cifar``: the same with ``--dtype bfloat16-store``).
@@ -516,7 +516,7 @@ def main() -> int:
     stages = [
         ("peak", lambda: peaks(a.smoke), 5),
         ("sim_step", lambda: sim_step(run), 30),
-        ("step_variants", lambda: step_variants(run), 40),
+        ("step_variants", lambda: step_variants(run), 50),
         ("simulate", lambda: simulate_wall(run), 30),
         ("cifar", lambda: cifar(run, a.data), 60),
         ("simulate_bf16_store", lambda: simulate_wall(run, "bfloat16-store"), 30),

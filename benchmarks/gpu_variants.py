@@ -1,8 +1,9 @@
 """The ``step_variants`` stage of benchmarks/gpu.py (logic in multiview/bench/step_variants.py).
 
 Times the trainer's GD step and the variants of it still in question (``TIMED``: the bf16
-pre-activation store, now the trainer's ``bfloat16-store``, and the custom VJPs that keep only
-the fp32 or bf16 tensor, with cuBLAS and with Triton GEMMs) at 1,024 and 4,096 seeds of the default
+pre-activation store, now the trainer's ``bfloat16-store``, the custom VJPs that keep only
+the fp32 or bf16 tensor, with cuBLAS and with Triton GEMMs, and the hand-fused Pallas weight
+gradient) at 1,024 and 4,096 seeds of the default
 preset, in interleaved rounds on the same card; measures the
 copy bandwidth, so each time can be read as "GEMMs at the matmul peak plus this many fp32
 passes over the pre-activation tensor"; and writes each variant's compiled HLO (the timed
@@ -37,7 +38,7 @@ from multiview.bench.step_variants import (
 )
 
 #: Run 2 settled the GEMM-layout and saved-derivative variants (no gain, and 0.6x); the
-#: stage times the trainer's two steps and the custom VJPs that might lift bf16-store.
+#: stage times the trainer's two steps and the custom VJPs and kernel that might lift them.
 TIMED = (
     "baseline",
     "vjp_pre",
@@ -45,6 +46,8 @@ TIMED = (
     "bf16_store",
     "bf16_vjp_pre",
     "bf16_vjp_pre_triton",
+    "pallas",
+    "bf16_pallas",
 )
 SEEDS = (1024, 4096)
 SMOKE_SEEDS = (2, 4)

@@ -89,7 +89,7 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     assert all(r["step_s"] > 0 for r in rows)
     variants = stages["step_variants"]
     names = ["baseline", "vjp_pre", "vjp_pre_triton", "bf16_store", "bf16_vjp_pre"]
-    names.append("bf16_vjp_pre_triton")
+    names += ["bf16_vjp_pre_triton", "pallas", "bf16_pallas"]
     assert [(r["variant"], r["seeds"]) for r in variants["rows"]] == [
         (v, s) for s in (2, 4) for v in names
     ]

@@ -22,6 +22,8 @@ of the step, so a timing of all of them on the same card says which hypothesis h
 - ``vjp_pre_triton`` / ``bf16_vjp_pre_triton``: the same programs compiled with Triton GEMMs
   only (:data:`COMPILER_OPTIONS`), so XLA may fuse ``g * ReLU~'(pre)`` into the second
   GEMM: 3 passes.
+- ``pallas`` / ``bf16_pallas``: that fusion written by hand, a Pallas (Triton) kernel for the
+  weight gradient (:mod:`multiview.bench.fused_wgrad`): 3 passes whatever XLA decides.
 
 Every variant is the trainer's own chunk (:func:`multiview.sim.train.make_chunk`: jit of a
 vmap over seeds of a ``lax.scan`` over steps, the data shared) around a different per-seed
@@ -42,6 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from multiview.bench.fused_wgrad import pallas_scores_fn
 from multiview.bench.jax_runs import problem
 from multiview.bench.timing import model_flops_per_seed_step, round_times
 from multiview.sim.config import ModelConfig, SimConfig, TrainConfig
@@ -80,6 +83,8 @@ VARIANTS = (
     "vjp_pre_triton",
     "bf16_vjp_pre",
     "bf16_vjp_pre_triton",
+    "pallas",
+    "bf16_pallas",
 )
 
 #: Largest accepted ``max |g - g_baseline| / max |g_baseline|`` per seed (checked by
@@ -94,6 +99,8 @@ TOLERANCE = {
     "vjp_pre_triton": 1e-5,
     "bf16_vjp_pre": 3e-2,
     "bf16_vjp_pre_triton": 3e-2,
+    "pallas": 1e-5,
+    "bf16_pallas": 3e-2,
 }
 
 #: XLA options a variant is compiled with (``Lowered.compile(compiler_options)``; a CPU
@@ -225,6 +232,8 @@ def variant_loss_fn(model: ModelConfig, variant: str):
         scores = functools.partial(np_layout_scores, model)
     elif variant == "custom_vjp":
         scores = vjp_scores_fn(model)
+    elif variant in ("pallas", "bf16_pallas"):
+        scores = pallas_scores_fn(model, "bfloat16" if variant.startswith("bf16") else "float32")
     elif variant.endswith("vjp_pre") or variant.endswith("vjp_pre_triton"):
         # the _triton twin is the same loss, compiled with other XLA options
         scores = pre_vjp_scores_fn(model, "bfloat16" if variant.startswith("bf16") else "float32")

@@ -1,0 +1,187 @@
+"""The simulator's weight gradient as one Pallas (Triton) kernel that forms ``dF/dpre`` on the
+fly, so the ``(N P) x (S k m)`` tensor ``g * ReLU~'(pre)`` is never written to HBM.
+
+Why: on an H100 the GD step is bound by passes over the pre-activation tensor, not by its two
+GEMMs (benchmarks/README.md, "What run 2's bf16_store program spends its time on"). XLA writes
+``dF/dpre`` and reads it back for the weight-gradient GEMM (2 of the 5 passes a mask-free step
+needs), and its GEMM-fusion heuristic will not pull an elementwise product of two full-size
+operands into the GEMM. Here the kernel loads tiles of ``pre`` and of the expanded cotangent,
+evaluates ``g * ReLU~'(pre)`` in registers and feeds it to the tensor cores: 3 passes.
+
+The kernel works on all seeds at once (one ``(S k m) x d`` output, the data shared), which is
+what makes the GEMM large; the per-seed code the trainer vmaps calls :func:`weight_gradient`,
+a ``jax.custom_batching.custom_vmap`` whose batching rule merges the seeds into the kernel's
+columns. On a backend other than a GPU the kernel runs in Pallas's interpreter (slow, exact),
+which is how the CPU tests check it; ``jax.jit(...).trace(...).lower(lowering_platforms=
+("cuda",))`` lowers it to Triton on a CPU machine too, which the tests also do.
+
+Tile sizes are a first guess for Hopper (no GPU was at hand when this was written); the GPU
+script times the kernel and saves its program.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax.experimental import pallas as pl
+from jax.experimental.pallas import triton as plgpu
+
+from multiview.sim.config import ModelConfig
+from multiview.sim.model import smoothed_relu
+
+__all__ = ["TILES", "fused_wgrad", "pallas_scores_fn", "reference_wgrad", "weight_gradient"]
+
+#: (rows of the contraction per step, output columns, output d, warps, pipeline stages) per
+#: operand dtype. Shared memory per stage: bf16 (64 x 128 + 64 x 256) x 2 B = 48 KB; fp32
+#: (32 x 128 + 32 x 128) x 4 B = 32 KB; three stages fit Hopper's 228 KB.
+TILES = {
+    "bfloat16": (64, 128, 256, 8, 3),
+    "float32": (32, 128, 128, 8, 3),
+}
+
+
+def _kernel(pre_ref, g_ref, x_ref, o_ref, *, q, rho, bn, bc, bd, nd):
+    """One ``(bc, bd)`` tile of ``o = sum_{p, n} (g * ReLU~'(pre))[p, n, :]^T x[p, n, :]``.
+
+    Program ``i`` takes columns ``(i // nd) * bc`` and d-block ``i % nd``, so the ``nd``
+    programs that read the same columns of ``pre`` run next to each other (L2 reuse). Loops:
+    sample chunks outside (the cotangent tile is loaded once per chunk), patches inside.
+    """
+    n_patches, n, c = pre_ref.shape
+    d = x_ref.shape[2]
+    pid = pl.program_id(0)
+    c0 = jax.lax.div(pid, nd) * bc  # lax.div/rem: jnp's // and % lower badly to Triton
+    d0 = jax.lax.rem(pid, nd) * bd
+    cmask = (c0 + jnp.arange(bc)) < c
+    dmask = (d0 + jnp.arange(bd)) < d
+
+    def chunk(j, acc):
+        n0 = j * bn
+        rmask = (n0 + jnp.arange(bn)) < n
+        tile_mask = rmask[:, None] & cmask[None, :]
+        g = plgpu.load(g_ref.at[pl.ds(n0, bn), pl.ds(c0, bc)], mask=tile_mask, other=0.0)
+        g = g.astype(jnp.float32)
+
+        def patch(p, acc):
+            z = plgpu.load(pre_ref.at[p, pl.ds(n0, bn), pl.ds(c0, bc)], mask=tile_mask, other=0.0)
+            z = z.astype(jnp.float32)
+            x = plgpu.load(
+                x_ref.at[p, pl.ds(n0, bn), pl.ds(d0, bd)],
+                mask=rmask[:, None] & dmask[None, :],
+                other=0.0,
+            )
+            r = jnp.clip(z, 0.0, rho) * (1.0 / rho)
+            deriv = r ** (q - 1) if q > 1 else (z > 0).astype(jnp.float32)
+            a = (g * deriv).astype(x.dtype)  # dF/dpre, (bn, bc): never leaves the SM
+            return acc + plgpu.dot(a, x, trans_a=True)
+
+        return jax.lax.fori_loop(0, n_patches, patch, acc)
+
+    acc = jax.lax.fori_loop(0, pl.cdiv(n, bn), chunk, jnp.zeros((bc, bd), jnp.float32))
+    plgpu.store(o_ref.at[pl.ds(c0, bc), pl.ds(d0, bd)], acc, mask=cmask[:, None] & dmask[None, :])
+
+
+def fused_wgrad(
+    pre: jax.Array, g: jax.Array, x: jax.Array, *, q: int, rho: float, interpret: bool | None = None
+) -> jax.Array:
+    """``o[c, :] = sum_{p, n} g[n, c] ReLU~'(pre[p, n, c]) x[p, n, :]``, one kernel.
+
+    Arguments:
+        pre: ``(P, N, C)`` pre-activations (``C`` = seeds x k x m), fp32 or bf16.
+        g: ``(N, C)`` cotangent of the scores, expanded over ``m`` (any float dtype).
+        x: ``(P, N, d)`` inputs, in ``pre``'s dtype.
+        interpret: run in Pallas's interpreter; None: unless the default backend is a GPU
+            (False on a CPU lowers the Triton kernel, e.g. for ``lowering_platforms``).
+
+    Returns:
+        ``(C, d)`` float32.
+    """
+    _, _, c = pre.shape
+    d = x.shape[2]
+    bn, bc, bd, warps, stages = TILES[jnp.dtype(pre.dtype).name]
+    nd = pl.cdiv(d, bd)
+    kernel = functools.partial(_kernel, q=q, rho=rho, bn=bn, bc=bc, bd=bd, nd=nd)
+    return pl.pallas_call(
+        kernel,
+        out_shape=jax.ShapeDtypeStruct((c, d), jnp.float32),
+        grid=(pl.cdiv(c, bc) * nd,),
+        interpret=jax.default_backend() != "gpu" if interpret is None else interpret,
+        compiler_params=plgpu.CompilerParams(num_warps=warps, num_stages=stages),
+        name="fused_wgrad",
+    )(pre, g.astype(pre.dtype), x)
+
+
+def reference_wgrad(pre: jax.Array, g: jax.Array, x: jax.Array, *, q: int, rho: float):
+    """:func:`fused_wgrad` in plain JAX (same shapes and roundings), for tests."""
+    r = jnp.clip(pre.astype(jnp.float32), 0.0, rho) / rho
+    deriv = r ** (q - 1) if q > 1 else (pre > 0).astype(jnp.float32)
+    a = (g.astype(pre.dtype).astype(jnp.float32)[None] * deriv).astype(x.dtype)
+    return jnp.einsum("pnc,pnd->cd", a, x, preferred_element_type=jnp.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def weight_gradient(q: int, rho: float, interpret: bool | None = None):
+    """Per-seed ``(pre (P, N, k, m), g (N, k), x (P, N, d)) -> dW (k, m, d)`` float32, for
+    code that is vmapped over seeds: under ``vmap`` (seeds batched, ``x`` shared) it is one
+    :func:`fused_wgrad` call over ``S k m`` columns. Cached per activation and ``interpret``."""
+    fused = functools.partial(fused_wgrad, q=q, rho=rho, interpret=interpret)
+
+    def one(pre, g, x):
+        p, n, k, m = pre.shape
+        gexp = jnp.broadcast_to(g[:, :, None], (n, k, m)).reshape(n, k * m)
+        out = fused(pre.reshape(p, n, k * m), gexp, x)
+        return out.reshape(k, m, x.shape[2])
+
+    @jax.custom_batching.custom_vmap
+    def wgrad(pre, g, x):
+        return one(pre, g, x)
+
+    @wgrad.def_vmap
+    def _seeds(axis_size, in_batched, pre, g, x):
+        pre_b, g_b, x_b = in_batched
+        if x_b or not (pre_b and g_b):  # not the trainer's shape: no merged kernel
+            axes = tuple(0 if b else None for b in in_batched)
+            return jax.vmap(one, in_axes=axes)(pre, g, x), True
+        s, p, n, k, m = pre.shape
+        pre_m = jnp.moveaxis(pre, 0, 2).reshape(p, n, s * k * m)  # the GEMM's own layout
+        gexp = jnp.broadcast_to(jnp.moveaxis(g, 0, 1)[..., None], (n, s, k, m))
+        out = fused(pre_m, gexp.reshape(n, s * k * m), x)
+        return out.reshape(s, k, m, x.shape[2]), True
+
+    return wgrad
+
+
+@functools.lru_cache(maxsize=8)
+def pallas_scores_fn(model: ModelConfig, dtype: str = "float32", interpret: bool | None = None):
+    """``scores(w (k, m, d), x (n, P, d)) -> (n, k)`` float32 whose VJP saves only the
+    pre-activations ``(P, n, k, m)`` (in ``dtype``, as the GEMM writes them) and computes the
+    weight gradient with :func:`weight_gradient`'s fused kernel. The step's passes over the
+    tensor: the GEMM's write, the scores' read and the kernel's read. ``interpret``: as
+    :func:`fused_wgrad`."""
+    q, rho, dt = model.q, model.varrho, jnp.dtype(dtype)
+    wgrad = weight_gradient(q, rho, interpret)
+
+    def pre_acts(w, x):
+        xt = jnp.swapaxes(x, 0, 1).astype(dt)  # (P, n, d): the data, small and shared
+        pre = jnp.einsum("kmd,pnd->pnkm", w.astype(dt), xt, preferred_element_type=dt)
+        return pre, xt
+
+    def from_pre(pre):
+        return smoothed_relu(pre.astype(jnp.float32), q, rho).sum((0, 3))
+
+    @jax.custom_vjp
+    def scores(w, x):
+        return from_pre(pre_acts(w, x)[0])
+
+    def fwd(w, x):
+        pre, xt = pre_acts(w, x)
+        return from_pre(pre), (xt, pre)
+
+    def bwd(res, g):
+        xt, pre = res
+        return wgrad(pre, g, xt), None
+
+    scores.defvjp(fwd, bwd)
+    return scores

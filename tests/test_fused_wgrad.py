@@ -1,0 +1,80 @@
+"""The fused weight-gradient kernel (multiview/bench/fused_wgrad.py): right in Pallas's
+interpreter, the same merged over seeds as one seed at a time, and it lowers to Triton for a
+GPU on this CPU machine, so a lowering error shows here and not on a lent device."""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from multiview.bench import bench_config
+from multiview.bench.fused_wgrad import (
+    TILES,
+    fused_wgrad,
+    pallas_scores_fn,
+    reference_wgrad,
+    weight_gradient,
+)
+from multiview.bench.jax_runs import problem
+from multiview.sim.data import inputs_and_labels
+from multiview.sim.losses import cross_entropy_with_accuracy
+
+
+def _operands(shape_pnc, d, dtype, key=0):
+    p, n, c = shape_pnc
+    k1, k2, k3 = jax.random.split(jax.random.key(key), 3)
+    pre = (2.0 * jax.random.normal(k1, (p, n, c))).astype(dtype)  # every piece of ReLU~
+    g = jax.random.normal(k2, (n, c))
+    x = jax.random.normal(k3, (p, n, d)).astype(dtype)
+    return pre, g, x
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("q", [1, 3])
+def test_kernel_matches_plain_jax_on_ragged_tiles(dtype, q):
+    bn, bc, bd, _, _ = TILES[dtype]
+    # no size a multiple of its tile: every mask is used
+    pre, g, x = _operands((3, bn + 5, bc + 7), bd + 9, dtype)
+    out = fused_wgrad(pre, g, x, q=q, rho=1.5, interpret=True)
+    ref = reference_wgrad(pre, g, x, q=q, rho=1.5)
+    assert out.shape == (bc + 7, bd + 9) and out.dtype == jnp.float32
+    assert float(jnp.abs(out - ref).max() / jnp.abs(ref).max()) < 1e-5
+
+
+def test_merged_seeds_equal_one_seed_at_a_time():
+    s, p, n, k, m, d = 3, 4, 37, 5, 2, 40
+    k1, k2, k3 = jax.random.split(jax.random.key(1), 3)
+    pre = 2.0 * jax.random.normal(k1, (s, p, n, k, m))
+    g = jax.random.normal(k2, (s, n, k))
+    x = jax.random.normal(k3, (p, n, d))
+    wgrad = weight_gradient(3, 1.5, True)
+    merged = jax.jit(jax.vmap(wgrad, in_axes=(0, 0, None)))(pre, g, x)
+    loop = jnp.stack([wgrad(pre[i], g[i], x) for i in range(s)])
+    assert merged.shape == (s, k, m, d)
+    np.testing.assert_allclose(merged, loop, rtol=1e-5, atol=1e-5)
+    # a batched x (not the trainer's shape) takes the per-seed path and agrees too
+    xs = jnp.broadcast_to(x, (s, *x.shape))
+    per_seed = jax.vmap(wgrad)(pre, g, xs)
+    np.testing.assert_allclose(per_seed, loop, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_the_step_at_1024_seeds_lowers_to_one_triton_kernel(dtype):
+    cfg = bench_config("default")
+    data, w0, _, _ = problem(cfg, 1)
+    w = jax.ShapeDtypeStruct((1024, *w0.shape[1:]), w0.dtype)  # abstract: no memory
+    scores = pallas_scores_fn(cfg.model, dtype, interpret=False)
+
+    def loss(w, data):
+        x, y = inputs_and_labels(data["train"], None)
+        return cross_entropy_with_accuracy(scores(w, x), y)[0]
+
+    step = jax.jit(jax.vmap(jax.value_and_grad(loss), in_axes=(0, None)))
+    text = step.trace(w, data).lower(lowering_platforms=("cuda",)).as_text()
+    assert re.findall(r"custom_call @(\S+)\(", text) == ["__gpu$xla.gpu.triton"]
+    bn, bc, bd, warps, _ = TILES[dtype]
+    columns = 1024 * cfg.data.k * cfg.model.width
+    assert re.findall(r"grid_x = (\d+)", text) == [str(-(-columns // bc) * -(-cfg.data.d // bd))]
+    assert re.findall(r"num_warps = (\d+)", text) == [str(warps)]
