@@ -26,7 +26,11 @@ import functools
 import jax
 import jax.numpy as jnp
 from jax.experimental import pallas as pl
-from jax.experimental.pallas import triton as plgpu
+
+try:  # Pallas's Triton backend: deprecated in JAX 0.11 and to be removed in a later one
+    from jax.experimental.pallas import triton as plgpu
+except ImportError:  # pragma: no cover - then the kernel's variants fail alone, with why
+    plgpu = None
 
 from multiview.sim.config import ModelConfig
 from multiview.sim.model import smoothed_relu
@@ -98,6 +102,8 @@ def fused_wgrad(
     Returns:
         ``(C, d)`` float32.
     """
+    if plgpu is None:
+        raise RuntimeError(f"JAX {jax.__version__} has no Pallas Triton backend")
     _, _, c = pre.shape
     d = x.shape[2]
     bn, bc, bd, warps, stages = TILES[jnp.dtype(pre.dtype).name]
