@@ -1,14 +1,14 @@
 """The ``step_variants`` stage of benchmarks/gpu.py (logic in multiview/bench/step_variants.py).
 
 Times the trainer's GD step and the variants of it still in question (``TIMED``: the bf16
-pre-activation store, now the trainer's ``bfloat16-store``, the custom VJPs that keep only
-the fp32 or bf16 tensor, with cuBLAS and with Triton GEMMs, and the hand-fused Pallas weight
-gradient) at 1,024 and 4,096 seeds of the default
-preset, in interleaved rounds on the same card; measures the
-copy bandwidth, so each time can be read as "GEMMs at the matmul peak plus this many fp32
-passes over the pre-activation tensor"; and writes each variant's compiled HLO (the timed
-program itself: no extra compilation) to ``OUT/hlo/<variant>.txt`` with a summary of its
-kernels. 4,096 seeds are skipped when the stage has used ``CAP_S`` already.
+pre-activation store, now the trainer's ``bfloat16-store``, and the custom VJPs that keep only
+the fp32 or bf16 tensor, with cuBLAS and with Triton GEMMs) at 1,024 and 4,096 seeds of the
+default preset, in interleaved rounds on the same card; then, at 1,024 seeds in a child
+process beside its own baseline, the hand-fused Pallas weight gradient (``ISOLATED``). It
+measures the copy bandwidth, so each time can be read as "GEMMs at the matmul peak plus this
+many fp32 passes over the pre-activation tensor", and writes each variant's compiled HLO (the
+timed program itself: no extra compilation) to ``OUT/hlo/<variant>.txt`` with a summary of
+its kernels. 4,096 seeds are skipped when the stage has used ``CAP_S`` already.
 
 Run alone it times the variants on whatever JAX sees (the CPU numbers of
 benchmarks/results/step_variants_cpu.md):
@@ -19,9 +19,13 @@ benchmarks/results/step_variants_cpu.md):
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -46,24 +50,29 @@ TIMED = (
     "bf16_store",
     "bf16_vjp_pre",
     "bf16_vjp_pre_triton",
-    "pallas",
-    "bf16_pallas",
 )
+#: Hand-written kernels run in a child process (first seed count only) beside its own
+#: baseline: a fault in one (an illegal address is sticky on a CUDA context) must not take
+#: the rest of the one-shot device run with it.
+ISOLATED = ("pallas", "bf16_pallas")
+ISOLATED_TIMEOUT_S = 120
 SEEDS = (1024, 4096)
 SMOKE_SEEDS = (2, 4)
 CAP_S = 25.0  # start the next seed count only under this many seconds into the stage
 NEXT_S = 20.0  # ... and only with this much of the run's budget left
 
 
-def _time_block(cfg, seeds: int, steps: int, rounds: int, errors: list[str]) -> list[dict]:
+def _time_block(
+    cfg, seeds: int, steps: int, rounds: int, errors: list[str], variants=TIMED
+) -> list[dict]:
     """All variants interleaved; if that fails, each alone, so one failing variant (a
     compile error, memory) does not cost the others' numbers on a one-shot device run."""
     try:
-        return time_variants(cfg, seeds, steps, rounds, TIMED)
+        return time_variants(cfg, seeds, steps, rounds, variants)
     except Exception as e:
         errors.append(f"{seeds} seeds, interleaved: {type(e).__name__}: {e}"[:1000])
     rows = []
-    for v in TIMED:
+    for v in variants:
         try:
             rows += time_variants(cfg, seeds, steps, rounds, (v,))
         except Exception as e:
@@ -71,10 +80,53 @@ def _time_block(cfg, seeds: int, steps: int, rounds: int, errors: list[str]) -> 
     return rows
 
 
+def _save_hlo(cfg, seeds: int, steps: int, variants, hlo_dir: Path, errors: list[str]) -> dict:
+    """Write each variant's compiled program (already compiled by its timing: no device
+    time) to ``hlo_dir/<variant>.txt``; return their kernel summaries."""
+    # Under the seed mesh the compiled HLO is one device's share of the seeds.
+    big = tensor_bytes(cfg, -(-seeds // jax.local_device_count())) // 4
+    hlo = {}
+    for v in variants:
+        try:
+            text = hlo_text(cfg, v, seeds, steps)
+            (hlo_dir / f"{v}.txt").write_text(text)
+            hlo[v] = {"seeds": seeds, **hlo_summary(text, big)}
+        except Exception as e:
+            errors.append(f"HLO of {v}: {type(e).__name__}: {e}"[:1000])
+            continue
+        hlo[v]["fp32_passes_written"] = hlo[v].get("big_bytes_written", 0) / (4 * big)
+    return hlo
+
+
+def _isolated(preset: str, seeds: int, steps: int, rounds: int, out: Path, errors: list[str]):
+    """:data:`ISOLATED` and a baseline timed in a child process (this file's ``main``);
+    returns its rows (``"process": "child"``) and HLO summaries, or nothing and an error."""
+    variants = ",".join(("baseline", *ISOLATED))
+    result = out / "isolated.json"
+    cmd = [sys.executable, __file__, "--preset", preset, "--seeds", str(seeds)]
+    cmd += ["--steps", str(steps), "--rounds", str(rounds), "--variants", variants]
+    cmd += ["--json", str(result), "--hlo-dir", str(out / "hlo")]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=ISOLATED_TIMEOUT_S, env=env
+        )
+    except subprocess.TimeoutExpired:
+        errors.append(f"isolated kernels: no result in {ISOLATED_TIMEOUT_S} s")
+        return [], {}
+    if proc.returncode != 0 or not result.exists():
+        errors.append(f"isolated kernels: exit {proc.returncode}: {proc.stderr[-800:]}")
+        return [], {}
+    got = json.loads(result.read_text())
+    errors += got["errors"]
+    return [{**r, "process": "child"} for r in got["rows"]], got["hlo"]
+
+
 def step_variants(run) -> dict:
     """The stage: ``run`` is benchmarks/gpu.py's ``Run`` (results so far, clock, out dir)."""
     t0 = time.perf_counter()
-    cfg = bench_config("quick" if run.smoke else "default")
+    preset = "quick" if run.smoke else "default"
+    cfg = bench_config(preset)
     steps, rounds = (2, 3) if run.smoke else (50, 5)
     pk = run.results["stages"].get("peak", {})
     peak, peak16 = (pk.get(k, float("nan")) for k in ("fp32_default_flops", "bf16_flops"))
@@ -88,37 +140,33 @@ def step_variants(run) -> dict:
         if i and not run.smoke and (time.perf_counter() - t0 > CAP_S or run.left() < NEXT_S):
             skipped.append(seeds)
             continue
-        block = _time_block(cfg, seeds, steps, rounds, errors)
-        base = next((r["step_s"] for r in block if r["variant"] == "baseline"), float("nan"))
-        for r in block:
-            r["model_flops"] = seeds * flops / r["step_s"]
-            r["peak_fraction"] = r["model_flops"] / peak
-            r["bf16_peak_fraction"] = r["model_flops"] / peak16
-            r["speedup_vs_baseline"] = base / r["step_s"]
-            r["implied_fp32_passes"] = implied_passes(r["step_s"], cfg, seeds, peak, bandwidth)
-            rows.append(r)
-            print(
-                f"  {r['variant']:>10} {seeds:5d} seeds: {1e3 * r['step_s']:8.3f} ms/step, "
-                f"{r['model_flops'] / 1e12:7.2f} TFLOP/s, {100 * r['peak_fraction']:.0f}% of "
-                f"fp32 peak, {100 * r['bf16_peak_fraction']:.0f}% of bf16 peak, "
-                f"{r['speedup_vs_baseline']:.2f}x baseline",
-                flush=True,
-            )
+        blocks = [_time_block(cfg, seeds, steps, rounds, errors)]
         if i == 0:  # the programs just timed: compiled already, so this costs no device time
-            # Under the seed mesh the compiled HLO is one device's share of the seeds.
-            local = -(-seeds // jax.local_device_count())
-            big = tensor_bytes(cfg, local) // 4
-            for v in sorted({r["variant"] for r in block}, key=TIMED.index):
-                try:
-                    text = hlo_text(cfg, v, seeds, steps)
-                    (hlo_dir / f"{v}.txt").write_text(text)
-                    hlo[v] = {"seeds": seeds, **hlo_summary(text, big)}
-                except Exception as e:
-                    errors.append(f"HLO of {v}: {type(e).__name__}: {e}"[:1000])
-                    continue
-                hlo[v]["fp32_passes_written"] = hlo[v].get("big_bytes_written", 0) / (4 * big)
+            hlo.update(
+                _save_hlo(cfg, seeds, steps, [r["variant"] for r in blocks[0]], hlo_dir, errors)
+            )
+            child_rows, child_hlo = _isolated(preset, seeds, steps, rounds, run.out, errors)
+            blocks.append(child_rows)
+            hlo.update(child_hlo)
+        for block in blocks:
+            base = next((r["step_s"] for r in block if r["variant"] == "baseline"), float("nan"))
+            for r in block:
+                r["model_flops"] = seeds * flops / r["step_s"]
+                r["peak_fraction"] = r["model_flops"] / peak
+                r["bf16_peak_fraction"] = r["model_flops"] / peak16
+                r["speedup_vs_baseline"] = base / r["step_s"]  # the same process's baseline
+                r["implied_fp32_passes"] = implied_passes(r["step_s"], cfg, seeds, peak, bandwidth)
+                rows.append(r)
+                print(
+                    f"  {r['variant']:>10} {seeds:5d} seeds: {1e3 * r['step_s']:8.3f} ms/step, "
+                    f"{r['model_flops'] / 1e12:7.2f} TFLOP/s, {100 * r['peak_fraction']:.0f}% "
+                    f"of fp32 peak, {100 * r['bf16_peak_fraction']:.0f}% of bf16 peak, "
+                    f"{r['speedup_vs_baseline']:.2f}x baseline"
+                    + (" (child process)" if r.get("process") == "child" else ""),
+                    flush=True,
+                )
     return {
-        "preset": "quick" if run.smoke else "default",
+        "preset": preset,
         "steps_per_call": steps,
         "rounds": rounds,
         "model_flops_per_seed_step": flops,
@@ -149,7 +197,8 @@ def markdown(st: dict) -> list[str]:
         frac, passes = r.get("peak_fraction", nan), r.get("implied_fp32_passes", nan)
         frac16 = r.get("bf16_peak_fraction", nan)
         lines.append(
-            f"| {r['variant']} | {r['seeds']} | {1e3 * r['step_s']:.3f} | "
+            f"| {r['variant']}{' (child process)' if r.get('process') == 'child' else ''} | "
+            f"{r['seeds']} | {1e3 * r['step_s']:.3f} | "
             f"{r['model_flops'] / 1e12:.2f} | "
             f"{'–' if math.isnan(frac) else f'{100 * frac:.0f}%'} | "
             f"{'–' if math.isnan(frac16) else f'{100 * frac16:.0f}%'} | "
@@ -178,15 +227,31 @@ def markdown(st: dict) -> list[str]:
 
 
 def main() -> None:
-    """Time the variants here and print a Markdown table (no files written)."""
+    """Time the variants here and print a Markdown table (no files written); with ``--json``
+    (the stage's child process) write the rows, errors and HLO summaries there instead."""
     ap = argparse.ArgumentParser(description="time the GD-step variants on this machine")
     ap.add_argument("--preset", default="default")
     ap.add_argument("--seeds", default="8,64", help="comma-separated seed counts")
     ap.add_argument("--steps", type=int, default=10, help="steps per timed call")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timed calls")
     ap.add_argument("--matmul", type=int, default=2048, help="n of the n^3 peak matmul")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
+    ap.add_argument("--json", type=Path, help="write {rows, errors, hlo} here; no table")
+    ap.add_argument("--hlo-dir", type=Path, help="with --json: save the programs here")
     a = ap.parse_args()
     cfg = bench_config(a.preset)
+    variants = tuple(a.variants.split(","))
+    if a.json:
+        errors: list[str] = []
+        seeds = [int(x) for x in a.seeds.split(",")]
+        rows = [r for n in seeds for r in _time_block(cfg, n, a.steps, a.rounds, errors, variants)]
+        hlo = {}
+        if a.hlo_dir:  # the parent saved the baseline's program already
+            done = [r["variant"] for r in rows if r["seeds"] == seeds[0]]
+            done = [v for v in done if v != "baseline"]
+            hlo = _save_hlo(cfg, seeds[0], a.steps, done, a.hlo_dir, errors)
+        a.json.write_text(json.dumps({"rows": rows, "errors": errors, "hlo": hlo}))
+        return
     flops = model_flops_per_seed_step(cfg)
     load0 = os.getloadavg()
     x = jax.random.normal(jax.random.key(0), (a.matmul, a.matmul), jnp.float32)
@@ -202,7 +267,7 @@ def main() -> None:
     rows = [
         r
         for s in a.seeds.split(",")
-        for r in time_variants(cfg, int(s), a.steps, a.rounds, VARIANTS)
+        for r in time_variants(cfg, int(s), a.steps, a.rounds, variants)
     ]
     m = machine_info()
     print(

@@ -89,10 +89,14 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     assert all(r["step_s"] > 0 for r in rows)
     variants = stages["step_variants"]
     names = ["baseline", "vjp_pre", "vjp_pre_triton", "bf16_store", "bf16_vjp_pre"]
-    names += ["bf16_vjp_pre_triton", "pallas", "bf16_pallas"]
-    assert [(r["variant"], r["seeds"]) for r in variants["rows"]] == [
-        (v, s) for s in (2, 4) for v in names
-    ]
+    names += ["bf16_vjp_pre_triton"]
+    kernels = ["pallas", "bf16_pallas"]  # in a child process beside its own baseline
+    assert [(r["variant"], r["seeds"], r.get("process")) for r in variants["rows"]] == (
+        [(v, 2, None) for v in names]
+        + [(v, 2, "child") for v in ["baseline", *kernels]]
+        + [(v, 4, None) for v in names]
+    )
+    names += kernels
     assert all(r["step_s"] > 0 and r["peak_fraction"] > 0 for r in variants["rows"])
     assert variants["copy_bandwidth_bytes_per_s"] > 0 and not variants["skipped_seeds"]
     assert set(variants["hlo"]) == set(names)
