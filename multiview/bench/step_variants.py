@@ -219,6 +219,20 @@ def pre_vjp_scores_fn(model: ModelConfig, dtype: str = "bfloat16"):
     return scores
 
 
+#: The scores function of each variant that is not a trainer loss, per model config. A
+#: ``_triton`` variant is its twin's loss compiled with other XLA options.
+_SCORES = {
+    "np_layout": lambda model: functools.partial(np_layout_scores, model),
+    "custom_vjp": vjp_scores_fn,
+    "vjp_pre": lambda model: pre_vjp_scores_fn(model, "float32"),
+    "vjp_pre_triton": lambda model: pre_vjp_scores_fn(model, "float32"),
+    "bf16_vjp_pre": lambda model: pre_vjp_scores_fn(model, "bfloat16"),
+    "bf16_vjp_pre_triton": lambda model: pre_vjp_scores_fn(model, "bfloat16"),
+    "pallas": lambda model: pallas_scores_fn(model, "float32"),
+    "bf16_pallas": lambda model: pallas_scores_fn(model, "bfloat16"),
+}
+
+
 @functools.lru_cache(maxsize=16)
 def variant_loss_fn(model: ModelConfig, variant: str):
     """The per-seed loss of ``variant``: ``loss_fn(w, data, idx) -> (loss, {"acc": acc})``,
@@ -228,17 +242,9 @@ def variant_loss_fn(model: ModelConfig, variant: str):
         return ce_loss_fn(model)
     if variant == "bf16_store":  # now a trainer option: time the trainer's own loss
         return ce_loss_fn(model, "bfloat16-store")
-    if variant == "np_layout":
-        scores = functools.partial(np_layout_scores, model)
-    elif variant == "custom_vjp":
-        scores = vjp_scores_fn(model)
-    elif variant in ("pallas", "bf16_pallas"):
-        scores = pallas_scores_fn(model, "bfloat16" if variant.startswith("bf16") else "float32")
-    elif variant.endswith("vjp_pre") or variant.endswith("vjp_pre_triton"):
-        # the _triton twin is the same loss, compiled with other XLA options
-        scores = pre_vjp_scores_fn(model, "bfloat16" if variant.startswith("bf16") else "float32")
-    else:
+    if variant not in _SCORES:
         raise ValueError(f"unknown step variant {variant!r}; known: {', '.join(VARIANTS)}")
+    scores = _SCORES[variant](model)
 
     def loss_fn(w, data, idx):
         x, y = inputs_and_labels(data["train"], idx)
