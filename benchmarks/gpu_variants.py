@@ -247,8 +247,9 @@ def main() -> None:
         rows = [r for n in seeds for r in _time_block(cfg, n, a.steps, a.rounds, errors, variants)]
         hlo = {}
         if a.hlo_dir:  # the parent saved the baseline's program already
-            done = [r["variant"] for r in rows if r["seeds"] == seeds[0]]
-            done = [v for v in done if v != "baseline"]
+            done = [
+                r["variant"] for r in rows if r["seeds"] == seeds[0] and r["variant"] != "baseline"
+            ]
             hlo = _save_hlo(cfg, seeds[0], a.steps, done, a.hlo_dir, errors)
         a.json.write_text(json.dumps({"rows": rows, "errors": errors, "hlo": hlo}))
         return

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from multiview.sim.config import ModelConfig
-from multiview.sim.model import forward, init_weights, smoothed_relu
+from multiview.sim.model import forward, init_weights, relu_derivative, smoothed_relu
 
 jax.config.update("jax_enable_x64", False)
 
@@ -82,3 +82,10 @@ def test_gradient_matches_finite_differences():
             np.testing.assert_allclose(g[idx], fd, rtol=1e-4, atol=1e-8)
     # and the float32 gradient used in training agrees with the float64 one
     np.testing.assert_allclose(np.asarray(jax.grad(loss)(w)), g, rtol=2e-2, atol=1e-5)
+
+
+def test_relu_derivative_is_the_gradient_of_the_activation():
+    z = jnp.linspace(-2.0, 5.0, 701)
+    for q in (1, 2, 3):
+        auto = jax.vmap(jax.grad(lambda t, q=q: smoothed_relu(t, q, 3.0)))(z)
+        np.testing.assert_allclose(relu_derivative(z, q, 3.0), auto, rtol=1e-6, atol=1e-7)

@@ -19,14 +19,13 @@ from multiview.bench.step_variants import (
     hlo_text,
     implied_passes,
     pre_vjp_scores_fn,
-    relu_derivative,
     tensor_bytes,
     time_variants,
     variant_loss_fn,
     vjp_scores_fn,
 )
 from multiview.sim.losses import ce_loss_fn, cross_entropy_with_accuracy
-from multiview.sim.model import forward, smoothed_relu
+from multiview.sim.model import forward
 
 SEEDS = 3
 SCALE = 200.0  # puts ~10% of the pre-activations above varrho: every piece of ReLU~ is used
@@ -79,13 +78,6 @@ def test_pre_vjp_saves_only_the_data_and_the_pre_activations(cfg, dtype):
     assert saved == sorted([(x.shape, "float32"), pre])
     dw, dx = vjp(jnp.ones_like(scores))
     assert dw.dtype == jnp.float32 and not np.any(dx)  # x is data: no cotangent
-
-
-def test_relu_derivative_is_the_gradient_of_the_activation():
-    z = jnp.linspace(-2.0, 5.0, 701)
-    for q in (1, 2, 3):
-        auto = jax.vmap(jax.grad(lambda t, q=q: smoothed_relu(t, q, 3.0)))(z)
-        np.testing.assert_allclose(relu_derivative(z, q, 3.0), auto, rtol=1e-6, atol=1e-7)
 
 
 def test_baseline_is_the_trainers_loss_object(cfg):

@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - then the kernel's variants fail alone,
     plgpu = None
 
 from multiview.sim.config import ModelConfig
-from multiview.sim.model import smoothed_relu
+from multiview.sim.model import relu_derivative, smoothed_relu
 
 __all__ = ["TILES", "fused_wgrad", "pallas_scores_fn", "reference_wgrad", "weight_gradient"]
 
@@ -76,9 +76,9 @@ def _kernel(pre_ref, g_ref, x_ref, o_ref, *, q, rho, bn, bc, bd, nd):
                 mask=rmask[:, None] & dmask[None, :],
                 other=0.0,
             )
-            r = jnp.clip(z, 0.0, rho) * (1.0 / rho)
-            deriv = r ** (q - 1) if q > 1 else (z > 0).astype(jnp.float32)
-            a = (g * deriv).astype(x.dtype)  # dF/dpre, (bn, bc): never leaves the SM
+            a = (g * relu_derivative(z, q, rho)).astype(
+                x.dtype
+            )  # dF/dpre, (bn, bc): never leaves the SM
             return acc + plgpu.dot(a, x, trans_a=True)
 
         return jax.lax.fori_loop(0, n_patches, patch, acc)
@@ -121,8 +121,7 @@ def fused_wgrad(
 
 def reference_wgrad(pre: jax.Array, g: jax.Array, x: jax.Array, *, q: int, rho: float):
     """:func:`fused_wgrad` in plain JAX (same shapes and roundings), for tests."""
-    r = jnp.clip(pre.astype(jnp.float32), 0.0, rho) / rho
-    deriv = r ** (q - 1) if q > 1 else (pre > 0).astype(jnp.float32)
+    deriv = relu_derivative(pre.astype(jnp.float32), q, rho)
     a = (g.astype(pre.dtype).astype(jnp.float32)[None] * deriv).astype(x.dtype)
     return jnp.einsum("pnc,pnd->cd", a, x, preferred_element_type=jnp.float32)
 

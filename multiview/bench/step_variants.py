@@ -30,8 +30,8 @@ vmap over seeds of a ``lax.scan`` over steps, the data shared) around a differen
 loss, so only the loss differs from what is timed in ``sim_step``. :func:`gradients` compares
 them, :func:`hlo_text` gives the compiled program for offline reading (parsed by
 :mod:`multiview.bench.hlo`), :func:`time_variants` times them in interleaved rounds, and
-:func:`floor_seconds` /
-:func:`implied_passes` are the roofline arithmetic of ``benchmarks/README.md``.
+:func:`floor_seconds` / :func:`implied_passes` are the roofline arithmetic of
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from multiview.bench.timing import model_flops_per_seed_step, round_times
 from multiview.sim.config import ModelConfig, SimConfig, TrainConfig
 from multiview.sim.data import inputs_and_labels
 from multiview.sim.losses import ce_loss_fn, cross_entropy_with_accuracy
-from multiview.sim.model import smoothed_relu
+from multiview.sim.model import relu_derivative, smoothed_relu
 from multiview.sim.parallel import replicate, seed_mesh, shard_seeds
 from multiview.sim.train import make_chunk
 
@@ -59,7 +59,6 @@ __all__ = [
     "TOLERANCE",
     "np_layout_scores",
     "bf16_store_scores",
-    "relu_derivative",
     "vjp_scores_fn",
     "variant_loss_fn",
     "gradients",
@@ -132,13 +131,6 @@ def bf16_store_scores(model: ModelConfig, w: jax.Array, x: jax.Array) -> jax.Arr
     """
     pre = jnp.einsum("kmd,npd->nkmp", w.astype(BF16), x.astype(BF16), preferred_element_type=BF16)
     return smoothed_relu(pre.astype(jnp.float32), model.q, model.varrho).sum((2, 3))
-
-
-def relu_derivative(z: jax.Array, q: int, varrho: float) -> jax.Array:
-    """``d ReLU~ / dz``: 0 below 0, ``(z / varrho)^(q-1)`` on ``[0, varrho]``, 1 above (same
-    shape as ``z``). The ``where`` keeps ``q = 1`` at 0 below 0 (``0^0`` would give 1)."""
-    r = jnp.clip(z, 0.0, varrho) / varrho
-    return jnp.where(z > 0, r ** (q - 1), 0.0)
 
 
 @functools.lru_cache(maxsize=8)

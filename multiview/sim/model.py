@@ -12,7 +12,14 @@ import jax.numpy as jnp
 
 from multiview.sim.config import ModelConfig
 
-__all__ = ["smoothed_relu", "activation", "init_weights", "forward", "correlations"]
+__all__ = [
+    "smoothed_relu",
+    "relu_derivative",
+    "activation",
+    "init_weights",
+    "forward",
+    "correlations",
+]
 
 
 def smoothed_relu(z: jax.Array, q: int, varrho: float) -> jax.Array:
@@ -29,6 +36,14 @@ def smoothed_relu(z: jax.Array, q: int, varrho: float) -> jax.Array:
     poly = zc**q / (q * varrho ** (q - 1))
     linear = z - (1.0 - 1.0 / q) * varrho
     return jnp.where(z >= varrho, linear, poly)
+
+
+def relu_derivative(z: jax.Array, q: int, varrho: float) -> jax.Array:
+    """``d ReLU~ / dz``: 0 below 0, ``(z / varrho)^(q-1)`` on ``[0, varrho]``, 1 above (same
+    shape as ``z``), for code that forms the gradient itself (custom VJPs, kernels). The
+    ``where`` keeps ``q = 1`` at 0 below 0 (``0^0`` would give 1)."""
+    r = jnp.clip(z, 0.0, varrho) / varrho
+    return jnp.where(z > 0, r ** (q - 1), 0.0)
 
 
 def activation(cfg: ModelConfig):
