@@ -4,7 +4,8 @@ Times the trainer's GD step and the variants of it still in question (``TIMED``:
 pre-activation store, now the trainer's ``bfloat16-store``, and the custom VJPs that keep only
 the fp32 or bf16 tensor, with cuBLAS and with Triton GEMMs) at 1,024 and 4,096 seeds of the
 default preset, in interleaved rounds on the same card; then, at 1,024 seeds in a child
-process beside its own baseline, the hand-fused Pallas weight gradient (``ISOLATED``). It
+process beside its own baseline, the hand-fused Pallas weight gradient (``ISOLATED``), each
+with the tiles that timed fastest for the kernel alone (multiview/bench/tune_wgrad.py). It
 measures the copy bandwidth, so each time can be read as "GEMMs at the matmul peak plus this
 many fp32 passes over the pre-activation tensor", and writes each variant's compiled HLO (the
 timed program itself: no extra compilation) to ``OUT/hlo/<variant>.txt`` with a summary of
@@ -31,8 +32,10 @@ import jax
 import jax.numpy as jnp
 
 from multiview.bench import bench_config, machine_info, model_flops_per_seed_step
+from multiview.bench.fused_wgrad import CANDIDATES
 from multiview.bench.hlo import hlo_summary
 from multiview.bench.step_variants import (
+    PALLAS_DTYPE,
     VARIANTS,
     copy_bandwidth,
     hlo_text,
@@ -40,6 +43,7 @@ from multiview.bench.step_variants import (
     tensor_bytes,
     time_variants,
 )
+from multiview.bench.tune_wgrad import tune_tiles
 
 #: Run 2 settled the GEMM-layout and saved-derivative variants (no gain, and 0.6x); the
 #: stage times the trainer's two steps and the custom VJPs and kernel that might lift them.
@@ -55,7 +59,8 @@ TIMED = (
 #: baseline: a fault in one (an illegal address is sticky on a CUDA context) must not take
 #: the rest of the one-shot device run with it.
 ISOLATED = ("pallas", "bf16_pallas")
-ISOLATED_TIMEOUT_S = 120
+ISOLATED_TIMEOUT_S = 150
+TUNE_BUDGET_S = 20.0  # per kernel dtype: compiling candidates stops after this
 SEEDS = (1024, 4096)
 SMOKE_SEEDS = (2, 4)
 CAP_S = 25.0  # start the next seed count only under this many seconds into the stage
@@ -99,13 +104,14 @@ def _save_hlo(cfg, seeds: int, steps: int, variants, hlo_dir: Path, errors: list
 
 
 def _isolated(preset: str, seeds: int, steps: int, rounds: int, out: Path, errors: list[str]):
-    """:data:`ISOLATED` and a baseline timed in a child process (this file's ``main``);
-    returns its rows (``"process": "child"``) and HLO summaries, or nothing and an error."""
+    """:data:`ISOLATED` and a baseline timed in a child process (this file's ``main``, with
+    ``--tune``); returns its rows (``"process": "child"``), HLO summaries and kernel-tuning
+    rows, or nothing and an error."""
     variants = ",".join(("baseline", *ISOLATED))
     result = out / "isolated.json"
     cmd = [sys.executable, __file__, "--preset", preset, "--seeds", str(seeds)]
     cmd += ["--steps", str(steps), "--rounds", str(rounds), "--variants", variants]
-    cmd += ["--json", str(result), "--hlo-dir", str(out / "hlo")]
+    cmd += ["--json", str(result), "--hlo-dir", str(out / "hlo"), "--tune"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     try:
         proc = subprocess.run(
@@ -113,13 +119,44 @@ def _isolated(preset: str, seeds: int, steps: int, rounds: int, out: Path, error
         )
     except subprocess.TimeoutExpired:
         errors.append(f"isolated kernels: no result in {ISOLATED_TIMEOUT_S} s")
-        return [], {}
+        return [], {}, []
     if proc.returncode != 0 or not result.exists():
         errors.append(f"isolated kernels: exit {proc.returncode}: {proc.stderr[-800:]}")
-        return [], {}
+        return [], {}, []
     got = json.loads(result.read_text())
     errors += got["errors"]
-    return [{**r, "process": "child"} for r in got["rows"]], got["hlo"]
+    return [{**r, "process": "child"} for r in got["rows"]], got["hlo"], got["kernels"]
+
+
+def _kernel_fractions(rows: list[dict], peaks: dict) -> list[dict]:
+    """Kernel-tuning rows with ``peak_fraction``: the kernel's FLOP/s over the matmul peak
+    of its operand dtype timed in this run (fp32 at default precision: TF32 on a GPU)."""
+    key = {"float32": "fp32_default_flops", "bfloat16": "bf16_flops"}
+    for r in rows:
+        if "flops" in r:
+            r["peak_fraction"] = r["flops"] / peaks.get(key[r["dtype"]], float("nan"))
+    return rows
+
+
+def _tuned(variants: tuple[str, ...], cfg, seeds: int, errors: list[str], smoke: bool):
+    """``variants`` with each kernel variant renamed to carry its fastest tiles
+    (``bf16_pallas@<label>``), and the tuning rows."""
+    out, rows = [], []
+    for v in variants:
+        if v not in PALLAS_DTYPE:
+            out.append(v)
+            continue
+        dtype = PALLAS_DTYPE[v]
+        candidates = CANDIDATES[dtype][:2] if smoke else CANDIDATES[dtype]
+        try:
+            best, got = tune_tiles(cfg, seeds, dtype, candidates, budget_s=TUNE_BUDGET_S)
+        except Exception as e:
+            errors.append(f"tuning {v}: {type(e).__name__}: {e}"[:1000])
+            out.append(v)
+            continue
+        rows += got
+        out.append(v if best == CANDIDATES[dtype][0] else f"{v}@{best.label}")
+    return tuple(out), rows
 
 
 def step_variants(run) -> dict:
@@ -135,7 +172,7 @@ def step_variants(run) -> dict:
     print(f"  copy bandwidth {bandwidth / 1e12:.2f} TB/s", flush=True)
     hlo_dir = run.out / "hlo"
     hlo_dir.mkdir(exist_ok=True)
-    rows, hlo, skipped, errors = [], {}, [], []
+    rows, hlo, skipped, errors, kernels = [], {}, [], [], []
     for i, seeds in enumerate(SMOKE_SEEDS if run.smoke else SEEDS):
         if i and not run.smoke and (time.perf_counter() - t0 > CAP_S or run.left() < NEXT_S):
             skipped.append(seeds)
@@ -145,9 +182,10 @@ def step_variants(run) -> dict:
             hlo.update(
                 _save_hlo(cfg, seeds, steps, [r["variant"] for r in blocks[0]], hlo_dir, errors)
             )
-            child_rows, child_hlo = _isolated(preset, seeds, steps, rounds, run.out, errors)
-            blocks.append(child_rows)
-            hlo.update(child_hlo)
+            child = _isolated(preset, seeds, steps, rounds, run.out, errors)
+            blocks.append(child[0])
+            hlo.update(child[1])
+            kernels += _kernel_fractions(child[2], pk)
         for block in blocks:
             base = next((r["step_s"] for r in block if r["variant"] == "baseline"), float("nan"))
             for r in block:
@@ -174,6 +212,7 @@ def step_variants(run) -> dict:
         "copy_bandwidth_bytes_per_s": bandwidth,
         "rows": rows,
         "hlo": hlo,
+        "kernel_tuning": kernels,
         "skipped_seeds": skipped,
         "errors": errors,
     }
@@ -218,6 +257,27 @@ def markdown(st: dict) -> list[str]:
                 f"| {v} | {h.get('kernels', 0)} | {h.get('gemm', 0)} | {h.get('transpose', 0)} | {h.get('copy', 0)} | "
                 f"{h.get('fp32_passes_written', 0):.1f} |"
             )
+    if st.get("kernel_tuning"):
+        lines += [
+            "",
+            "The fused weight-gradient kernel alone, per candidate tiles "
+            "(multiview/bench/tune_wgrad.py; the fastest of each dtype is the one timed in the "
+            "step above; fraction: of the matmul peak of its operand dtype):",
+            "",
+            "| dtype | tiles | us / call | TFLOP/s | of peak | compile + first call (s) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in st["kernel_tuning"]:
+            if "kernel_s" not in r:
+                why = r.get("error") or r.get("skipped", "")
+                lines.append(f"| {r['dtype']} | {r['tiles']} | – | – | – | {why[:200]} |")
+                continue
+            frac = r.get("peak_fraction", nan)
+            lines.append(
+                f"| {r['dtype']} | {r['tiles']} | {1e6 * r['kernel_s']:.1f} | "
+                f"{r['flops'] / 1e12:.1f} | {'–' if math.isnan(frac) else f'{100 * frac:.0f}%'} "
+                f"| {r['first_call_s']:.1f} |"
+            )
     if st.get("skipped_seeds"):
         lines += ["", f"Skipped (stage time cap): {st['skipped_seeds']} seeds."]
     if st.get("errors"):
@@ -238,12 +298,17 @@ def main() -> None:
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
     ap.add_argument("--json", type=Path, help="write {rows, errors, hlo} here; no table")
     ap.add_argument("--hlo-dir", type=Path, help="with --json: save the programs here")
+    ap.add_argument("--tune", action="store_true", help="with --json: tune the kernels' tiles")
     a = ap.parse_args()
     cfg = bench_config(a.preset)
     variants = tuple(a.variants.split(","))
     if a.json:
         errors: list[str] = []
         seeds = [int(x) for x in a.seeds.split(",")]
+        kernels: list[dict] = []
+        if a.tune:
+            smoke = jax.default_backend() == "cpu"  # the interpreter: two candidates
+            variants, kernels = _tuned(variants, cfg, seeds[0], errors, smoke)
         rows = [r for n in seeds for r in _time_block(cfg, n, a.steps, a.rounds, errors, variants)]
         hlo = {}
         if a.hlo_dir:  # the parent saved the baseline's program already
@@ -251,7 +316,8 @@ def main() -> None:
                 r["variant"] for r in rows if r["seeds"] == seeds[0] and r["variant"] != "baseline"
             ]
             hlo = _save_hlo(cfg, seeds[0], a.steps, done, a.hlo_dir, errors)
-        a.json.write_text(json.dumps({"rows": rows, "errors": errors, "hlo": hlo}))
+        got = {"rows": rows, "errors": errors, "hlo": hlo, "kernels": kernels}
+        a.json.write_text(json.dumps(got))
         return
     flops = model_flops_per_seed_step(cfg)
     load0 = os.getloadavg()

@@ -46,14 +46,11 @@ def _multiview() -> list[str]:
 
 
 def make_runs(root: Path, noise_scales=NOISE_SCALES) -> list[Path]:
-    """Tiny simulate runs, one per noise scale, sharing a persistent JAX compilation cache
-    (the second run reuses the first one's compiled programs)."""
+    """Tiny simulate runs, one per noise scale, sharing the tests' persistent JAX compilation
+    cache (conftest.py: the second run reuses the first one's compiled programs)."""
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     env.update(
-        JAX_COMPILATION_CACHE_DIR=str(root / "jax-cache"),
         MPLBACKEND="Agg",
-        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-        JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
         COLUMNS="80",  # the terminal of a new user; test_api checks the tables fit it
     )
     runs = []

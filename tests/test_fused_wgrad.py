@@ -11,7 +11,9 @@ import pytest
 
 from multiview.bench import bench_config
 from multiview.bench.fused_wgrad import (
+    CANDIDATES,
     TILES,
+    Tiles,
     fused_wgrad,
     pallas_scores_fn,
     reference_wgrad,
@@ -35,12 +37,31 @@ def _operands(shape_pnc, d, dtype, key=0):
 @pytest.mark.parametrize("q", [1, 3])
 def test_kernel_matches_plain_jax_on_ragged_tiles(dtype, q):
     bn, bc, bd, _, _ = TILES[dtype]
-    # no size a multiple of its tile: every mask is used
+    # no size a multiple of its tile: every mask is used, and a full chunk and the tail run
     pre, g, x = _operands((3, bn + 5, bc + 7), bd + 9, dtype)
     out = fused_wgrad(pre, g, x, q=q, rho=1.5, interpret=True)
     ref = reference_wgrad(pre, g, x, q=q, rho=1.5)
     assert out.shape == (bc + 7, bd + 9) and out.dtype == jnp.float32
     assert float(jnp.abs(out - ref).max() / jnp.abs(ref).max()) < 1e-5
+
+
+@pytest.mark.parametrize("n", [5, 32, 40, 84])  # tail only; full chunks only; both; tail > 16
+def test_full_chunks_and_the_tail_cover_every_sample_once(n):
+    tiles = Tiles(32, 32, 32, 4, 2)
+    pre, g, x = _operands((2, n, 40), 48, "float32", key=n)
+    out = fused_wgrad(pre, g, x, q=3, rho=1.5, tiles=tiles, interpret=True)
+    ref = reference_wgrad(pre, g, x, q=3, rho=1.5)
+    assert float(jnp.abs(out - ref).max() / jnp.abs(ref).max()) < 1e-5
+
+
+def test_tiles_labels_round_trip_and_bad_ones_are_refused():
+    for cands in CANDIDATES.values():
+        assert cands[0] in TILES.values() and len(set(cands)) == len(cands)
+        for t in cands:
+            assert Tiles.parse(t.label) == t
+    for bad in ("64x128x256", "8x128x128w4s3", "48x128x128w4s3", "64x100x128w4s3"):
+        with pytest.raises(ValueError):
+            Tiles.parse(bad)
 
 
 def test_merged_seeds_equal_one_seed_at_a_time():
@@ -78,3 +99,21 @@ def test_the_step_at_1024_seeds_lowers_to_one_triton_kernel(dtype):
     columns = 1024 * cfg.data.k * cfg.model.width
     assert re.findall(r"grid_x = (\d+)", text) == [str(-(-columns // bc) * -(-cfg.data.d // bd))]
     assert re.findall(r"num_warps = (\d+)", text) == [str(warps)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_every_candidate_lowers_to_triton_at_1024_seeds(dtype):
+    cfg = bench_config("default")
+    p, n, d = cfg.data.patches, cfg.data.n_train, cfg.data.d
+    c = 1024 * cfg.data.k * cfg.model.width
+    args = [
+        jax.ShapeDtypeStruct(s, t)
+        for s, t in (((p, n, c), dtype), ((n, c), jnp.float32), ((p, n, d), dtype))
+    ]
+    for t in CANDIDATES[dtype]:
+        fn = jax.jit(
+            lambda pre, g, x, t=t: fused_wgrad(pre, g, x, q=3, rho=1.5, tiles=t, interpret=False)
+        )
+        text = fn.trace(*args).lower(lowering_platforms=("cuda",)).as_text()
+        assert re.findall(r"grid_x = (\d+)", text) == [str(-(-c // t.bc) * -(-d // t.bd))], t
+        assert re.findall(r"num_warps = (\d+)", text) == [str(t.warps)], t

@@ -91,12 +91,17 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     names = ["baseline", "vjp_pre", "vjp_pre_triton", "bf16_store", "bf16_vjp_pre"]
     names += ["bf16_vjp_pre_triton"]
     kernels = ["pallas", "bf16_pallas"]  # in a child process beside its own baseline
-    assert [(r["variant"], r["seeds"], r.get("process")) for r in variants["rows"]] == (
+    # ... each under the tiles that timed fastest alone ("pallas@<tiles>" unless the default)
+    base = [r["variant"].partition("@")[0] for r in variants["rows"]]
+    assert [(v, r["seeds"], r.get("process")) for v, r in zip(base, variants["rows"])] == (
         [(v, 2, None) for v in names]
         + [(v, 2, "child") for v in ["baseline", *kernels]]
         + [(v, 4, None) for v in names]
     )
-    names += kernels
+    names += [r["variant"] for r in variants["rows"] if r["variant"].partition("@")[0] in kernels]
+    tuning = variants["kernel_tuning"]
+    assert [r["dtype"] for r in tuning] == ["float32"] * 2 + ["bfloat16"] * 2
+    assert all(r["kernel_s"] > 0 and r["peak_fraction"] > 0 for r in tuning)
     assert all(r["step_s"] > 0 and r["peak_fraction"] > 0 for r in variants["rows"])
     assert variants["copy_bandwidth_bytes_per_s"] > 0 and not variants["skipped_seeds"]
     assert set(variants["hlo"]) == set(names)
@@ -110,4 +115,5 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     cells = [json.loads(line) for line in (tmp_path / "kd_grid.jsonl").read_text().splitlines()]
     assert cells and "kd_transfer" in cells[0]["predictions"]
     md = (tmp_path / "gpu.md").read_text()
+    assert "kernel alone" in md and "| bfloat16 | 64x128x256w8s3 |" in md
     assert "| float32 | 4 |" in md and "| bf16_vjp_pre | 4 |" in md and "| bf16_store | 2 |" in md

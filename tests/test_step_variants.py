@@ -43,15 +43,27 @@ def test_scaled_weights_use_every_piece_of_the_activation(cfg):
     assert 0.01 < (pre > cfg.model.varrho).mean() < 0.5
 
 
-@pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "baseline"])
+@pytest.mark.parametrize(
+    "variant",
+    # the kernel with tiles of the GPU script's tuning (a tuned name: "<variant>@<tiles>")
+    [v for v in VARIANTS if v != "baseline"]
+    + ["pallas@16x128x128w8s4", "bf16_pallas@64x128x128w4s4"],
+)
 def test_variant_gradient_matches_the_trainers(cfg, variant):
     loss0, g0 = gradients(cfg, "baseline", SEEDS, SCALE)
     loss, g = gradients(cfg, variant, SEEDS, SCALE)
+    tol = TOLERANCE[variant.partition("@")[0]]
     assert g.shape == (SEEDS, cfg.data.k, cfg.model.width, cfg.data.d)
     for s in range(SEEDS):
         err = np.abs(g[s] - g0[s]).max() / np.abs(g0[s]).max()
-        assert err <= TOLERANCE[variant], (variant, s, err)
-    np.testing.assert_allclose(loss, loss0, rtol=max(1e-6, TOLERANCE[variant] / 10))
+        assert err <= tol, (variant, s, err)
+    np.testing.assert_allclose(loss, loss0, rtol=max(1e-6, tol / 10))
+
+
+@pytest.mark.parametrize("name", ["baseline@16x128x128w8s4", "pallas@64x128", "nope"])
+def test_unknown_variants_and_tiles_are_refused(cfg, name):
+    with pytest.raises(ValueError):
+        variant_loss_fn(cfg.model, name)
 
 
 def test_custom_vjp_with_an_fp32_residual_is_the_autodiff_gradient(cfg):

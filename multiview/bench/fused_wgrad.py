@@ -22,6 +22,8 @@ script times the kernel and saves its program.
 from __future__ import annotations
 
 import functools
+import re
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -35,14 +37,68 @@ except ImportError:  # pragma: no cover - then the kernel's variants fail alone,
 from multiview.sim.config import ModelConfig
 from multiview.sim.model import relu_derivative, smoothed_relu
 
-__all__ = ["TILES", "fused_wgrad", "pallas_scores_fn", "reference_wgrad", "weight_gradient"]
+__all__ = [
+    "CANDIDATES",
+    "TILES",
+    "Tiles",
+    "fused_wgrad",
+    "pallas_scores_fn",
+    "reference_wgrad",
+    "weight_gradient",
+]
 
-#: (rows of the contraction per step, output columns, output d, warps, pipeline stages) per
-#: operand dtype. Shared memory per stage: bf16 (64 x 128 + 64 x 256) x 2 B = 48 KB; fp32
-#: (32 x 128 + 32 x 128) x 4 B = 32 KB; three stages fit Hopper's 228 KB.
+
+class Tiles(NamedTuple):
+    """One launch configuration of the kernel: ``bn`` samples of the contraction per step,
+    ``bc`` output columns, ``bd`` output ``d`` (each a power of two >= 16: Triton's blocks
+    are powers of two and its dot needs K >= 16), Triton warps and pipeline stages."""
+
+    bn: int
+    bc: int
+    bd: int
+    warps: int
+    stages: int
+
+    @property
+    def label(self) -> str:
+        """``'64x128x256w8s3'``: how a variant name carries it (``bf16_pallas@<label>``)."""
+        return f"{self.bn}x{self.bc}x{self.bd}w{self.warps}s{self.stages}"
+
+    @classmethod
+    def parse(cls, label: str) -> Tiles:
+        m = re.fullmatch(r"(\d+)x(\d+)x(\d+)w(\d+)s(\d+)", label)
+        if m is None:
+            raise ValueError(f"tiles {label!r}: expected e.g. 64x128x256w8s3")
+        t = cls(*map(int, m.groups()))
+        if any(b < 16 or b & (b - 1) for b in t[:3]):  # Triton's blocks: powers of two
+            raise ValueError(f"tiles {label!r}: bn, bc, bd must be powers of two >= 16")
+        return t
+
+
+#: The default per operand dtype. Shared memory per stage: bf16 (64 x 128 + 64 x 256) x 2 B =
+#: 48 KB; fp32 (32 x 128 + 32 x 128) x 4 B = 32 KB; three stages fit Hopper's 228 KB.
 TILES = {
-    "bfloat16": (64, 128, 256, 8, 3),
-    "float32": (32, 128, 128, 8, 3),
+    "bfloat16": Tiles(64, 128, 256, 8, 3),
+    "float32": Tiles(32, 128, 128, 8, 3),
+}
+#: What the GPU script tunes over (the kernel alone, a few seconds each), the default first.
+#: All are first guesses for Hopper: narrower d-blocks (more programs, less accumulator per
+#: thread), shorter contraction steps with deeper pipelines, 4 warps. The accumulator is
+#: ``bc x bd`` fp32 in registers: at most 128 per thread in every candidate.
+CANDIDATES = {
+    "bfloat16": (
+        TILES["bfloat16"],
+        Tiles(64, 128, 128, 4, 4),
+        Tiles(32, 128, 256, 8, 4),
+        Tiles(64, 256, 128, 8, 3),
+        Tiles(128, 128, 128, 8, 3),
+    ),
+    "float32": (
+        TILES["float32"],
+        Tiles(32, 64, 128, 4, 4),
+        Tiles(16, 128, 128, 8, 4),
+        Tiles(32, 128, 64, 4, 4),
+    ),
 }
 
 
@@ -52,6 +108,10 @@ def _kernel(pre_ref, g_ref, x_ref, o_ref, *, q, rho, bn, bc, bd, nd):
     Program ``i`` takes columns ``(i // nd) * bc`` and d-block ``i % nd``, so the ``nd``
     programs that read the same columns of ``pre`` run next to each other (L2 reuse). Loops:
     sample chunks outside (the cotangent tile is loaded once per chunk), patches inside.
+    The ``n // bn`` full chunks need no row mask; the ``n % bn`` samples left go through a
+    narrower chunk (the next power of two, >= 16), so a ragged ``n`` (the preset's 200 =
+    3 x 64 + 8) costs 8 masked rows, not 56: at ``bn = 64`` that is 4% of the MMA work
+    wasted instead of 28%.
     """
     n_patches, n, c = pre_ref.shape
     d = x_ref.shape[2]
@@ -61,34 +121,46 @@ def _kernel(pre_ref, g_ref, x_ref, o_ref, *, q, rho, bn, bc, bd, nd):
     cmask = (c0 + jnp.arange(bc)) < c
     dmask = (d0 + jnp.arange(bd)) < d
 
-    def chunk(j, acc):
-        n0 = j * bn
-        rmask = (n0 + jnp.arange(bn)) < n
+    def chunk(n0, rows, acc):
+        """``acc`` plus the products of samples ``n0 .. n0 + rows`` (masked past ``n``)."""
+        rmask = (n0 + jnp.arange(rows)) < n
         tile_mask = rmask[:, None] & cmask[None, :]
-        g = plgpu.load(g_ref.at[pl.ds(n0, bn), pl.ds(c0, bc)], mask=tile_mask, other=0.0)
+        g = plgpu.load(g_ref.at[pl.ds(n0, rows), pl.ds(c0, bc)], mask=tile_mask, other=0.0)
         g = g.astype(jnp.float32)
 
         def patch(p, acc):
-            z = plgpu.load(pre_ref.at[p, pl.ds(n0, bn), pl.ds(c0, bc)], mask=tile_mask, other=0.0)
+            z = plgpu.load(pre_ref.at[p, pl.ds(n0, rows), pl.ds(c0, bc)], mask=tile_mask, other=0.0)
             z = z.astype(jnp.float32)
             x = plgpu.load(
-                x_ref.at[p, pl.ds(n0, bn), pl.ds(d0, bd)],
+                x_ref.at[p, pl.ds(n0, rows), pl.ds(d0, bd)],
                 mask=rmask[:, None] & dmask[None, :],
                 other=0.0,
             )
-            a = (g * relu_derivative(z, q, rho)).astype(
-                x.dtype
-            )  # dF/dpre, (bn, bc): never leaves the SM
+            a = (g * relu_derivative(z, q, rho)).astype(x.dtype)  # dF/dpre, never leaves the SM
             return acc + plgpu.dot(a, x, trans_a=True)
 
         return jax.lax.fori_loop(0, n_patches, patch, acc)
 
-    acc = jax.lax.fori_loop(0, pl.cdiv(n, bn), chunk, jnp.zeros((bc, bd), jnp.float32))
+    acc = jax.lax.fori_loop(
+        0, n // bn, lambda j, acc: chunk(j * bn, bn, acc), jnp.zeros((bc, bd), jnp.float32)
+    )
+    if n % bn:  # static: the shapes are known when the kernel is traced
+        # A traced start: Pallas refuses a static slice that runs past the array; the mask
+        # keeps a traced one from reading there, as in the full chunks' last rows before.
+        start = jnp.asarray(n - n % bn, jnp.int32)
+        acc = chunk(start, max(16, 1 << (n % bn - 1).bit_length()), acc)
     plgpu.store(o_ref.at[pl.ds(c0, bc), pl.ds(d0, bd)], acc, mask=cmask[:, None] & dmask[None, :])
 
 
 def fused_wgrad(
-    pre: jax.Array, g: jax.Array, x: jax.Array, *, q: int, rho: float, interpret: bool | None = None
+    pre: jax.Array,
+    g: jax.Array,
+    x: jax.Array,
+    *,
+    q: int,
+    rho: float,
+    tiles: Tiles | None = None,
+    interpret: bool | None = None,
 ) -> jax.Array:
     """``o[c, :] = sum_{p, n} g[n, c] ReLU~'(pre[p, n, c]) x[p, n, :]``, one kernel.
 
@@ -96,6 +168,7 @@ def fused_wgrad(
         pre: ``(P, N, C)`` pre-activations (``C`` = seeds x k x m), fp32 or bf16.
         g: ``(N, C)`` cotangent of the scores, expanded over ``m`` (any float dtype).
         x: ``(P, N, d)`` inputs, in ``pre``'s dtype.
+        tiles: the launch configuration; None: :data:`TILES` of ``pre``'s dtype.
         interpret: run in Pallas's interpreter; None: unless the default backend is a GPU
             (False on a CPU lowers the Triton kernel, e.g. for ``lowering_platforms``).
 
@@ -106,15 +179,15 @@ def fused_wgrad(
         raise RuntimeError(f"JAX {jax.__version__} has no Pallas Triton backend")
     _, _, c = pre.shape
     d = x.shape[2]
-    bn, bc, bd, warps, stages = TILES[jnp.dtype(pre.dtype).name]
-    nd = pl.cdiv(d, bd)
-    kernel = functools.partial(_kernel, q=q, rho=rho, bn=bn, bc=bc, bd=bd, nd=nd)
+    t = TILES[jnp.dtype(pre.dtype).name] if tiles is None else tiles
+    nd = pl.cdiv(d, t.bd)
+    kernel = functools.partial(_kernel, q=q, rho=rho, bn=t.bn, bc=t.bc, bd=t.bd, nd=nd)
     return pl.pallas_call(
         kernel,
         out_shape=jax.ShapeDtypeStruct((c, d), jnp.float32),
-        grid=(pl.cdiv(c, bc) * nd,),
+        grid=(pl.cdiv(c, t.bc) * nd,),
         interpret=jax.default_backend() != "gpu" if interpret is None else interpret,
-        compiler_params=plgpu.CompilerParams(num_warps=warps, num_stages=stages),
+        compiler_params=plgpu.CompilerParams(num_warps=t.warps, num_stages=t.stages),
         name="fused_wgrad",
     )(pre, g.astype(pre.dtype), x)
 
@@ -127,11 +200,12 @@ def reference_wgrad(pre: jax.Array, g: jax.Array, x: jax.Array, *, q: int, rho: 
 
 
 @functools.lru_cache(maxsize=8)
-def weight_gradient(q: int, rho: float, interpret: bool | None = None):
+def weight_gradient(q: int, rho: float, interpret: bool | None = None, tiles: Tiles | None = None):
     """Per-seed ``(pre (P, N, k, m), g (N, k), x (P, N, d)) -> dW (k, m, d)`` float32, for
     code that is vmapped over seeds: under ``vmap`` (seeds batched, ``x`` shared) it is one
-    :func:`fused_wgrad` call over ``S k m`` columns. Cached per activation and ``interpret``."""
-    fused = functools.partial(fused_wgrad, q=q, rho=rho, interpret=interpret)
+    :func:`fused_wgrad` call over ``S k m`` columns. Cached per activation, ``interpret`` and
+    ``tiles``."""
+    fused = functools.partial(fused_wgrad, q=q, rho=rho, tiles=tiles, interpret=interpret)
 
     def one(pre, g, x):
         p, n, k, m = pre.shape
@@ -159,14 +233,19 @@ def weight_gradient(q: int, rho: float, interpret: bool | None = None):
 
 
 @functools.lru_cache(maxsize=8)
-def pallas_scores_fn(model: ModelConfig, dtype: str = "float32", interpret: bool | None = None):
+def pallas_scores_fn(
+    model: ModelConfig,
+    dtype: str = "float32",
+    interpret: bool | None = None,
+    tiles: Tiles | None = None,
+):
     """``scores(w (k, m, d), x (n, P, d)) -> (n, k)`` float32 whose VJP saves only the
     pre-activations ``(P, n, k, m)`` (in ``dtype``, as the GEMM writes them) and computes the
     weight gradient with :func:`weight_gradient`'s fused kernel. The step's passes over the
-    tensor: the GEMM's write, the scores' read and the kernel's read. ``interpret``: as
-    :func:`fused_wgrad`."""
+    tensor: the GEMM's write, the scores' read and the kernel's read. ``interpret`` and
+    ``tiles``: as :func:`fused_wgrad`."""
     q, rho, dt = model.q, model.varrho, jnp.dtype(dtype)
-    wgrad = weight_gradient(q, rho, interpret)
+    wgrad = weight_gradient(q, rho, interpret, tiles)
 
     def pre_acts(w, x):
         xt = jnp.swapaxes(x, 0, 1).astype(dt)  # (P, n, d): the data, small and shared

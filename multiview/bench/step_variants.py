@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview.bench.fused_wgrad import pallas_scores_fn
+from multiview.bench.fused_wgrad import Tiles, pallas_scores_fn
 from multiview.bench.jax_runs import problem
 from multiview.bench.timing import model_flops_per_seed_step, round_times
 from multiview.sim.config import ModelConfig, SimConfig, TrainConfig
@@ -65,6 +65,7 @@ __all__ = [
     "prepare_variant",
     "pre_vjp_scores_fn",
     "COMPILER_OPTIONS",
+    "PALLAS_DTYPE",
     "hlo_text",
     "time_variants",
     "copy_bandwidth",
@@ -223,6 +224,8 @@ _SCORES = {
     "pallas": lambda model: pallas_scores_fn(model, "float32"),
     "bf16_pallas": lambda model: pallas_scores_fn(model, "bfloat16"),
 }
+#: The kernel variants' operand dtypes; ``<variant>@<Tiles.label>`` runs one with other tiles.
+PALLAS_DTYPE = {"pallas": "float32", "bf16_pallas": "bfloat16"}
 
 
 @functools.lru_cache(maxsize=16)
@@ -234,9 +237,13 @@ def variant_loss_fn(model: ModelConfig, variant: str):
         return ce_loss_fn(model)
     if variant == "bf16_store":  # now a trainer option: time the trainer's own loss
         return ce_loss_fn(model, "bfloat16-store")
-    if variant not in _SCORES:
+    base, _, label = variant.partition("@")  # "bf16_pallas@64x128x256w8s3": other tiles
+    if base not in _SCORES or (label and base not in PALLAS_DTYPE):
         raise ValueError(f"unknown step variant {variant!r}; known: {', '.join(VARIANTS)}")
-    scores = _SCORES[variant](model)
+    if label:
+        scores = pallas_scores_fn(model, PALLAS_DTYPE[base], tiles=Tiles.parse(label))
+    else:
+        scores = _SCORES[variant](model)
 
     def loss_fn(w, data, idx):
         x, y = inputs_and_labels(data["train"], idx)
