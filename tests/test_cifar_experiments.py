@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import multiview.cifar.experiments as experiments_module
 from multiview.cifar.config import CifarConfig
 from multiview.cifar.experiments import METHODS, PAIRING, ensemble_groups, paired_differences
 from multiview.cifar.fixtures import write_image_zip
@@ -74,7 +75,10 @@ def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path)
         "kd.npz",
         "self_distill.npz",
         "train_average.npz",
+        "runs.json",  # the per-run accuracies as they finished: a cut run keeps its pairs
     }
+    progress = json.loads((out / "checkpoints" / "runs.json").read_text())
+    assert progress["runs"] == summary["runs"] and progress["groups"] == [[0, 1]]
 
     # Resuming finds every model trained and gives the same answer.
     again = _run(
@@ -160,6 +164,23 @@ def test_paired_differences_pair_by_seed_and_group():
     runs["rf_fresh_single"] = [0.52, 0.61, 0.58, 0.66]
     d = paired_differences(runs, ensemble_groups(4, 2))
     assert d["rf_kd"]["mean"] == pytest.approx(0) and d["rf_kd"]["pairing"] == PAIRING["rf_kd"]
+
+
+def test_a_run_cut_after_a_method_keeps_that_methods_runs(app, tiny_zip, tmp_path, monkeypatch):
+    real = experiments_module.train_models
+
+    def stop_at_self_distillation(*args, name, **kwargs):
+        if name == "self_distill":  # e.g. a device's time limit, mid-table
+            raise KeyboardInterrupt
+        return real(*args, name=name, **kwargs)
+
+    monkeypatch.setattr(experiments_module, "train_models", stop_at_self_distillation)
+    out = tmp_path / "cut"
+    res = _run(app, "--preset", "tiny", "--data", tiny_zip, "--out", out, "--seeds", "3",
+               "--data-dir", tmp_path / "cache", "--quiet")  # fmt: skip
+    assert res.exit_code != 0 and not (out / "summary.json").exists()
+    runs = json.loads((out / "checkpoints" / "runs.json").read_text())["runs"]
+    assert set(runs) == {"single", "ensemble", "kd"} and len(runs["kd"]) == 3
 
 
 def test_ensemble_groups_are_disjoint_runs_of_k():

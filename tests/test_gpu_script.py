@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,8 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
         + ["report.html", "extra.tar.gz"]
     )
     assert "single: 2 run(s)" in (work / "cifar_log.txt").read_text()
+    with tarfile.open(out / "extra.tar.gz") as tar:  # a cut table's paired data comes back
+        assert {"cifar_log.txt", "cifar/checkpoints/runs.json"} <= set(tar.getnames())
     tmp_path = work / "bench"
     result = json.loads((tmp_path / "gpu.json").read_text())
     stages = result["stages"]

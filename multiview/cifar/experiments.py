@@ -36,6 +36,7 @@ from multiview.cifar.nets import build_net, param_count
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
 from multiview.cifar.train import EpochReport, train_models
+from multiview.io import write_json
 from multiview.stats import mean_std_dict, paired_interval
 
 __all__ = [
@@ -159,6 +160,12 @@ def run_cifar(
     runs: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
 
+    def record():
+        """The per-run accuracies so far, rewritten after each method: a run cut short (a
+        lent GPU's time limit) still leaves the paired data of the methods it finished."""
+        ck.mkdir(parents=True, exist_ok=True)
+        write_json(ck / "runs.json", {"runs": runs, "seconds": seconds, "groups": groups})
+
     def train(name, stream, n_runs, members=1, teacher=None, data_stream=None):
         t0 = time.perf_counter()
         trained = train_models(
@@ -187,6 +194,7 @@ def run_cifar(
     runs["single"] = _acc(single_test, data.test_y).tolist()
     runs["ensemble"] = [float(_acc(single_test[g].mean(0), data.test_y)) for g in groups]
     log(f"single {np.mean(runs['single']):.4f}, ensemble {np.mean(runs['ensemble']):.4f}")
+    record()
     single_train = predict_logits(net, single, data.train_x, cfg=cfg.train)[:, 0]  # (S, N, C)
     teacher = np.broadcast_to(single_train[groups[0]].mean(0), single_train.shape)
     # Common random numbers: student i starts from single model i's initialization and sees
@@ -194,14 +202,17 @@ def run_cifar(
     # about a point here, would otherwise swamp a KD gain of that size).
     _, kd_test = train("kd", 1, s, teacher=np.ascontiguousarray(teacher), data_stream=1)
     runs["kd"] = _acc(kd_test, data.test_y).tolist()
+    record()
     # Self-distillation needs a teacher with another initialization (the student's own init
     # would re-learn the teacher's views): student i is taught by single model i - 1. With one
     # seed there is no other model; the student then gets a fresh initialization instead.
     sd_teacher = np.roll(single_train, 1, axis=0)
     _, sd_test = train("self_distill", 1 if s > 1 else 3, s, teacher=sd_teacher, data_stream=1)
     runs["self_distill"] = _acc(sd_test, data.test_y).tolist()
+    record()
     _, avg_test = train("train_average", 4, r, members=k)
     runs["train_average"] = _acc(avg_test, data.test_y).tolist()
+    record()
     log(
         f"kd {np.mean(runs['kd']):.4f}, self_distill {np.mean(runs['self_distill']):.4f}, "
         f"train_average {np.mean(runs['train_average']):.4f}"
@@ -236,6 +247,7 @@ def run_cifar(
     rf_single = [rf_run([i], i) for i in range(s)]
     runs["rf_single"] = [float(_acc(te, data.test_y)) for te, _ in rf_single]
     log(f"rf_single: {s} runs in {time.perf_counter() - t0:.1f} s")
+    record()
     runs["rf_ensemble"] = [
         float(_acc(np.mean([rf_single[i][0] for i in g], 0), data.test_y)) for g in groups
     ]
@@ -253,6 +265,7 @@ def run_cifar(
         for i in ids:
             feature_cache.pop(i, None)
     seconds["random_features"] = time.perf_counter() - t0
+    record()
     log(
         f"rf single {np.mean(runs['rf_single']):.4f}, ensemble "
         f"{np.mean(runs['rf_ensemble']):.4f}, kd {np.mean(runs['rf_kd']):.4f}, "
