@@ -110,7 +110,9 @@ def test_every_variant_runs_and_its_program_can_be_read(cfg):
         text = hlo_text(cfg, v, 2, 2)  # the program just run: no new compilation
         assert text.startswith("HloModule")
         summary = hlo_summary(text, big)
-        assert summary["gemm"] == 2, (v, summary)  # forward scores and weight gradient
+        # forward scores and weight gradient; the kernel in Pallas's interpreter has two dots,
+        # its full chunks' and its tail's (N = 200 is no multiple of its chunk)
+        assert summary["gemm"] == (3 if "pallas" in v else 2), (v, summary)
         assert summary["kernels"] > summary["gemm"]
         assert summary["big_bytes_written"] >= 2 * big, (v, summary)  # >= one bf16 write
 
