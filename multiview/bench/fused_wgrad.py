@@ -110,8 +110,8 @@ def _kernel(pre_ref, g_ref, x_ref, o_ref, *, q, rho, bn, bc, bd, nd):
     sample chunks outside (the cotangent tile is loaded once per chunk), patches inside.
     The ``n // bn`` full chunks need no row mask; the ``n % bn`` samples left go through a
     narrower chunk (the next power of two, >= 16), so a ragged ``n`` (the preset's 200 =
-    3 x 64 + 8) costs 8 masked rows, not 56: at ``bn = 64`` that is 4% of the MMA work
-    wasted instead of 28%.
+    3 x 64 + 8) costs 8 masked rows, not 56: at ``bn = 64`` the tensor cores do 4% more
+    work than the samples need (208 rows) instead of 28% more (256).
     """
     n_patches, n, c = pre_ref.shape
     d = x_ref.shape[2]
