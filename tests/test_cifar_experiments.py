@@ -1,6 +1,9 @@
 """End to end: `multiview cifar` at tiny size runs every experiment and writes the report."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,9 @@ from multiview.cifar.fixtures import write_image_zip
 from multiview.cifar.presets import PRESETS, preset_config
 from multiview.cli import app as multiview_app
 from multiview.errors import ConfigError, DataError
+
+ROOT = Path(__file__).resolve().parents[1]
+QUIET = {"capture_output": True, "text": True, "timeout": 120}
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +187,15 @@ def test_a_run_cut_after_a_method_keeps_that_methods_runs(app, tiny_zip, tmp_pat
     assert res.exit_code != 0 and not (out / "summary.json").exists()
     runs = json.loads((out / "checkpoints" / "runs.json").read_text())["runs"]
     assert set(runs) == {"single", "ensemble", "kd"} and len(runs["kd"]) == 3
+    # ... and their table, with the paired intervals of what finished
+    script = [sys.executable, str(ROOT / "scripts" / "cifar_partial_table.py")]
+    table = subprocess.run([*script, str(out / "checkpoints" / "runs.json")], **QUIET)
+    assert table.returncode == 0, table.stderr
+    assert "| knowledge distillation |" in table.stdout and "| 3 |" in table.stdout
+    assert "self-distillation |" not in table.stdout and "Seconds: single" in table.stdout
+    (tmp_path / "bad.json").write_text("{")
+    bad = subprocess.run([*script, str(tmp_path / "bad.json")], **QUIET)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_ensemble_groups_are_disjoint_runs_of_k():

@@ -46,6 +46,7 @@ __all__ = [
     "run_cifar",
     "ensemble_groups",
     "paired_differences",
+    "runs_summary",
 ]
 
 METHODS = (
@@ -73,6 +74,17 @@ PAIRING = {
     "features (rf_fresh_single i), same data order; n = S",
     "rf_train_average": "run j vs the mean of RF single group j; n = min(R, S // K)",
 }
+
+
+def runs_summary(runs: dict[str, list[float]], groups: list[list[int]]) -> dict:
+    """``methods`` (mean, std), ``runs`` and paired ``differences`` of the methods ``runs``
+    holds, a finished run's or a cut one's (``OUT/checkpoints/runs.json``): what
+    :func:`multiview.report.cifar.format_table` reads."""
+    return {
+        "methods": {m: mean_std_dict(runs[m]) for m in METHODS if m in runs},
+        "runs": runs,
+        "differences": paired_differences(runs, groups),
+    }
 
 
 def paired_differences(runs: dict[str, list[float]], groups: list[list[int]]) -> dict:
