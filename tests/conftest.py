@@ -14,7 +14,8 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 # run, the notebook): ~60% of the suite's time is XLA compiling, and many tests compile the
 # same programs (measured on 2 cores: the slow tests after the fast ones 5:00 -> 3:42; a warm
 # fast run 6:19 -> 2:32). Keyed by the program, the compile options and the jax version, so a
-# hit is the same executable. JAX_ENABLE_COMPILATION_CACHE=false turns it off.
+# hit is the same executable. JAX_ENABLE_COMPILATION_CACHE=false turns it off; the folder is
+# not bounded (JAX's size limit needs the filelock package), rm -rf .cache/jax-tests clears it.
 os.environ.setdefault(
     "JAX_COMPILATION_CACHE_DIR",
     os.path.join(
