@@ -212,8 +212,8 @@ def pre_vjp_scores_fn(model: ModelConfig, dtype: str = "bfloat16"):
     return scores
 
 
-#: The scores function of each variant that is not a trainer loss, per model config. A
-#: ``_triton`` variant is its twin's loss compiled with other XLA options.
+#: The scores function of each variant that is neither a trainer loss nor the kernel, per
+#: model config. A ``_triton`` variant is its twin's loss compiled with other XLA options.
 _SCORES = {
     "np_layout": lambda model: functools.partial(np_layout_scores, model),
     "custom_vjp": vjp_scores_fn,
@@ -221,10 +221,9 @@ _SCORES = {
     "vjp_pre_triton": lambda model: pre_vjp_scores_fn(model, "float32"),
     "bf16_vjp_pre": lambda model: pre_vjp_scores_fn(model, "bfloat16"),
     "bf16_vjp_pre_triton": lambda model: pre_vjp_scores_fn(model, "bfloat16"),
-    "pallas": lambda model: pallas_scores_fn(model, "float32"),
-    "bf16_pallas": lambda model: pallas_scores_fn(model, "bfloat16"),
 }
-#: The kernel variants' operand dtypes; ``<variant>@<Tiles.label>`` runs one with other tiles.
+#: The kernel variants' operand dtypes (:func:`pallas_scores_fn`); ``<variant>@<Tiles.label>``
+#: runs one with other tiles than its dtype's default.
 PALLAS_DTYPE = {"pallas": "float32", "bf16_pallas": "bfloat16"}
 
 
@@ -238,12 +237,13 @@ def variant_loss_fn(model: ModelConfig, variant: str):
     if variant == "bf16_store":  # now a trainer option: time the trainer's own loss
         return ce_loss_fn(model, "bfloat16-store")
     base, _, label = variant.partition("@")  # "bf16_pallas@64x128x256w8s3": other tiles
-    if base not in _SCORES or (label and base not in PALLAS_DTYPE):
-        raise ValueError(f"unknown step variant {variant!r}; known: {', '.join(VARIANTS)}")
-    if label:
-        scores = pallas_scores_fn(model, PALLAS_DTYPE[base], tiles=Tiles.parse(label))
-    else:
+    if base in PALLAS_DTYPE:
+        tiles = Tiles.parse(label) if label else None
+        scores = pallas_scores_fn(model, PALLAS_DTYPE[base], tiles=tiles)
+    elif variant in _SCORES:
         scores = _SCORES[variant](model)
+    else:
+        raise ValueError(f"unknown step variant {variant!r}; known: {', '.join(VARIANTS)}")
 
     def loss_fn(w, data, idx):
         x, y = inputs_and_labels(data["train"], idx)
