@@ -285,7 +285,8 @@ def run_cifar(
         f"({seconds['random_features']:.1f} s)"
     )
 
-    methods = {m: mean_std_dict(runs[m]) for m in METHODS}
+    summary = runs_summary(runs, groups)
+    methods = summary["methods"]
     gains = {
         m: 100 * (methods[m]["mean"] - methods["single"]["mean"])
         for m in ("ensemble", "kd", "self_distill", "train_average")
@@ -301,7 +302,7 @@ def run_cifar(
         "methods": methods,
         "runs": runs,
         "gains_points": gains,
-        "differences": paired_differences(runs, groups),
+        "differences": summary["differences"],
         "seconds": seconds,
         "wall_seconds": time.perf_counter() - t_start,
         "config": asdict(cfg),
