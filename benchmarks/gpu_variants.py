@@ -9,7 +9,11 @@ with the tiles that timed fastest for the kernel alone (multiview/bench/tune_wgr
 measures the copy bandwidth, so each time can be read as "GEMMs at the matmul peak plus this
 many fp32 passes over the pre-activation tensor", and writes each variant's compiled HLO (the
 timed program itself: no extra compilation) to ``OUT/hlo/<variant>.txt`` with a summary of
-its kernels. 4,096 seeds are skipped when the stage has used ``CAP_S`` already.
+its kernels. At 1,024 seeds every timed program is also checked on the card: one more call of
+its chunk, from 30x the initial weights, must move the weights as the baseline compiled at
+"highest" precision does (multiview/bench/variant_runs.py; an update error and its tolerance
+per row), so a kernel that is fast but wrong on Triton reads as wrong. 4,096 seeds are
+skipped when the stage has used ``CAP_S`` already.
 
 Run alone it times the variants on whatever JAX sees (the CPU numbers of
 benchmarks/results/step_variants_cpu.md):
@@ -38,12 +42,11 @@ from multiview.bench.step_variants import (
     PALLAS_DTYPE,
     VARIANTS,
     copy_bandwidth,
-    hlo_text,
     implied_passes,
     tensor_bytes,
-    time_variants,
 )
 from multiview.bench.tune_wgrad import tune_tiles
+from multiview.bench.variant_runs import hlo_text, time_variants
 
 #: Run 2 settled the GEMM-layout and saved-derivative variants (no gain, and 0.6x); the
 #: stage times the trainer's two steps and the custom VJPs and kernel that might lift them.
@@ -68,12 +71,14 @@ NEXT_S = 20.0  # ... and only with this much of the run's budget left
 
 
 def _time_block(
-    cfg, seeds: int, steps: int, rounds: int, errors: list[str], variants=TIMED
+    cfg, seeds: int, steps: int, rounds: int, errors: list[str], variants=TIMED, check=False
 ) -> list[dict]:
-    """All variants interleaved; if that fails, each alone, so one failing variant (a
-    compile error, memory) does not cost the others' numbers on a one-shot device run."""
+    """All variants interleaved (with ``check``: each timed program's updates against the
+    baseline's at "highest" precision, on this device); if that fails, each alone and
+    unchecked, so one failing variant (a compile error, memory) does not cost the others'
+    numbers on a one-shot device run."""
     try:
-        return time_variants(cfg, seeds, steps, rounds, variants)
+        return time_variants(cfg, seeds, steps, rounds, variants, check=check)
     except Exception as e:
         errors.append(f"{seeds} seeds, interleaved: {type(e).__name__}: {e}"[:1000])
     rows = []
@@ -83,6 +88,18 @@ def _time_block(
         except Exception as e:
             errors.append(f"{seeds} seeds, {v}: {type(e).__name__}: {e}"[:1000])
     return rows
+
+
+def _agreement(r: dict) -> str:
+    """ ", update error 1.2e-06 (tolerance 1e-05: agrees)" for a checked row, else ""."""
+    if "check_error" in r:
+        return f", check failed: {r['check_error'][:80]}"
+    if "update_error" not in r:
+        return ""
+    verdict = "agrees" if r["agrees"] else "DIFFERS"
+    return (
+        f", update error {r['update_error']:.1e} (tolerance {r['update_tolerance']:.0e}: {verdict})"
+    )
 
 
 def _save_hlo(cfg, seeds: int, steps: int, variants, hlo_dir: Path, errors: list[str]) -> dict:
@@ -177,7 +194,7 @@ def step_variants(run) -> dict:
         if i and not run.smoke and (time.perf_counter() - t0 > CAP_S or run.left() < NEXT_S):
             skipped.append(seeds)
             continue
-        blocks = [_time_block(cfg, seeds, steps, rounds, errors)]
+        blocks = [_time_block(cfg, seeds, steps, rounds, errors, check=i == 0)]
         if i == 0:  # the programs just timed: compiled already, so this costs no device time
             hlo.update(
                 _save_hlo(cfg, seeds, steps, [r["variant"] for r in blocks[0]], hlo_dir, errors)
@@ -199,7 +216,7 @@ def step_variants(run) -> dict:
                     f"  {r['variant']:>10} {seeds:5d} seeds: {1e3 * r['step_s']:8.3f} ms/step, "
                     f"{r['model_flops'] / 1e12:7.2f} TFLOP/s, {100 * r['peak_fraction']:.0f}% "
                     f"of fp32 peak, {100 * r['bf16_peak_fraction']:.0f}% of bf16 peak, "
-                    f"{r['speedup_vs_baseline']:.2f}x baseline"
+                    f"{r['speedup_vs_baseline']:.2f}x baseline{_agreement(r)}"
                     + (" (child process)" if r.get("process") == "child" else ""),
                     flush=True,
                 )
@@ -226,11 +243,14 @@ def markdown(st: dict) -> list[str]:
         f"{st['rounds']} interleaved calls of {st['steps_per_call']} steps; copy bandwidth "
         f'{st["copy_bandwidth_bytes_per_s"] / 1e12:.2f} TB/s. "fp32 passes": the time beyond '
         "the GEMMs at the fp32 peak, in reads or writes of the fp32 pre-activation tensor at "
-        "that bandwidth.",
+        'that bandwidth. "update error" (first seed count): one more call of the timed chunk '
+        "from 30x the initial weights, max |dw - dw_ref| / max |dw_ref| over the worst seed, "
+        'against the baseline compiled at "highest" precision; a variant agrees within the larger '
+        "of its tolerance and 4x the baseline's own error.",
         "",
         "| variant | seeds | ms / step | TFLOP/s | of fp32 peak | of bf16 peak | vs baseline "
-        "| fp32 passes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| fp32 passes | update error (tolerance) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in st["rows"]:
         frac, passes = r.get("peak_fraction", nan), r.get("implied_fp32_passes", nan)
@@ -241,7 +261,8 @@ def markdown(st: dict) -> list[str]:
             f"{r['model_flops'] / 1e12:.2f} | "
             f"{'–' if math.isnan(frac) else f'{100 * frac:.0f}%'} | "
             f"{'–' if math.isnan(frac16) else f'{100 * frac16:.0f}%'} | "
-            f"{r['speedup_vs_baseline']:.2f}x | {'–' if math.isnan(passes) else f'{passes:.1f}'} |"
+            f"{r['speedup_vs_baseline']:.2f}x | {'–' if math.isnan(passes) else f'{passes:.1f}'} | "
+            f"{_agreement(r).removeprefix(', update error ') or '–'} |"
         )
     if st["hlo"]:
         lines += [
@@ -309,7 +330,11 @@ def main() -> None:
         if a.tune:
             smoke = jax.default_backend() == "cpu"  # the interpreter: two candidates
             variants, kernels = _tuned(variants, cfg, seeds[0], errors, smoke)
-        rows = [r for n in seeds for r in _time_block(cfg, n, a.steps, a.rounds, errors, variants)]
+        rows = [
+            r
+            for n in seeds
+            for r in _time_block(cfg, n, a.steps, a.rounds, errors, variants, n == seeds[0])
+        ]
         hlo = {}
         if a.hlo_dir:  # the parent saved the baseline's program already
             done = [

@@ -2,6 +2,8 @@
 gradient, run, and their compiled programs can be read; the roofline arithmetic of
 benchmarks/README.md holds."""
 
+from dataclasses import replace
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,13 +18,18 @@ from multiview.bench.step_variants import (
     bf16_store_scores,
     floor_seconds,
     gradients,
-    hlo_text,
     implied_passes,
     pre_vjp_scores_fn,
     tensor_bytes,
-    time_variants,
     variant_loss_fn,
     vjp_scores_fn,
+)
+from multiview.bench.variant_runs import (
+    VariantRun,
+    agreement,
+    hlo_text,
+    time_variants,
+    update_errors,
 )
 from multiview.sim.losses import ce_loss_fn, cross_entropy_with_accuracy
 from multiview.sim.model import forward
@@ -100,10 +107,16 @@ def test_baseline_is_the_trainers_loss_object(cfg):
         variant_loss_fn(cfg.model, "nope")
 
 
-def test_every_variant_runs_and_its_program_can_be_read(cfg):
-    rows = time_variants(cfg, seeds=2, steps=2, rounds=1)
+def test_every_variant_runs_trains_the_baselines_models_and_its_program_can_be_read(cfg):
+    rows = time_variants(cfg, seeds=2, steps=2, rounds=1, check=True)
     assert [r["variant"] for r in rows] == list(VARIANTS)
     assert all(r["step_s"] > 0 and r["first_call_s"] > 0 for r in rows)
+    # the check the GPU script runs on the card, here on the CPU: every timed program moves
+    # the weights as the baseline at "highest" precision does (= the default on a CPU)
+    for r in rows:
+        assert r["agrees"] and r["update_error"] <= r["update_tolerance"], r
+    assert rows[0]["variant"] == "baseline" and rows[0]["update_error"] == 0.0
+    assert max(r["update_error"] for r in rows) > 0  # the bf16 ones round: the check sees it
     local = -(-2 // jax.local_device_count())  # the compiled program is one device's share
     big = tensor_bytes(cfg, local) // 4
     for v in VARIANTS:
@@ -181,3 +194,30 @@ def test_trainer_bf16_store_is_the_timed_bf16_store_program(cfg):
         np.testing.assert_allclose(np.asarray(ga), np.asarray(gb), rtol=1e-6, atol=1e-9)
         g32 = jax.jit(jax.grad(lambda w: ce_loss_fn(cfg.model)(w, data, None)[0]))(w)
         assert not np.allclose(np.asarray(ga), np.asarray(g32), rtol=1e-4)  # bf16 was used
+
+
+def test_the_device_check_flags_a_program_that_trains_other_models(cfg):
+    # A run whose steps are 1% longer stands for a kernel that is fast and slightly wrong.
+    reference = VariantRun(cfg, "baseline", 2, steps=3, precision="highest")
+    same = VariantRun(cfg, "pallas", 2, steps=3)
+    other = VariantRun(
+        replace(cfg, train=replace(cfg.train, lr=1.01 * cfg.train.lr)), "pallas", 2, 3
+    )
+    errors = update_errors(
+        {"baseline": reference, "pallas": same, "pallas@other": other}, reference
+    )
+    assert errors["baseline"] == 0.0 and errors["pallas"] < 1e-5
+    assert errors["pallas@other"] > 1e-3
+    verdicts = agreement(errors)
+    assert verdicts["pallas"][1] and not verdicts["pallas@other"][1]
+
+
+def test_agreement_allows_the_devices_own_rounding():
+    # On a GPU the baseline's fp32 dots run in TF32: fp32 variants get 4x the baseline's error.
+    assert agreement({"baseline": 0.0, "pallas": 1e-4})["pallas"] == (TOLERANCE["pallas"], False)
+    tol, ok = agreement({"baseline": 1e-3, "pallas": 3e-3})["pallas"]
+    assert ok and tol == pytest.approx(4e-3)
+    assert agreement({"baseline": 1e-3, "bf16_pallas@64x128x128w4s4": 2e-2})[
+        "bf16_pallas@64x128x128w4s4"
+    ][1]
+    assert not agreement({"baseline": 1e-3, "bf16_store": 5e-2})["bf16_store"][1]

@@ -3,8 +3,9 @@
 ``timing`` (timers, the matmul peak, machine facts) -> ``jax_runs`` (the trainer's chunk and
 a jitted per-seed loop) and ``torch_loop`` (the PyTorch loop) -> ``suite`` (``run_bench``);
 ``step_variants``: other formulations of the GD step, for the GPU script, among them
-``fused_wgrad``'s Pallas kernel, whose tiles ``tune_wgrad`` picks by timing it alone; ``hlo``
-reads the programs they compiled (import them by name).
+``fused_wgrad``'s Pallas kernel, whose tiles ``tune_wgrad`` picks by timing it alone;
+``variant_runs`` times them as the trainer runs them and checks on the device that they train
+the same models; ``hlo`` reads the programs they compiled (import them by name).
 """
 
 from multiview.bench.jax_runs import bf16_check, prepare_jax_loop, prepare_vmapped

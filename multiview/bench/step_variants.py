@@ -25,20 +25,19 @@ of the step, so a timing of all of them on the same card says which hypothesis h
 - ``pallas`` / ``bf16_pallas``: that fusion written by hand, a Pallas (Triton) kernel for the
   weight gradient (:mod:`multiview.bench.fused_wgrad`): 3 passes whatever XLA decides.
 
-Every variant is the trainer's own chunk (:func:`multiview.sim.train.make_chunk`: jit of a
-vmap over seeds of a ``lax.scan`` over steps, the data shared) around a different per-seed
-loss, so only the loss differs from what is timed in ``sim_step``. :func:`gradients` compares
-them, :func:`hlo_text` gives the compiled program for offline reading (parsed by
-:mod:`multiview.bench.hlo`), :func:`time_variants` times them in interleaved rounds, and
-:func:`floor_seconds` / :func:`implied_passes` are the roofline arithmetic of
-``benchmarks/README.md``.
+Every variant is a per-seed loss (:func:`variant_loss_fn`) that the trainer's own chunk
+(:func:`multiview.sim.train.make_chunk`: jit of a vmap over seeds of a ``lax.scan`` over
+steps, the data shared) runs, so only the loss differs from what is timed in ``sim_step``.
+:func:`gradients` compares them; :mod:`multiview.bench.variant_runs` times their chunks, gives
+the compiled programs for offline reading (parsed by :mod:`multiview.bench.hlo`) and checks
+on the device that each timed program trains the same models; :func:`floor_seconds` /
+:func:`implied_passes` are the roofline arithmetic of ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -46,13 +45,11 @@ import numpy as np
 
 from multiview.bench.fused_wgrad import Tiles, pallas_scores_fn
 from multiview.bench.jax_runs import problem
-from multiview.bench.timing import model_flops_per_seed_step, round_times
-from multiview.sim.config import ModelConfig, SimConfig, TrainConfig
+from multiview.bench.timing import model_flops_per_seed_step
+from multiview.sim.config import ModelConfig, SimConfig
 from multiview.sim.data import inputs_and_labels
 from multiview.sim.losses import ce_loss_fn, cross_entropy_with_accuracy
 from multiview.sim.model import relu_derivative, smoothed_relu
-from multiview.sim.parallel import replicate, seed_mesh, shard_seeds
-from multiview.sim.train import make_chunk
 
 __all__ = [
     "VARIANTS",
@@ -62,12 +59,9 @@ __all__ = [
     "vjp_scores_fn",
     "variant_loss_fn",
     "gradients",
-    "prepare_variant",
     "pre_vjp_scores_fn",
     "COMPILER_OPTIONS",
     "PALLAS_DTYPE",
-    "hlo_text",
-    "time_variants",
     "copy_bandwidth",
     "tensor_bytes",
     "floor_seconds",
@@ -267,78 +261,6 @@ def gradients(
     vg = jax.vmap(jax.value_and_grad(lambda w: loss_fn(w, data, None)[0]))
     loss, g = jax.jit(vg)(w0 * scale)
     return np.asarray(loss), np.asarray(g)
-
-
-# ----------------------------------------------------------------------------- the chunk
-def _chunk(cfg: SimConfig, variant: str, seeds: int, steps: int):
-    """The jitted chunk of ``steps`` steps and its arguments, as ``prepare_vmapped`` builds
-    them (same TrainConfig, mesh, sharding; no per-step records beyond loss and accuracy)."""
-    data, w0, keys, _ = problem(cfg, seeds)
-    tcfg = TrainConfig(steps=steps * 10**6, lr=cfg.train.lr, chunks=10**6)  # never ends
-    mesh = seed_mesh()
-    (w, keys), _ = shard_seeds((w0, keys), mesh)
-    loss_fn = variant_loss_fn(cfg.model, variant)
-    chunk = make_chunk(loss_fn, None, tcfg, cfg.data.n_train, mesh)
-    return chunk, (w, replicate(data, mesh), 0, keys)
-
-
-def prepare_variant(
-    cfg: SimConfig, variant: str, seeds: int, steps: int = 10
-) -> Callable[[], None]:
-    """A function that runs ``steps`` GD steps of ``seeds`` seeds under ``variant`` and
-    waits for them (compiled on its first call, with the variant's
-    :data:`COMPILER_OPTIONS`), like ``prepare_vmapped``."""
-    chunk, (w, data, start, keys) = _chunk(cfg, variant, seeds, steps)
-    options = COMPILER_OPTIONS.get(variant)
-    state = {"w": w, "fn": None if options else chunk}
-
-    def run():
-        if state["fn"] is None:
-            state["fn"] = chunk.lower(state["w"], data, start, keys).compile(options)
-        state["w"], rec = state["fn"](state["w"], data, start, keys)
-        jax.block_until_ready((state["w"], rec))
-
-    return run
-
-
-def hlo_text(cfg: SimConfig, variant: str, seeds: int, steps: int = 1) -> str:
-    """The optimized HLO of ``variant``'s chunk (``jit.lower(...).compile().as_text()``, with
-    the variant's :data:`COMPILER_OPTIONS`)."""
-    chunk, args = _chunk(cfg, variant, seeds, steps)
-    return chunk.lower(*args).compile(COMPILER_OPTIONS.get(variant)).as_text()
-
-
-# ----------------------------------------------------------------------------- timing
-def time_variants(
-    cfg: SimConfig,
-    seeds: int,
-    steps: int,
-    rounds: int,
-    variants: tuple[str, ...] = VARIANTS,
-) -> list[dict]:
-    """Seconds per step of each variant, in ``rounds`` interleaved rounds after a first
-    (compiling) call, so every variant sees the same background load.
-
-    Returns one row per variant: ``variant``, ``seeds``, ``step_s`` (median over rounds),
-    ``best_step_s`` (least), ``first_call_s`` (compile + first run).
-    """
-    runners, first = {}, {}
-    for v in variants:
-        runners[v] = prepare_variant(cfg, v, seeds, steps)
-        t = time.perf_counter()
-        runners[v]()
-        first[v] = time.perf_counter() - t
-    times = {v: [t / steps for t in ts] for v, ts in round_times(runners, rounds).items()}
-    return [
-        {
-            "variant": v,
-            "seeds": seeds,
-            "step_s": float(np.median(times[v])),
-            "best_step_s": float(np.min(times[v])),
-            "first_call_s": first[v],
-        }
-        for v in variants
-    ]
 
 
 def copy_bandwidth(n_floats: int, repeats: int = 5) -> float:
