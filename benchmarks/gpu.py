@@ -19,7 +19,9 @@ everything it measured.
 4. ``step_variants``: the same step at 1,024 and 4,096 seeds in the variants still in
    question (``bfloat16-store``, custom VJPs that keep only the pre-activations, with cuBLAS
    or Triton GEMMs, a Pallas kernel for the weight gradient; ``benchmarks/gpu_variants.py``),
-   next to the copy bandwidth; each variant's compiled HLO goes to ``OUT/hlo/<variant>.txt``.
+   next to the copy bandwidth; each variant's compiled HLO goes to ``OUT/hlo/<variant>.txt``,
+   and at 1,024 seeds each timed program is checked on the card against the baseline at
+   "highest" precision (an update error and a verdict per row).
 5. ``simulate``: wall time of ``multiview simulate --seeds 1024`` in a fresh process, compile
    and start-up included, and its Theorem-1 verdicts (``simulate_bf16_store``, after
    ``cifar``: the same with ``--dtype bfloat16-store``).
