@@ -31,13 +31,15 @@ everything it measured.
    3x its epochs, to see whether longer training closes the gap to the 93.5% bar.
 8. ``kd_grid``: the distillation regime search at larger k (issue 13): each cell a fresh
    process running single models, ensembles, KD and self-distillation; cells come from
-   ``benchmarks/gpu_kd_grid.json`` in order, until the budget is spent. One JSON line per
-   cell in ``OUT/kd_grid.jsonl``.
+   ``benchmarks/gpu_kd_grid.json`` in order, until the budget is spent, the ``separated-gpu``
+   preset first (k = 40, logit matching; not run yet), then the Hinton / paper cells run 1
+   measured. One JSON line per cell in ``OUT/kd_grid.jsonl``, with the theorems settings used.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -324,11 +326,14 @@ def cifar_epochs(run: Run, data: Path | None) -> dict:
 def kd_cell(spec: dict) -> dict:
     """One cell of the distillation grid (run in a fresh process: ``--kd-cell JSON``)."""
     from multiview.experiments.theorems import run_theorems
-    from multiview.sim.config import TheoremsConfig, preset, with_overrides
+    from multiview.sim.config import preset, theorems_preset, with_overrides
 
-    cfg = with_overrides(preset(spec.get("preset", "default")), **spec["sim"])
-    th = TheoremsConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in spec.get("theorems", {}).items()}
+    name = spec.get("preset", "default")
+    cfg = with_overrides(preset(name), **spec["sim"])
+    # a named regime brings its KD objective and student schedule, as `theorems --preset`
+    given = spec.get("theorems", {})
+    th = theorems_preset(
+        name, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
     )
     t = time.perf_counter()
     res = run_theorems(cfg, th, parts=tuple(spec.get("parts", ("ensemble", "kd", "sd"))))
@@ -344,6 +349,7 @@ def kd_cell(spec: dict) -> dict:
         "name": spec["name"],
         "spec": spec,
         "wall_s": time.perf_counter() - t,
+        "theorems": dataclasses.asdict(th),
         "predictions": preds,
         "metrics": {k: v for k, v in res["metrics"].items() if not k.endswith("_std")},
     }

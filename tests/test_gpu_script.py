@@ -123,6 +123,10 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     assert 0.0 <= stages["cifar"]["mean_accuracy"] <= 1.0
     cells = [json.loads(line) for line in (tmp_path / "kd_grid.jsonl").read_text().splitlines()]
     assert cells and "kd_transfer" in cells[0]["predictions"]
+    # a cell of a named regime (the smoke one: `separated`) takes its KD settings, as
+    # `multiview theorems --preset` does; the spec's own settings override them
+    assert cells[0]["theorems"]["kd_loss"] == "logits" and cells[0]["theorems"]["kd_weight"] == 0.2
+    assert cells[0]["theorems"]["student_steps"] == 20
     md = (tmp_path / "gpu.md").read_text()
     assert "kernel alone" in md and "| bfloat16 | 64x128x256w8s3 |" in md
     assert "(tolerance 1e-05: agrees) |" in md and "DIFFERS" not in md
