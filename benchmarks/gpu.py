@@ -33,15 +33,17 @@ everything it measured.
    process running single models, ensembles, KD and self-distillation; cells come from
    ``benchmarks/gpu_kd_grid.json`` in order, until the budget is spent, the ``separated-gpu``
    preset first (k = 40, logit matching; not run yet), then the Hinton / paper cells run 1
-   measured. One JSON line per cell in ``OUT/kd_grid.jsonl``, with the theorems settings used.
+   measured. One JSON line per cell in ``OUT/kd_grid.jsonl``, with the theorems settings used
+   (``benchmarks/gpu_kd.py``).
+
+``gpu.md`` is written by ``benchmarks/gpu_report.py``; the step variants' stage and its table
+live in ``benchmarks/gpu_variants.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import math
 import os
 import subprocess
 import sys
@@ -52,7 +54,8 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from gpu_variants import markdown as variants_markdown  # benchmarks/, this script's folder
+from gpu_kd import kd_cell, kd_grid  # benchmarks/, this script's folder
+from gpu_report import markdown
 from gpu_variants import step_variants
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -323,174 +326,6 @@ def cifar_epochs(run: Run, data: Path | None) -> dict:
     return {"preset": base.preset, "models": models}
 
 
-def kd_cell(spec: dict) -> dict:
-    """One cell of the distillation grid (run in a fresh process: ``--kd-cell JSON``)."""
-    from multiview.experiments.theorems import run_theorems
-    from multiview.sim.config import preset, theorems_preset, with_overrides
-
-    name = spec.get("preset", "default")
-    cfg = with_overrides(preset(name), **spec["sim"])
-    # a named regime brings its KD objective and student schedule, as `theorems --preset`
-    given = spec.get("theorems", {})
-    th = theorems_preset(
-        name, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
-    )
-    t = time.perf_counter()
-    res = run_theorems(cfg, th, parts=tuple(spec.get("parts", ("ensemble", "kd", "sd"))))
-    preds = {
-        p["id"]: {
-            "measured": p["measured"],
-            "holds": p["holds"],
-            **({"details": p["details"]} if p.get("details") else {}),
-        }
-        for p in res["predictions"]
-    }
-    return {
-        "name": spec["name"],
-        "spec": spec,
-        "wall_s": time.perf_counter() - t,
-        "theorems": dataclasses.asdict(th),
-        "predictions": preds,
-        "metrics": {k: v for k, v in res["metrics"].items() if not k.endswith("_std")},
-    }
-
-
-def kd_grid(run: Run) -> dict:
-    grid_file = ROOT / "benchmarks" / "gpu_kd_grid.json"
-    grid = json.loads(grid_file.read_text())
-    cells = grid["smoke"] if run.smoke else grid["cells"]
-    lines, done = run.out / "kd_grid.jsonl", []
-    for spec in cells:
-        need = spec.get("expect_s", 60)
-        if run.left() < need:
-            done.append({"name": spec["name"], "status": "skipped"})
-            continue
-        try:
-            wall, proc = _cli(
-                [sys.executable, str(Path(__file__)), "--kd-cell", json.dumps(spec)],
-                timeout=max(30.0, run.left()),
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(proc.stderr[-1500:])
-            cell = json.loads(proc.stdout.strip().splitlines()[-1])
-            cell["process_wall_s"] = wall
-        except Exception as e:
-            cell = {"name": spec["name"], "spec": spec, "error": f"{type(e).__name__}: {e}"}
-        with lines.open("a") as f:
-            f.write(json.dumps(cell, default=float) + "\n")
-        brief = {
-            pid: round(p["measured"], 3) if isinstance(p["measured"], float) else p["measured"]
-            for pid, p in cell.get("predictions", {}).items()
-        }
-        print(f"  {spec['name']}: {brief or cell.get('error')}", flush=True)
-        done.append(
-            {
-                "name": spec["name"],
-                "status": "error" if "error" in cell else "ok",
-                "wall_s": cell.get("process_wall_s"),
-            }
-        )
-    return {"cells": done, "file": str(lines.name)}
-
-
-# ----------------------------------------------------------------------------- report
-def _f(x, fmt="{:.3f}"):
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.format(x)
-
-
-def markdown(r: dict) -> str:
-    st = r["stages"]
-    dev = st.get("device", {})
-    lines = [
-        f"# GPU benchmark ({'smoke, ' if r['smoke'] else ''}{', '.join(dev.get('devices', ['?']))}"
-        f", {dev.get('backend', '?')}, jax {dev.get('jax', '?')})",
-        "",
-        f"Elapsed {r.get('elapsed_s', 0):.0f} s of a {r['budget_s']:.0f} s budget.",
-        "",
-    ]
-    pk = st.get("peak", {})
-    if pk.get("status") == "ok":
-        lines += [
-            f"Matmul peak ({pk['n']}^3, same run): fp32 default precision "
-            f"{pk['fp32_default_flops'] / 1e12:.1f} TFLOP/s, fp32 highest "
-            f"{pk['fp32_highest_flops'] / 1e12:.1f}, bf16 {pk['bf16_flops'] / 1e12:.1f}.",
-            "",
-        ]
-    ss = st.get("sim_step", {})
-    if ss.get("status") == "ok":
-        lines += [
-            f"Simulator GD step, preset {ss['preset']!r} "
-            f"({ss['model_flops_per_seed_step'] / 1e6:.0f} MFLOP per seed-step):",
-            "",
-            "| matmul dtype | seeds | ms / step | seed-steps / s | TFLOP/s | of its dtype's peak "
-            "| of the fp32 peak |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {w['dtype']} | {w['seeds']} | {1e3 * w['step_s']:.3f} | "
-            f"{w['seed_steps_per_s']:.0f} | {w['model_flops'] / 1e12:.2f} | "
-            f"{100 * w['peak_fraction']:.0f}% | {100 * w.get('fp32_peak_fraction', 0):.0f}% |"
-            for w in ss["rows"]
-        ]
-        lines.append("")
-    if st.get("step_variants", {}).get("status") == "ok":
-        lines += variants_markdown(st["step_variants"])
-    for name in ("simulate", "simulate_bf16_store"):
-        sim = st.get(name, {})
-        if sim.get("status") != "ok":
-            continue
-        holds = ", ".join(
-            f"{k} {'holds' if v['holds'] else 'FAILS'}" for k, v in sim["predictions"].items()
-        )
-        lines += [
-            f"`multiview simulate --seeds {sim['seeds']} --dtype {sim.get('dtype', 'float32')}`: "
-            f"{sim['wall_s']:.1f} s wall (fresh process, compile included); {holds}.",
-            "",
-        ]
-    cf = st.get("cifar", {})
-    if cf.get("status") == "ok":
-        lines += [
-            f"CIFAR `{cf['preset']}` preset ({cf['train_images']} train / "
-            f"{cf['test_images']} test images, {cf['epochs']} epochs; data load "
-            f"{cf['load_s']:.0f} s):",
-            "",
-            "| model | test accuracy | seconds | train images/s |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {i} | {_f(m['test_accuracy'], '{:.4f}')} | {m['seconds']:.1f} | "
-            f"{m['train_images_per_s']:.0f} |"
-            for i, m in enumerate(cf["models"])
-        ]
-        lines += ["", f"Seconds per model (after the first): {cf['seconds_per_model']:.1f}.", ""]
-    ce = st.get("cifar_epochs", {})
-    if ce.get("status") == "ok" and ce["models"]:
-        lines += [
-            "Longer training, one model each: "
-            + ", ".join(
-                f"{m['epochs']} epochs {100 * m['test_accuracy']:.2f}% ({m['seconds']:.1f} s)"
-                for m in ce["models"]
-            )
-            + ".",
-            "",
-        ]
-    kd = st.get("kd_grid", {})
-    if kd.get("status") == "ok":
-        lines += [
-            "Distillation grid cells (details in kd_grid.jsonl): "
-            + ", ".join(f"{c['name']} ({c['status']})" for c in kd["cells"]),
-            "",
-        ]
-    failed = [
-        f"{k}: {v.get('error', v.get('why'))}"
-        for k, v in st.items()
-        if v.get("status") in ("failed", "skipped")
-    ]
-    if failed:
-        lines += ["Not measured:", *[f"- {x}" for x in failed], ""]
-    return "\n".join(lines)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, CPU allowed")
@@ -529,7 +364,7 @@ def main() -> int:
         ("cifar", lambda: cifar(run, a.data), 60),
         ("simulate_bf16_store", lambda: simulate_wall(run, "bfloat16-store"), 30),
         ("cifar_epochs", lambda: cifar_epochs(run, a.data), 60),
-        ("kd_grid", lambda: kd_grid(run), 30),
+        ("kd_grid", lambda: kd_grid(run, _cli), 30),
     ]
     for name, fn, need in stages:
         if name not in skip:
