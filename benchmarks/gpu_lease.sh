@@ -37,5 +37,7 @@ budget=$((total_s - ($(date +%s) - start)))
 timeout $((budget + 60)) bash benchmarks/gpu.sh --out "$work/bench" --data "$data" \
   --budget "$budget" --skip "${SKIP-kd_grid,cifar,sim_step}" ${SMOKE:+--smoke} 2>&1 | tee -a "$log"
 cp "$work"/bench/{gpu.json,gpu.md,gpu_log.txt} "$out"/ 2>/dev/null
-tar czf "$out/extra.tar.gz" -C "$work" bench/hlo cifar_log.txt cifar/checkpoints/runs.json 2>/dev/null
+# kd_grid.jsonl: the distillation cells' predictions, when SKIP lets kd_grid run
+tar czf "$out/extra.tar.gz" -C "$work" bench/hlo cifar_log.txt cifar/checkpoints/runs.json \
+  bench/kd_grid.jsonl 2>/dev/null
 ls -la "$out"

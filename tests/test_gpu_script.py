@@ -65,7 +65,8 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     )
     assert "single: 2 run(s)" in (work / "cifar_log.txt").read_text()
     with tarfile.open(out / "extra.tar.gz") as tar:  # a cut table's paired data comes back
-        assert {"cifar_log.txt", "cifar/checkpoints/runs.json"} <= set(tar.getnames())
+        names = set(tar.getnames())  # and the distillation cells' lines when kd_grid ran
+        assert {"cifar_log.txt", "cifar/checkpoints/runs.json", "bench/kd_grid.jsonl"} <= names
     tmp_path = work / "bench"
     result = json.loads((tmp_path / "gpu.json").read_text())
     stages = result["stages"]
