@@ -96,6 +96,8 @@ def _agreement(r: dict) -> str:
         return f", check failed: {r['check_error'][:80]}"
     if "update_error" not in r:
         return ""
+    if r["variant"] == "baseline":  # the same program at "highest" precision is the reference
+        return f", update error {r['update_error']:.1e} (the device's own rounding)"
     verdict = "agrees" if r["agrees"] else "DIFFERS"
     return (
         f", update error {r['update_error']:.1e} (tolerance {r['update_tolerance']:.0e}: {verdict})"
