@@ -67,6 +67,28 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     with tarfile.open(out / "extra.tar.gz") as tar:  # a cut table's paired data comes back
         names = set(tar.getnames())  # and the distillation cells' lines when kd_grid ran
         assert {"cifar_log.txt", "cifar/checkpoints/runs.json", "bench/kd_grid.jsonl"} <= names
+    # what the next session runs on the returned folder: filed in a new run folder, read
+    # against the bars (benchmarks/file_lease.py; tests/test_file_lease.py has the details)
+    results = tmp_path / "results"
+    filed = subprocess.run(
+        [
+            sys.executable,
+            str(LEASE.with_name("file_lease.py")),
+            str(out),
+            "--results",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert filed.returncode == 0, filed.stderr
+    run = results / "gpu_run1"
+    assert {"gpu.json", "table.md", "summary.json", "verdicts.md"} <= {
+        p.name for p in run.iterdir()
+    }
+    assert (run / "extra" / "cifar" / "checkpoints" / "runs.json").exists()
+    assert "10-seed Figure-1 table: complete, 2 single models" in (run / "verdicts.md").read_text()
     tmp_path = work / "bench"
     result = json.loads((tmp_path / "gpu.json").read_text())
     stages = result["stages"]
