@@ -124,3 +124,25 @@ def test_an_archive_member_cannot_land_outside_the_run_folder(tmp_path):
     assert not outside.exists()  # the data filter strips the leading "/": it lands inside
     inside = tmp_path / "results" / "gpu_run1" / "extra" / str(outside).lstrip("/")
     assert inside.read_bytes() == b"bad"
+
+
+def test_a_cut_table_is_read_from_its_runs(tmp_path):
+    files = _lease(tmp_path / "back", [_row("baseline", 0.36)])
+    runs = {
+        "runs": {"single": [0.90, 0.91, 0.92, 0.90], "ensemble": [0.93, 0.94], "kd": [0.91] * 4},
+        "groups": [[0, 1], [2, 3]],
+        "seconds": {"single": 40.0, "ensemble": 0.1, "kd": 30.0},
+    }
+    data = json.dumps(runs).encode()
+    with tarfile.open(files / "extra.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("cifar/checkpoints/runs.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    proc = _file(files, tmp_path / "results")
+    assert proc.returncode == 0, proc.stderr
+    run = tmp_path / "results" / "gpu_run1"
+    text = (run / "verdicts.md").read_text()
+    assert "10-seed Figure-1 table: cut; finished single, ensemble, kd (runs.json)" in text
+    assert "(the cut table's single models): missed, 90.75% (n=4)" in text
+    table = (run / "table_partial.md").read_text()
+    assert "knowledge distillation" in table and "ensemble" in table and table in proc.stdout
