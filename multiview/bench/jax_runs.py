@@ -19,7 +19,7 @@ from multiview.sim.seeds import data_key
 from multiview.sim.single import init_models, record_views, training_data
 from multiview.sim.train import make_chunk, train
 
-__all__ = ["problem", "prepare_vmapped", "prepare_jax_loop", "bf16_check"]
+__all__ = ["problem", "sharded_chunk", "prepare_vmapped", "prepare_jax_loop", "bf16_check"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -28,6 +28,20 @@ def problem(cfg: SimConfig, seeds: int):
     datasets = make_datasets(cfg.data, data_key(cfg))
     keys, w0 = init_models(cfg, seeds)
     return training_data(datasets), w0, keys, ce_loss_fn(cfg.model)
+
+
+def sharded_chunk(cfg: SimConfig, seeds: int, steps: int, loss_fn=None, record_fn=None):
+    """The trainer's jitted chunk of ``steps`` steps (:func:`multiview.sim.train.make_chunk`,
+    a schedule that never ends, the seeds sharded over every local device) around
+    ``loss_fn`` (default: the trainer's loss), and its arguments ``(w (seeds, k, m, d),
+    data, keys (seeds,))``, weights and keys sharded, data replicated. Called as
+    ``chunk(w, data, 0, keys) -> (w, records)``."""
+    data, w0, keys, default_loss = problem(cfg, seeds)
+    tcfg = TrainConfig(steps=steps * 10**6, lr=cfg.train.lr, chunks=10**6)  # never ends
+    mesh = seed_mesh()
+    (w, keys), _ = shard_seeds((w0, keys), mesh)
+    chunk = make_chunk(loss_fn or default_loss, record_fn, tcfg, cfg.data.n_train, mesh)
+    return chunk, (w, replicate(data, mesh), keys)
 
 
 def prepare_vmapped(
@@ -44,14 +58,10 @@ def prepare_vmapped(
     ``records``: also compute the simulator's per-step records (``record_views``);
     ``matmul_dtype="bfloat16"``: the forward contraction in bf16 (fp32 accumulation).
     """
-    data, w0, keys, loss_fn = problem(cfg, seeds)
-    if matmul_dtype is not None:
-        loss_fn = ce_loss_fn(cfg.model, matmul_dtype)
-    tcfg = TrainConfig(steps=steps * 10**6, lr=cfg.train.lr, chunks=10**6)  # never ends
-    mesh = seed_mesh()
-    (w, keys), _ = shard_seeds((w0, keys), mesh)
-    data = replicate(data, mesh)
-    chunk = make_chunk(loss_fn, record_views if records else None, tcfg, cfg.data.n_train, mesh)
+    loss_fn = None if matmul_dtype is None else ce_loss_fn(cfg.model, matmul_dtype)
+    chunk, (w, data, keys) = sharded_chunk(
+        cfg, seeds, steps, loss_fn, record_views if records else None
+    )
     state = {"w": w}
 
     def run():

@@ -20,7 +20,7 @@ import time
 import jax
 import numpy as np
 
-from multiview.bench.jax_runs import problem
+from multiview.bench.jax_runs import sharded_chunk
 from multiview.bench.step_variants import (
     COMPILER_OPTIONS,
     TOLERANCE,
@@ -28,9 +28,7 @@ from multiview.bench.step_variants import (
     variant_loss_fn,
 )
 from multiview.bench.timing import round_times
-from multiview.sim.config import SimConfig, TrainConfig
-from multiview.sim.parallel import replicate, seed_mesh, shard_seeds
-from multiview.sim.train import make_chunk
+from multiview.sim.config import SimConfig
 
 __all__ = [
     "CHECK_SCALE",
@@ -61,9 +59,9 @@ def _precision(precision: str | None):
 
 
 class VariantRun:
-    """``steps`` GD steps of ``seeds`` seeds under one variant, in the trainer's chunk (same
-    ``TrainConfig`` kind, mesh and sharding as ``prepare_vmapped``; no per-step records
-    beyond loss and accuracy), compiled on first use with the variant's
+    """``steps`` GD steps of ``seeds`` seeds under one variant, in the trainer's chunk
+    (:func:`multiview.bench.jax_runs.sharded_chunk`, as ``prepare_vmapped``; no per-step
+    records beyond loss and accuracy), compiled on first use with the variant's
     :data:`COMPILER_OPTIONS`, under ``precision`` (``jax.default_matmul_precision``; None:
     the device's default).
 
@@ -75,14 +73,8 @@ class VariantRun:
     def __init__(
         self, cfg: SimConfig, variant: str, seeds: int, steps: int = 10, precision=None
     ) -> None:
-        data, w0, keys, _ = problem(cfg, seeds)
-        tcfg = TrainConfig(steps=steps * 10**6, lr=cfg.train.lr, chunks=10**6)  # never ends
-        mesh = seed_mesh()
-        (self.w0, self._keys), _ = shard_seeds((w0, keys), mesh)
-        self._data = replicate(data, mesh)
-        self.chunk = make_chunk(
-            variant_loss_fn(cfg.model, variant), None, tcfg, cfg.data.n_train, mesh
-        )
+        loss_fn = variant_loss_fn(cfg.model, variant)
+        self.chunk, (self.w0, self._data, self._keys) = sharded_chunk(cfg, seeds, steps, loss_fn)
         self.w = self.w0
         self._options = COMPILER_OPTIONS.get(variant)
         self._precision = precision
@@ -150,8 +142,11 @@ def agreement(errors: dict[str, float]) -> dict[str, tuple[float, bool]]:
     own = BASELINE_FACTOR * errors.get("baseline", 0.0)
     out = {}
     for v, err in errors.items():
-        tol = own if v == "baseline" else max(TOLERANCE[v.partition("@")[0]], own)
-        out[v] = (tol, bool(err <= tol) if v != "baseline" else True)
+        if v == "baseline":  # its error is the device's own rounding, which sets ``own``
+            out[v] = (own, True)
+        else:
+            tol = max(TOLERANCE[v.partition("@")[0]], own)
+            out[v] = (tol, bool(err <= tol))
     return out
 
 
