@@ -90,18 +90,18 @@ def _time_block(
     return rows
 
 
-def _agreement(r: dict) -> str:
-    """ ", update error 1.2e-06 (tolerance 1e-05: agrees)" for a checked row, else ""."""
+def _check_cell(r: dict) -> str:
+    """The on-card check of a row: "1.2e-06 (tolerance 1e-05: agrees)", "check failed: ...",
+    or "" for a row that was not checked."""
     if "check_error" in r:
-        return f", check failed: {r['check_error'][:80]}"
+        return f"check failed: {r['check_error'][:80]}"
     if "update_error" not in r:
         return ""
     if r["variant"] == "baseline":  # the same program at "highest" precision is the reference
-        return f", update error {r['update_error']:.1e} (the device's own rounding)"
-    verdict = "agrees" if r["agrees"] else "DIFFERS"
-    return (
-        f", update error {r['update_error']:.1e} (tolerance {r['update_tolerance']:.0e}: {verdict})"
-    )
+        why = "the device's own rounding"
+    else:
+        why = f"tolerance {r['update_tolerance']:.0e}: {'agrees' if r['agrees'] else 'DIFFERS'}"
+    return f"{r['update_error']:.1e} ({why})"
 
 
 def _save_hlo(cfg, seeds: int, steps: int, variants, hlo_dir: Path, errors: list[str]) -> dict:
@@ -214,11 +214,13 @@ def step_variants(run) -> dict:
                 r["speedup_vs_baseline"] = base / r["step_s"]  # the same process's baseline
                 r["implied_fp32_passes"] = implied_passes(r["step_s"], cfg, seeds, peak, bandwidth)
                 rows.append(r)
+                check = _check_cell(r)
                 print(
                     f"  {r['variant']:>10} {seeds:5d} seeds: {1e3 * r['step_s']:8.3f} ms/step, "
                     f"{r['model_flops'] / 1e12:7.2f} TFLOP/s, {100 * r['peak_fraction']:.0f}% "
                     f"of fp32 peak, {100 * r['bf16_peak_fraction']:.0f}% of bf16 peak, "
-                    f"{r['speedup_vs_baseline']:.2f}x baseline{_agreement(r)}"
+                    f"{r['speedup_vs_baseline']:.2f}x baseline"
+                    + (f", update error {check}" if check else "")
                     + (" (child process)" if r.get("process") == "child" else ""),
                     flush=True,
                 )
@@ -264,7 +266,7 @@ def markdown(st: dict) -> list[str]:
             f"{'–' if math.isnan(frac) else f'{100 * frac:.0f}%'} | "
             f"{'–' if math.isnan(frac16) else f'{100 * frac16:.0f}%'} | "
             f"{r['speedup_vs_baseline']:.2f}x | {'–' if math.isnan(passes) else f'{passes:.1f}'} | "
-            f"{_agreement(r).removeprefix(', update error ') or '–'} |"
+            f"{_check_cell(r) or '–'} |"
         )
     if st["hlo"]:
         lines += [
