@@ -75,8 +75,9 @@ def _step_rows(stages: dict) -> list[dict]:
 
 
 def step_verdict(stages: dict) -> list[str]:
-    rows = [r for r in _step_rows(stages) if r["agrees"] is not False]
-    wrong = [r["name"] for r in _step_rows(stages) if r["agrees"] is False]
+    timed = _step_rows(stages)
+    rows = [r for r in timed if r["agrees"] is not False]
+    wrong = [r["name"] for r in timed if r["agrees"] is False]
     if not rows:
         return ["- step at 1,024 seeds >= 50% of the peak: not measured"]
     best = max(rows, key=lambda r: r["strict"])
@@ -120,9 +121,10 @@ def table_verdict(files: Path, runs_file: Path | None) -> tuple[list[str], str |
         return ["- 10-seed Figure-1 table: nothing came back"], None
     progress = json.loads(runs_file.read_text())
     runs = progress["runs"]
-    table = format_table(runs_summary(runs, progress["groups"]))
+    summary = runs_summary(runs, progress["groups"])
+    table = format_table(summary)
     single = runs.get("single", [])
-    mean = sum(single) / len(single) if single else float("nan")
+    mean = summary["methods"].get("single", {}).get("mean", float("nan"))
     return [
         f"- 10-seed Figure-1 table: cut; finished {', '.join(runs)} (runs.json)",
         f"- per model >= 93.5% (the cut table's single models): "
