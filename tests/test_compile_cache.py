@@ -51,8 +51,7 @@ def test_a_half_written_cache_entry_warns_as_filtered_and_compiles_afresh(tmp_pa
     messages, total = _run(cache)
     assert total == expected
     assert messages, "a damaged entry was read without a warning"
-    filters = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"][
-        "ini_options"
-    ]["filterwarnings"]
+    pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    filters = pytest_options["ini_options"]["filterwarnings"]
     (ignored,) = [f.split(":")[1] for f in filters if "compilation cache" in f]
     assert all(m.startswith(ignored) for m in messages), messages
