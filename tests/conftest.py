@@ -18,8 +18,8 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 # not bounded (JAX's size limit needs the filelock package), rm -rf .cache/jax-tests clears it.
 # pytest-xdist's workers (pyproject: `-n auto`) share the folder. Without filelock JAX writes
 # an entry in place, so a worker can read one that another is still writing: zlib's checksum
-# fails, JAX warns and compiles afresh (pyproject ignores that one warning). Measured on 2
-# cores, a folder per worker instead took 47 s longer (fast + slow tests, cold).
+# fails, JAX warns and compiles afresh (pyproject ignores that one warning; checked by
+# test_compile_cache.py). On 2 cores a folder per worker took 47 s longer (all tests, cold).
 os.environ.setdefault(
     "JAX_COMPILATION_CACHE_DIR",
     os.path.join(
