@@ -11,7 +11,7 @@ difference in the data pipeline or the evaluation. This script runs the referenc
 unmodified on disk (its SHA-256 is recorded), on the same decoded images: if it also lands
 near 90.6%, the gap is the data; if it reaches ~94%, the port is wrong. ``legacy/airbench95.py``
 (same file, wider net, 15 epochs) runs the same way: it asks whether a bigger airbench clears
-the 93.5% bar on this data (docs/cifar.md: 91.91%, the same ~3-point JPEG gap).
+the 93.5% bar on this data (docs/cifar.md: 91.91% and 92.09%, the same ~3-point JPEG gap).
 
 What is replaced, and only at run time, so the reference runs without a GPU or torchvision:
 CUDA placement (``.cuda()``, the loader's ``gpu=0`` device, the CUDA timing events) becomes the
