@@ -141,7 +141,8 @@ def main() -> None:
     args.airbench, args.out, args.work = (p.resolve() for p in (args.airbench, args.out, args.work))
     if not args.airbench.is_file():
         _fail(
-            f"{args.airbench} is not a file (legacy/airbench94.py or airbench95.py of KellerJordan/cifar10-airbench)"
+            f"{args.airbench} is not a file "
+            "(legacy/airbench94.py or airbench95.py of KellerJordan/cifar10-airbench)"
         )
     if args.out.exists():
         _fail(f"{args.out} exists; choose another --out (an earlier result is never replaced)")
