@@ -19,9 +19,13 @@ import threading
 from collections.abc import Callable
 from typing import NoReturn
 
-__all__ = ["main", "run"]
+__all__ = ["main", "run", "interrupt_reported"]
 
 _interrupted: list[int] = []
+# Set once the command has said what an interrupt kept: otherwise the exit says it. A
+# Ctrl-C while the options are parsed never reaches the command's handler, and typer (0.29)
+# turns it into a silent exit code 130 that looks like the command's own.
+_reported: list[bool] = [False]
 _raising: list[bool] = [False]  # False while starting: an interrupt is only recorded
 # Python code that runs inside the runtime's callbacks: an exception raised there is printed
 # ("Exception ignored in ...") and dropped, so the interrupt is sent again a moment later.
@@ -58,6 +62,12 @@ def _exit_interrupted(message: str = "") -> NoReturn:
     os._exit(130)
 
 
+def interrupt_reported() -> None:
+    """Called by the command's Ctrl-C handler once it has printed what was kept, so that
+    the exit adds nothing; without it an exit code 130 says "nothing was done"."""
+    _reported[0] = True
+
+
 def run(command_line: Callable[[], int | None]) -> NoReturn:
     """Run ``command_line()`` (it returns the exit code, or exits) and exit with its code;
     130 after Ctrl-C."""
@@ -71,8 +81,8 @@ def run(command_line: Callable[[], int | None]) -> NoReturn:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         code = 130
-    if code == 130:  # the command said what was kept
-        _exit_interrupted()
+    if code == 130:  # the command said what was kept, or it never started
+        _exit_interrupted("" if _reported[0] else "interrupted: nothing was done")
     if _interrupted:  # interrupted outside a command (parsing the options)
         _exit_interrupted("interrupted: nothing was done")
     sys.exit(code)

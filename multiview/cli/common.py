@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from multiview.cli.runs import print_json
+from multiview.console import interrupt_reported
 from multiview.errors import ConfigError, MultiviewError
 from multiview.progress import TerminalProgress
 from multiview.report.tables import verdict_table
@@ -91,6 +92,7 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             console.print("\n[yellow]interrupted[/]: no new result was completed", highlight=False)
+            interrupt_reported()
             raise typer.Exit(130) from None
 
     target.command(name)(command)
@@ -106,6 +108,7 @@ def interruptible(kept: str | Callable[[], str]) -> Iterator[None]:
         said = kept() if callable(kept) else kept
         console.print(f"\n[yellow]interrupted[/]: {escape(said)}", highlight=False)
         console.file.flush()
+        interrupt_reported()
         raise typer.Exit(130) from None
 
 
