@@ -38,6 +38,7 @@ timeout $((budget + 60)) bash benchmarks/gpu.sh --out "$work/bench" --data "$dat
   --budget "$budget" --skip "${SKIP-kd_grid,cifar,sim_step}" ${SMOKE:+--smoke} 2>&1 | tee -a "$log"
 cp "$work"/bench/{gpu.json,gpu.md,gpu_log.txt} "$out"/ 2>/dev/null
 # kd_grid.jsonl: the distillation cells' predictions, when SKIP lets kd_grid run
+# bench/isolated.json: the kernels' child process, whole or as far as it got
 tar czf "$out/extra.tar.gz" -C "$work" bench/hlo cifar_log.txt cifar/checkpoints/runs.json \
-  bench/kd_grid.jsonl 2>/dev/null
+  bench/kd_grid.jsonl bench/isolated.json 2>/dev/null
 ls -la "$out"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from gpu_variants import markdown as variants_markdown  # benchmarks/, this script's folder
+from gpu_variants import check_cell  # benchmarks/, this script's folder
 
 
 def _f(x, fmt="{:.3f}"):
@@ -47,7 +47,7 @@ def markdown(r: dict) -> str:
             for w in ss["rows"]
         ]
         lines.append("")
-    if st.get("step_variants", {}).get("status") == "ok":
+    if st.get("step_variants", {}).get("status") in ("ok", "partial"):
         lines += variants_markdown(st["step_variants"])
     for name in ("simulate", "simulate_bf16_store"):
         sim = st.get(name, {})
@@ -103,3 +103,75 @@ def markdown(r: dict) -> str:
     if failed:
         lines += ["Not measured:", *[f"- {x}" for x in failed], ""]
     return "\n".join(lines)
+
+
+def variants_markdown(st: dict) -> list[str]:
+    """gpu.md lines of the ``step_variants`` stage (finished, or ``partial``: cut)."""
+    nan = float("nan")
+    lines = [
+        f"Step variants (multiview/bench/step_variants.py), preset {st['preset']!r}, median of "
+        f"{st['rounds']} interleaved calls of {st['steps_per_call']} steps; copy bandwidth "
+        f'{st["copy_bandwidth_bytes_per_s"] / 1e12:.2f} TB/s. "fp32 passes": the time beyond '
+        "the GEMMs at the fp32 peak, in reads or writes of the fp32 pre-activation tensor at "
+        'that bandwidth. "update error" (first seed count): one more call of the timed chunk '
+        "from 30x the initial weights, max |dw - dw_ref| / max |dw_ref| over the worst seed, "
+        'against the baseline compiled at "highest" precision; a variant agrees within the larger '
+        "of its tolerance and 4x the baseline's own error.",
+        "",
+        "| variant | seeds | ms / step | TFLOP/s | of fp32 peak | of bf16 peak | vs baseline "
+        "| fp32 passes | update error (tolerance) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in st["rows"]:
+        frac, passes = r.get("peak_fraction", nan), r.get("implied_fp32_passes", nan)
+        frac16 = r.get("bf16_peak_fraction", nan)
+        lines.append(
+            f"| {r['variant']}{' (child process)' if r.get('process') == 'child' else ''} | "
+            f"{r['seeds']} | {1e3 * r['step_s']:.3f} | "
+            f"{r['model_flops'] / 1e12:.2f} | "
+            f"{'–' if math.isnan(frac) else f'{100 * frac:.0f}%'} | "
+            f"{'–' if math.isnan(frac16) else f'{100 * frac16:.0f}%'} | "
+            f"{r['speedup_vs_baseline']:.2f}x | {'–' if math.isnan(passes) else f'{passes:.1f}'} | "
+            f"{check_cell(r) or '–'} |"
+        )
+    if st["hlo"]:
+        lines += [
+            "",
+            "Compiled programs (OUT/hlo/<variant>.txt): kernels, of which GEMMs, transposes and "
+            "copies, and the full writes of the pre-activation tensor (fp32 units) per step:",
+            "",
+            "| variant | kernels | GEMMs | transpose | copy | tensor writes (fp32 passes) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for v, h in st["hlo"].items():
+            lines.append(
+                f"| {v} | {h.get('kernels', 0)} | {h.get('gemm', 0)} | {h.get('transpose', 0)} | {h.get('copy', 0)} | "
+                f"{h.get('fp32_passes_written', 0):.1f} |"
+            )
+    if st.get("kernel_tuning"):
+        lines += [
+            "",
+            "The fused weight-gradient kernel alone, per candidate tiles "
+            "(multiview/bench/tune_wgrad.py; the fastest of each dtype is the one timed in the "
+            "step above; fraction: of the matmul peak of its operand dtype):",
+            "",
+            "| dtype | tiles | us / call | TFLOP/s | of peak | compile + first call (s) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in st["kernel_tuning"]:
+            if "kernel_s" not in r:
+                why = r.get("error") or r.get("skipped", "")
+                lines.append(f"| {r['dtype']} | {r['tiles']} | – | – | – | {why[:200]} |")
+                continue
+            frac = r.get("peak_fraction", nan)
+            lines.append(
+                f"| {r['dtype']} | {r['tiles']} | {1e6 * r['kernel_s']:.1f} | "
+                f"{r['flops'] / 1e12:.1f} | {'–' if math.isnan(frac) else f'{100 * frac:.0f}%'} "
+                f"| {r['first_call_s']:.1f} |"
+            )
+    if st.get("skipped_seeds"):
+        lines += ["", f"Skipped (stage time cap): {st['skipped_seeds']} seeds."]
+    if st.get("errors"):
+        lines += ["", "Step-variant errors:", *[f"- {e}" for e in st["errors"]]]
+    lines.append("")
+    return lines

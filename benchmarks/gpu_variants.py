@@ -1,11 +1,13 @@
 """The ``step_variants`` stage of benchmarks/gpu.py (logic in multiview/bench/step_variants.py).
 
-Times the trainer's GD step and the variants of it still in question (``TIMED``: the bf16
+Times the trainer's GD step and the variants of it still in question: first, at 1,024 seeds
+in a child process beside its own baseline, the hand-fused Pallas weight gradient
+(``ISOLATED``: fp32, bf16, and fp32 operands with a bf16 store), each with the tiles that
+timed fastest for the kernel alone (multiview/bench/tune_wgrad.py); then (``TIMED``) the bf16
 pre-activation store, now the trainer's ``bfloat16-store``, and the custom VJPs that keep only
-the fp32 or bf16 tensor, with cuBLAS and with Triton GEMMs) at 1,024 and 4,096 seeds of the
-default preset, in interleaved rounds on the same card; then, at 1,024 seeds in a child
-process beside its own baseline, the hand-fused Pallas weight gradient (``ISOLATED``), each
-with the tiles that timed fastest for the kernel alone (multiview/bench/tune_wgrad.py). It
+the fp32 or bf16 tensor, with cuBLAS and with Triton GEMMs, at 1,024 and 4,096 seeds of the
+default preset, in interleaved rounds on the same card. After each part the rows so far are
+saved (a ``partial`` stage), so a run cut at its limit keeps them. It
 measures the copy bandwidth, so each time can be read as "GEMMs at the matmul peak plus this
 many fp32 passes over the pre-activation tensor", and writes each variant's compiled HLO (the
 timed program itself: no extra compilation) to ``OUT/hlo/<variant>.txt`` with a summary of
@@ -13,7 +15,7 @@ its kernels. At 1,024 seeds every timed program is also checked on the card: one
 its chunk, from 30x the initial weights, must move the weights as the baseline compiled at
 "highest" precision does (multiview/bench/variant_runs.py; an update error and its tolerance
 per row), so a kernel that is fast but wrong on Triton reads as wrong. 4,096 seeds are
-skipped when the stage has used ``CAP_S`` already.
+skipped when the 1,024-seed block took over ``CAP_S``.
 
 Run alone it times the variants on whatever JAX sees (the CPU numbers of
 benchmarks/results/step_variants_cpu.md):
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -54,19 +55,21 @@ TIMED = (
     "baseline",
     "vjp_pre",
     "vjp_pre_triton",
+    "mixed_vjp_pre_triton",
     "bf16_store",
     "bf16_vjp_pre",
     "bf16_vjp_pre_triton",
 )
 #: Hand-written kernels run in a child process (first seed count only) beside its own
 #: baseline: a fault in one (an illegal address is sticky on a CUDA context) must not take
-#: the rest of the one-shot device run with it.
-ISOLATED = ("pallas", "bf16_pallas")
-ISOLATED_TIMEOUT_S = 150
+#: the rest of the one-shot device run with it. They go first: the strict step bar rests on
+#: them, and run 2 has read XLA's own programs.
+ISOLATED = ("pallas", "bf16_pallas", "mixed_pallas")
+ISOLATED_TIMEOUT_S = 180  # and never past the stage's budget + 50 s
 TUNE_BUDGET_S = 20.0  # per kernel dtype: compiling candidates stops after this
 SEEDS = (1024, 4096)
 SMOKE_SEEDS = (2, 4)
-CAP_S = 25.0  # start the next seed count only under this many seconds into the stage
+CAP_S = 25.0  # start the next seed count only if the first XLA block took under this
 NEXT_S = 20.0  # ... and only with this much of the run's budget left
 
 
@@ -90,7 +93,7 @@ def _time_block(
     return rows
 
 
-def _check_cell(r: dict) -> str:
+def check_cell(r: dict) -> str:
     """The on-card check of a row: "1.2e-06 (tolerance 1e-05: agrees)", "check failed: ...",
     or "" for a row that was not checked."""
     if "check_error" in r:
@@ -122,25 +125,25 @@ def _save_hlo(cfg, seeds: int, steps: int, variants, hlo_dir: Path, errors: list
     return hlo
 
 
-def _isolated(preset: str, seeds: int, steps: int, rounds: int, out: Path, errors: list[str]):
+def _isolated(preset: str, seeds: int, steps: int, rounds: int, out: Path, errors, timeout):
     """:data:`ISOLATED` and a baseline timed in a child process (this file's ``main``, with
     ``--tune``); returns its rows (``"process": "child"``), HLO summaries and kernel-tuning
-    rows, or nothing and an error."""
+    rows. The child writes its JSON after tuning and again at the end, so a child cut by
+    ``timeout`` (seconds) or by a fault still gives what it measured, with an error."""
     variants = ",".join(("baseline", *ISOLATED))
     result = out / "isolated.json"
+    result.unlink(missing_ok=True)
     cmd = [sys.executable, __file__, "--preset", preset, "--seeds", str(seeds)]
     cmd += ["--steps", str(steps), "--rounds", str(rounds), "--variants", variants]
     cmd += ["--json", str(result), "--hlo-dir", str(out / "hlo"), "--tune"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=ISOLATED_TIMEOUT_S, env=env
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        if proc.returncode != 0:
+            errors.append(f"isolated kernels: exit {proc.returncode}: {proc.stderr[-800:]}")
     except subprocess.TimeoutExpired:
-        errors.append(f"isolated kernels: no result in {ISOLATED_TIMEOUT_S} s")
-        return [], {}, []
-    if proc.returncode != 0 or not result.exists():
-        errors.append(f"isolated kernels: exit {proc.returncode}: {proc.stderr[-800:]}")
+        errors.append(f"isolated kernels: cut after {timeout:.0f} s")
+    if not result.exists():
         return [], {}, []
     got = json.loads(result.read_text())
     errors += got["errors"]
@@ -159,156 +162,109 @@ def _kernel_fractions(rows: list[dict], peaks: dict) -> list[dict]:
 
 def _tuned(variants: tuple[str, ...], cfg, seeds: int, errors: list[str], smoke: bool):
     """``variants`` with each kernel variant renamed to carry its fastest tiles
-    (``bf16_pallas@<label>``), and the tuning rows."""
-    out, rows = [], []
+    (``bf16_pallas@<label>``), and the tuning rows. Tiles are tuned once per operand dtype:
+    ``mixed_pallas`` (fp32 operands, bf16 store) takes ``pallas``'s."""
+    out, rows, best = [], [], {}
     for v in variants:
         if v not in PALLAS_DTYPE:
             out.append(v)
             continue
         dtype = PALLAS_DTYPE[v]
-        candidates = CANDIDATES[dtype][:2] if smoke else CANDIDATES[dtype]
-        try:
-            best, got = tune_tiles(cfg, seeds, dtype, candidates, budget_s=TUNE_BUDGET_S)
-        except Exception as e:
-            errors.append(f"tuning {v}: {type(e).__name__}: {e}"[:1000])
-            out.append(v)
-            continue
-        rows += got
-        out.append(v if best == CANDIDATES[dtype][0] else f"{v}@{best.label}")
+        if dtype not in best:
+            candidates = CANDIDATES[dtype][:2] if smoke else CANDIDATES[dtype]
+            try:
+                best[dtype], got = tune_tiles(cfg, seeds, dtype, candidates, budget_s=TUNE_BUDGET_S)
+                rows += got
+            except Exception as e:
+                errors.append(f"tuning {dtype}: {type(e).__name__}: {e}"[:1000])
+                best[dtype] = CANDIDATES[dtype][0]
+        out.append(v if best[dtype] == CANDIDATES[dtype][0] else f"{v}@{best[dtype].label}")
     return tuple(out), rows
 
 
+def _add_block(block, rows, cfg, seeds, peak, peak16, bandwidth) -> None:
+    """Append ``block``'s rows to ``rows`` with their FLOP/s, peak fractions, speed-up over
+    the block's own baseline and implied passes, printing a line each."""
+    flops = model_flops_per_seed_step(cfg)
+    base = next((r["step_s"] for r in block if r["variant"] == "baseline"), float("nan"))
+    for r in block:
+        r["model_flops"] = seeds * flops / r["step_s"]
+        r["peak_fraction"] = r["model_flops"] / peak
+        r["bf16_peak_fraction"] = r["model_flops"] / peak16
+        r["speedup_vs_baseline"] = base / r["step_s"]  # the same process's baseline
+        r["implied_fp32_passes"] = implied_passes(r["step_s"], cfg, seeds, peak, bandwidth)
+        rows.append(r)
+        check = check_cell(r)
+        print(
+            f"  {r['variant']:>10} {seeds:5d} seeds: {1e3 * r['step_s']:8.3f} ms/step, "
+            f"{r['model_flops'] / 1e12:7.2f} TFLOP/s, {100 * r['peak_fraction']:.0f}% "
+            f"of fp32 peak, {100 * r['bf16_peak_fraction']:.0f}% of bf16 peak, "
+            f"{r['speedup_vs_baseline']:.2f}x baseline"
+            + (f", update error {check}" if check else "")
+            + (" (child process)" if r.get("process") == "child" else ""),
+            flush=True,
+        )
+
+
 def step_variants(run) -> dict:
-    """The stage: ``run`` is benchmarks/gpu.py's ``Run`` (results so far, clock, out dir)."""
-    t0 = time.perf_counter()
+    """The stage: ``run`` is benchmarks/gpu.py's ``Run`` (results so far, clock, out dir).
+
+    The hand-written kernels go first (the open question; run 2 read XLA's programs), then
+    the XLA variants; after each part the stage's rows so far are saved as a ``partial``
+    stage, so a run cut at its limit keeps them."""
     preset = "quick" if run.smoke else "default"
     cfg = bench_config(preset)
     steps, rounds = (2, 3) if run.smoke else (50, 5)
     pk = run.results["stages"].get("peak", {})
     peak, peak16 = (pk.get(k, float("nan")) for k in ("fp32_default_flops", "bf16_flops"))
-    flops = model_flops_per_seed_step(cfg)
     bandwidth = copy_bandwidth(2**20 if run.smoke else 2**28)  # 2 GiB of traffic on a GPU
     print(f"  copy bandwidth {bandwidth / 1e12:.2f} TB/s", flush=True)
     hlo_dir = run.out / "hlo"
     hlo_dir.mkdir(exist_ok=True)
-    rows, hlo, skipped, errors, kernels = [], {}, [], [], []
-    for i, seeds in enumerate(SMOKE_SEEDS if run.smoke else SEEDS):
-        if i and not run.smoke and (time.perf_counter() - t0 > CAP_S or run.left() < NEXT_S):
-            skipped.append(seeds)
-            continue
-        blocks = [_time_block(cfg, seeds, steps, rounds, errors, check=i == 0)]
-        if i == 0:  # the programs just timed: compiled already, so this costs no device time
-            hlo.update(
-                _save_hlo(cfg, seeds, steps, [r["variant"] for r in blocks[0]], hlo_dir, errors)
-            )
-            child = _isolated(preset, seeds, steps, rounds, run.out, errors)
-            blocks.append(child[0])
-            hlo.update(child[1])
-            kernels += _kernel_fractions(child[2], pk)
-        for block in blocks:
-            base = next((r["step_s"] for r in block if r["variant"] == "baseline"), float("nan"))
-            for r in block:
-                r["model_flops"] = seeds * flops / r["step_s"]
-                r["peak_fraction"] = r["model_flops"] / peak
-                r["bf16_peak_fraction"] = r["model_flops"] / peak16
-                r["speedup_vs_baseline"] = base / r["step_s"]  # the same process's baseline
-                r["implied_fp32_passes"] = implied_passes(r["step_s"], cfg, seeds, peak, bandwidth)
-                rows.append(r)
-                check = _check_cell(r)
-                print(
-                    f"  {r['variant']:>10} {seeds:5d} seeds: {1e3 * r['step_s']:8.3f} ms/step, "
-                    f"{r['model_flops'] / 1e12:7.2f} TFLOP/s, {100 * r['peak_fraction']:.0f}% "
-                    f"of fp32 peak, {100 * r['bf16_peak_fraction']:.0f}% of bf16 peak, "
-                    f"{r['speedup_vs_baseline']:.2f}x baseline"
-                    + (f", update error {check}" if check else "")
-                    + (" (child process)" if r.get("process") == "child" else ""),
-                    flush=True,
-                )
-    return {
+    st = {
         "preset": preset,
         "steps_per_call": steps,
         "rounds": rounds,
-        "model_flops_per_seed_step": flops,
+        "model_flops_per_seed_step": model_flops_per_seed_step(cfg),
         "peak_fp32_flops": peak,
         "copy_bandwidth_bytes_per_s": bandwidth,
-        "rows": rows,
-        "hlo": hlo,
-        "kernel_tuning": kernels,
-        "skipped_seeds": skipped,
-        "errors": errors,
+        "rows": [],
+        "hlo": {},
+        "kernel_tuning": [],
+        "skipped_seeds": [],
+        "errors": [],
     }
+    rows, errors = st["rows"], st["errors"]
+
+    def partial() -> None:
+        run.results["stages"]["step_variants"] = {"status": "partial", **st}
+        run.save()
+
+    all_seeds = SMOKE_SEEDS if run.smoke else SEEDS
+    timeout = ISOLATED_TIMEOUT_S if run.smoke else min(ISOLATED_TIMEOUT_S, run.left() + 50)
+    child = _isolated(preset, all_seeds[0], steps, rounds, run.out, errors, max(60.0, timeout))
+    _add_block(child[0], rows, cfg, all_seeds[0], peak, peak16, bandwidth)
+    st["hlo"].update(child[1])
+    st["kernel_tuning"] += _kernel_fractions(child[2], pk)
+    partial()
+    t0 = time.perf_counter()
+    for i, seeds in enumerate(all_seeds):
+        if i and not run.smoke and (time.perf_counter() - t0 > CAP_S or run.left() < NEXT_S):
+            st["skipped_seeds"].append(seeds)
+            continue
+        block = _time_block(cfg, seeds, steps, rounds, errors, check=i == 0)
+        _add_block(block, rows, cfg, seeds, peak, peak16, bandwidth)
+        if i == 0:  # the programs just timed: compiled already, so this costs no device time
+            got = _save_hlo(cfg, seeds, steps, [r["variant"] for r in block], hlo_dir, errors)
+            st["hlo"].update(got)
+        partial()
+    return st
 
 
-def markdown(st: dict) -> list[str]:
-    """gpu.md lines of a finished stage."""
-    nan = float("nan")
-    lines = [
-        f"Step variants (multiview/bench/step_variants.py), preset {st['preset']!r}, median of "
-        f"{st['rounds']} interleaved calls of {st['steps_per_call']} steps; copy bandwidth "
-        f'{st["copy_bandwidth_bytes_per_s"] / 1e12:.2f} TB/s. "fp32 passes": the time beyond '
-        "the GEMMs at the fp32 peak, in reads or writes of the fp32 pre-activation tensor at "
-        'that bandwidth. "update error" (first seed count): one more call of the timed chunk '
-        "from 30x the initial weights, max |dw - dw_ref| / max |dw_ref| over the worst seed, "
-        'against the baseline compiled at "highest" precision; a variant agrees within the larger '
-        "of its tolerance and 4x the baseline's own error.",
-        "",
-        "| variant | seeds | ms / step | TFLOP/s | of fp32 peak | of bf16 peak | vs baseline "
-        "| fp32 passes | update error (tolerance) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in st["rows"]:
-        frac, passes = r.get("peak_fraction", nan), r.get("implied_fp32_passes", nan)
-        frac16 = r.get("bf16_peak_fraction", nan)
-        lines.append(
-            f"| {r['variant']}{' (child process)' if r.get('process') == 'child' else ''} | "
-            f"{r['seeds']} | {1e3 * r['step_s']:.3f} | "
-            f"{r['model_flops'] / 1e12:.2f} | "
-            f"{'–' if math.isnan(frac) else f'{100 * frac:.0f}%'} | "
-            f"{'–' if math.isnan(frac16) else f'{100 * frac16:.0f}%'} | "
-            f"{r['speedup_vs_baseline']:.2f}x | {'–' if math.isnan(passes) else f'{passes:.1f}'} | "
-            f"{_check_cell(r) or '–'} |"
-        )
-    if st["hlo"]:
-        lines += [
-            "",
-            "Compiled programs (OUT/hlo/<variant>.txt): kernels, of which GEMMs, transposes and "
-            "copies, and the full writes of the pre-activation tensor (fp32 units) per step:",
-            "",
-            "| variant | kernels | GEMMs | transpose | copy | tensor writes (fp32 passes) |",
-            "|---|---|---|---|---|---|",
-        ]
-        for v, h in st["hlo"].items():
-            lines.append(
-                f"| {v} | {h.get('kernels', 0)} | {h.get('gemm', 0)} | {h.get('transpose', 0)} | {h.get('copy', 0)} | "
-                f"{h.get('fp32_passes_written', 0):.1f} |"
-            )
-    if st.get("kernel_tuning"):
-        lines += [
-            "",
-            "The fused weight-gradient kernel alone, per candidate tiles "
-            "(multiview/bench/tune_wgrad.py; the fastest of each dtype is the one timed in the "
-            "step above; fraction: of the matmul peak of its operand dtype):",
-            "",
-            "| dtype | tiles | us / call | TFLOP/s | of peak | compile + first call (s) |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in st["kernel_tuning"]:
-            if "kernel_s" not in r:
-                why = r.get("error") or r.get("skipped", "")
-                lines.append(f"| {r['dtype']} | {r['tiles']} | – | – | – | {why[:200]} |")
-                continue
-            frac = r.get("peak_fraction", nan)
-            lines.append(
-                f"| {r['dtype']} | {r['tiles']} | {1e6 * r['kernel_s']:.1f} | "
-                f"{r['flops'] / 1e12:.1f} | {'–' if math.isnan(frac) else f'{100 * frac:.0f}%'} "
-                f"| {r['first_call_s']:.1f} |"
-            )
-    if st.get("skipped_seeds"):
-        lines += ["", f"Skipped (stage time cap): {st['skipped_seeds']} seeds."]
-    if st.get("errors"):
-        lines += ["", "Step-variant errors:", *[f"- {e}" for e in st["errors"]]]
-    lines.append("")
-    return lines
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)  # atomic: a cut process leaves the last whole file
 
 
 def main() -> None:
@@ -334,19 +290,21 @@ def main() -> None:
         if a.tune:
             smoke = jax.default_backend() == "cpu"  # the interpreter: two candidates
             variants, kernels = _tuned(variants, cfg, seeds[0], errors, smoke)
+            # what the parent reads if this process is cut before the timings end
+            got = {"rows": [], "errors": errors, "hlo": {}, "kernels": kernels}
+            _write_json(a.json, got)
         rows = [
             r
             for n in seeds
             for r in _time_block(cfg, n, a.steps, a.rounds, errors, variants, n == seeds[0])
         ]
         hlo = {}
-        if a.hlo_dir:  # the parent saved the baseline's program already
+        if a.hlo_dir:  # the parent saves the baseline's program (its XLA block)
             done = [
                 r["variant"] for r in rows if r["seeds"] == seeds[0] and r["variant"] != "baseline"
             ]
             hlo = _save_hlo(cfg, seeds[0], a.steps, done, a.hlo_dir, errors)
-        got = {"rows": rows, "errors": errors, "hlo": hlo, "kernels": kernels}
-        a.json.write_text(json.dumps(got))
+        _write_json(a.json, {"rows": rows, "errors": errors, "hlo": hlo, "kernels": kernels})
         return
     flops = model_flops_per_seed_step(cfg)
     load0 = os.getloadavg()

@@ -60,6 +60,20 @@ def test_kernel_matches_plain_jax_on_ragged_tiles(dtype, q):
     assert float(jnp.abs(out - ref).max() / jnp.abs(ref).max()) < 1e-5
 
 
+def test_kernel_with_a_bf16_store_and_fp32_operands_matches_plain_jax():
+    # the mixed variants: TF32 GEMM operands, the pre-activations stored in bf16; the tiles
+    # and dF/dpre follow the operands (fp32), the cotangent is not rounded to bf16
+    bn, bc, bd, _, _ = TILES["float32"]
+    pre32, g, x = _operands((3, bn + 5, bc + 7), bd + 9, "float32")
+    pre = pre32.astype(jnp.bfloat16)
+    out = fused_wgrad(pre, g, x, q=3, rho=1.5, interpret=True)
+    ref = reference_wgrad(pre, g, x, q=3, rho=1.5)
+    assert float(jnp.abs(out - ref).max() / jnp.abs(ref).max()) < 1e-5
+    # against an fp32 store: only the store's rounding (~2^-8 of pre) separates them
+    full = reference_wgrad(pre32, g, x, q=3, rho=1.5)
+    assert 1e-5 < float(jnp.abs(out - full).max() / jnp.abs(full).max()) < 2e-2
+
+
 @pytest.mark.parametrize("n", [5, 32, 40, 84])  # tail only; full chunks only; both; tail > 16
 def test_full_chunks_and_the_tail_cover_every_sample_once(n):
     tiles = Tiles(32, 32, 32, 4, 2)
@@ -96,12 +110,14 @@ def test_merged_seeds_equal_one_seed_at_a_time():
     np.testing.assert_allclose(per_seed, loop, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_the_step_at_1024_seeds_lowers_to_one_triton_kernel(dtype):
+@pytest.mark.parametrize(
+    "dtype, store", [("float32", None), ("bfloat16", None), ("float32", "bfloat16")]
+)
+def test_the_step_at_1024_seeds_lowers_to_one_triton_kernel(dtype, store):
     cfg = bench_config("default")
     data, w0, _, _ = problem(cfg, 1)
     w = jax.ShapeDtypeStruct((1024, *w0.shape[1:]), w0.dtype)  # abstract: no memory
-    scores = pallas_scores_fn(cfg.model, dtype, interpret=False)
+    scores = pallas_scores_fn(cfg.model, dtype, interpret=False, store=store)
 
     def loss(w, data):
         x, y = inputs_and_labels(data["train"], None)

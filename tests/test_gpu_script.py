@@ -67,6 +67,7 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     with tarfile.open(out / "extra.tar.gz") as tar:  # a cut table's paired data comes back
         names = set(tar.getnames())  # and the distillation cells' lines when kd_grid ran
         assert {"cifar_log.txt", "cifar/checkpoints/runs.json", "bench/kd_grid.jsonl"} <= names
+        assert "bench/isolated.json" in names  # the kernels' child, for a cut stage
     # what the next session runs on the returned folder: filed in a new run folder, read
     # against the bars (benchmarks/file_lease.py; tests/test_file_lease.py has the details)
     results = tmp_path / "results"
@@ -114,16 +115,19 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     ]
     assert all(r["step_s"] > 0 for r in rows)
     variants = stages["step_variants"]
-    names = ["baseline", "vjp_pre", "vjp_pre_triton", "bf16_store", "bf16_vjp_pre"]
-    names += ["bf16_vjp_pre_triton"]
-    kernels = ["pallas", "bf16_pallas"]  # in a child process beside its own baseline
-    # ... each under the tiles that timed fastest alone ("pallas@<tiles>" unless the default)
+    names = ["baseline", "vjp_pre", "vjp_pre_triton", "mixed_vjp_pre_triton", "bf16_store"]
+    names += ["bf16_vjp_pre", "bf16_vjp_pre_triton"]
+    # first, in a child process beside its own baseline, the kernels, each under the tiles
+    # that timed fastest alone ("pallas@<tiles>" unless the default; mixed_pallas: pallas's)
+    kernels = ["pallas", "bf16_pallas", "mixed_pallas"]
     got = [(r["variant"].partition("@")[0], r["seeds"], r.get("process")) for r in variants["rows"]]
     assert got == (
-        [(v, 2, None) for v in names]
-        + [(v, 2, "child") for v in ["baseline", *kernels]]
+        [(v, 2, "child") for v in ["baseline", *kernels]]
+        + [(v, 2, None) for v in names]
         + [(v, 4, None) for v in names]
     )
+    tuned = {r["variant"].partition("@")[0]: r["variant"] for r in variants["rows"]}
+    assert tuned["mixed_pallas"].partition("@")[2] == tuned["pallas"].partition("@")[2]
     names += [r["variant"] for r in variants["rows"] if r["variant"].partition("@")[0] in kernels]
     # on the card, each program timed at the first seed count is checked against the baseline
     # at "highest" precision (here the CPU's); the second seed count is timed only
@@ -154,3 +158,74 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     assert "kernel alone" in md and "| bfloat16 | 64x128x256w8s3 |" in md
     assert "(tolerance 1e-05: agrees) |" in md and "DIFFERS" not in md
     assert "| float32 | 4 |" in md and "| bf16_vjp_pre | 4 |" in md and "| bf16_store | 2 |" in md
+
+
+def _gpu_variants():
+    """benchmarks/gpu_variants.py as a module (it imports its folder's siblings)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import gpu_variants
+    finally:
+        sys.path.pop(0)
+    return gpu_variants
+
+
+def test_a_cut_kernel_child_still_gives_its_tuning_rows(tmp_path, monkeypatch):
+    # The child writes its JSON after tuning; cut later (the lease's clock), the stage keeps
+    # the tuning rows and says the child was cut, instead of losing the child's work.
+    gv = _gpu_variants()
+    partial = {"rows": [], "errors": [], "hlo": {}, "kernels": [{"dtype": "float32"}]}
+
+    def cut(cmd, **kw):
+        (tmp_path / "isolated.json").write_text(json.dumps(partial))
+        raise subprocess.TimeoutExpired(cmd, kw["timeout"])
+
+    monkeypatch.setattr(gv.subprocess, "run", cut)
+    errors: list[str] = []
+    rows, hlo, kernels = gv._isolated("quick", 2, 2, 1, tmp_path, errors, 60.0)
+    assert (rows, hlo, kernels) == ([], {}, [{"dtype": "float32"}])
+    assert errors == ["isolated kernels: cut after 60 s"]
+    # an earlier run's file is not taken for this one's
+    monkeypatch.setattr(
+        gv.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "boom")
+    )
+    errors = []
+    assert gv._isolated("quick", 2, 2, 1, tmp_path, errors, 60.0) == ([], {}, [])
+    assert errors == ["isolated kernels: exit 1: boom"]
+
+
+def test_the_stage_saves_the_kernels_rows_before_the_xla_block(tmp_path, monkeypatch):
+    # Cut during the XLA variants (here: they raise), gpu.json already holds the kernels'
+    # rows as a "partial" stage, and gpu.md shows them.
+    gv = _gpu_variants()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import gpu_report
+    finally:
+        sys.path.pop(0)
+    row = {"variant": "pallas", "seeds": 2, "step_s": 1e-3, "best_step_s": 1e-3}
+    monkeypatch.setattr(gv, "_isolated", lambda *a: ([{**row, "process": "child"}], {}, []))
+
+    def cut(*a, **kw):
+        raise RuntimeError("cut")
+
+    monkeypatch.setattr(gv, "_time_block", cut)
+    saved = []
+
+    class Run:
+        smoke, out = True, tmp_path
+        results = {"smoke": True, "budget_s": 1, "stages": {"peak": {}}}
+
+        def left(self):
+            return 100.0
+
+        def save(self):
+            saved.append(json.loads(json.dumps(self.results["stages"]["step_variants"])))
+
+    run = Run()
+    with pytest.raises(RuntimeError, match="cut"):
+        gv.step_variants(run)
+    assert [s["status"] for s in saved] == ["partial"]
+    assert [r["variant"] for r in saved[0]["rows"]] == ["pallas"]
+    md = gpu_report.markdown({**run.results, "elapsed_s": 1})
+    assert "| pallas (child process) | 2 | 1.000 |" in md

@@ -14,6 +14,7 @@ from multiview.bench.hlo import hlo_summary
 from multiview.bench.jax_runs import problem
 from multiview.bench.step_variants import (
     TOLERANCE,
+    TRITON_ONLY,
     VARIANTS,
     bf16_store_scores,
     floor_seconds,
@@ -27,6 +28,7 @@ from multiview.bench.step_variants import (
 from multiview.bench.variant_runs import (
     VariantRun,
     agreement,
+    compiler_options,
     hlo_text,
     time_variants,
     update_errors,
@@ -67,6 +69,25 @@ def test_variant_gradient_matches_the_trainers(cfg, variant):
     np.testing.assert_allclose(loss, loss0, rtol=max(1e-6, tol / 10))
 
 
+def test_a_tuned_kernel_variant_keeps_its_compiler_options():
+    # mixed_pallas needs Triton GEMMs for its forward's bf16 write; tuning renames it
+    assert compiler_options("mixed_pallas@16x128x128w8s4") == TRITON_ONLY
+    assert compiler_options("mixed_vjp_pre_triton") == TRITON_ONLY
+    assert (
+        compiler_options("pallas@16x128x128w8s4") is None and compiler_options("baseline") is None
+    )
+
+
+def test_mixed_variants_round_less_than_bf16_operands(cfg):
+    # TF32-style operands with a bf16 store: only the tensor is rounded, not x and w too
+    _, g0 = gradients(cfg, "baseline", SEEDS, SCALE)
+    errs = {}
+    for v in ("mixed_vjp_pre_triton", "bf16_vjp_pre"):
+        _, g = gradients(cfg, v, SEEDS, SCALE)
+        errs[v] = max(np.abs(g[s] - g0[s]).max() / np.abs(g0[s]).max() for s in range(SEEDS))
+    assert 0 < errs["mixed_vjp_pre_triton"] < errs["bf16_vjp_pre"], errs
+
+
 @pytest.mark.parametrize("name", ["baseline@16x128x128w8s4", "pallas@64x128", "nope"])
 def test_unknown_variants_and_tiles_are_refused(cfg, name):
     with pytest.raises(ValueError):
@@ -84,16 +105,18 @@ def test_custom_vjp_with_an_fp32_residual_is_the_autodiff_gradient(cfg):
     np.testing.assert_allclose(scores(w, x), forward(cfg.model, w, x), rtol=1e-6)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_pre_vjp_saves_only_the_data_and_the_pre_activations(cfg, dtype):
+@pytest.mark.parametrize(
+    "dtype, store", [("float32", None), ("bfloat16", None), ("float32", "bfloat16")]
+)
+def test_pre_vjp_saves_only_the_data_and_the_pre_activations(cfg, dtype, store):
     # The point of the variant: between forward and backward nothing but the tensor the GEMM
     # wrote survives; a saved derivative or mask would be more HBM passes.
     data, w0, _, _ = problem(cfg, 1)
     w, x = w0[0] * SCALE, data["train"].x
-    scores, vjp = jax.vjp(pre_vjp_scores_fn(cfg.model, dtype), w, x)
+    scores, vjp = jax.vjp(pre_vjp_scores_fn(cfg.model, dtype, store), w, x)
     n, p = x.shape[:2]
     saved = sorted((a.shape, str(a.dtype)) for a in jax.tree.leaves(vjp))
-    pre = ((n, cfg.data.k, cfg.model.width, p), dtype)
+    pre = ((n, cfg.data.k, cfg.model.width, p), store or dtype)
     assert saved == sorted([(x.shape, "float32"), pre])
     dw, dx = vjp(jnp.ones_like(scores))
     assert dw.dtype == jnp.float32 and not np.any(dx)  # x is data: no cotangent

@@ -44,6 +44,7 @@ __all__ = [
     "fused_wgrad",
     "pallas_scores_fn",
     "reference_wgrad",
+    "stored_gemm",
     "weight_gradient",
 ]
 
@@ -166,9 +167,12 @@ def fused_wgrad(
 
     Arguments:
         pre: ``(P, N, C)`` pre-activations (``C`` = seeds x k x m), fp32 or bf16.
-        g: ``(N, C)`` cotangent of the scores, expanded over ``m`` (any float dtype).
-        x: ``(P, N, d)`` inputs, in ``pre``'s dtype.
-        tiles: the launch configuration; None: :data:`TILES` of ``pre``'s dtype.
+        g: ``(N, C)`` cotangent of the scores, expanded over ``m`` (any float dtype; rounded
+            to ``x``'s dtype, the product's).
+        x: ``(P, N, d)`` inputs, fp32 or bf16: the GEMM's operand dtype, which ``dF/dpre`` is
+            formed in. ``pre`` in that dtype, or bf16 with fp32 ``x`` (a bf16 store of TF32
+            GEMMs' output: the ``mixed`` variants).
+        tiles: the launch configuration; None: :data:`TILES` of ``x``'s dtype.
         interpret: run in Pallas's interpreter; None: unless the default backend is a GPU
             (False on a CPU lowers the Triton kernel, e.g. for ``lowering_platforms``).
 
@@ -179,7 +183,7 @@ def fused_wgrad(
         raise RuntimeError(f"JAX {jax.__version__} has no Pallas Triton backend")
     _, _, c = pre.shape
     d = x.shape[2]
-    t = TILES[jnp.dtype(pre.dtype).name] if tiles is None else tiles
+    t = TILES[jnp.dtype(x.dtype).name] if tiles is None else tiles
     nd = pl.cdiv(d, t.bd)
     kernel = functools.partial(_kernel, q=q, rho=rho, bn=t.bn, bc=t.bc, bd=t.bd, nd=nd)
     return pl.pallas_call(
@@ -189,13 +193,22 @@ def fused_wgrad(
         interpret=jax.default_backend() != "gpu" if interpret is None else interpret,
         compiler_params=plgpu.CompilerParams(num_warps=t.warps, num_stages=t.stages),
         name="fused_wgrad",
-    )(pre, g.astype(pre.dtype), x)
+    )(pre, g.astype(x.dtype), x)
+
+
+def stored_gemm(spec: str, a: jax.Array, b: jax.Array, store) -> jax.Array:
+    """``einsum(spec, a, b)`` accumulated in fp32 and written in ``store``. JAX refuses a
+    ``preferred_element_type`` narrower than the operands, so fp32 operands with a bf16
+    store get a convert after the product (fused into a Triton GEMM's epilogue on a GPU)."""
+    if jnp.dtype(store).itemsize >= jnp.dtype(a.dtype).itemsize:
+        return jnp.einsum(spec, a, b, preferred_element_type=store)
+    return jnp.einsum(spec, a, b, preferred_element_type=jnp.float32).astype(store)
 
 
 def reference_wgrad(pre: jax.Array, g: jax.Array, x: jax.Array, *, q: int, rho: float):
     """:func:`fused_wgrad` in plain JAX (same shapes and roundings), for tests."""
     deriv = relu_derivative(pre.astype(jnp.float32), q, rho)
-    a = (g.astype(pre.dtype).astype(jnp.float32)[None] * deriv).astype(x.dtype)
+    a = (g.astype(x.dtype).astype(jnp.float32)[None] * deriv).astype(x.dtype)
     return jnp.einsum("pnc,pnd->cd", a, x, preferred_element_type=jnp.float32)
 
 
@@ -238,19 +251,23 @@ def pallas_scores_fn(
     dtype: str = "float32",
     interpret: bool | None = None,
     tiles: Tiles | None = None,
+    store: str | None = None,
 ):
     """``scores(w (k, m, d), x (n, P, d)) -> (n, k)`` float32 whose VJP saves only the
-    pre-activations ``(P, n, k, m)`` (in ``dtype``, as the GEMM writes them) and computes the
-    weight gradient with :func:`weight_gradient`'s fused kernel. The step's passes over the
-    tensor: the GEMM's write, the scores' read and the kernel's read. ``interpret`` and
-    ``tiles``: as :func:`fused_wgrad`."""
+    pre-activations ``(P, n, k, m)`` (as the GEMM writes them) and computes the weight
+    gradient with :func:`weight_gradient`'s fused kernel. The step's passes over the tensor:
+    the GEMM's write, the scores' read and the kernel's read. ``dtype``: the GEMMs' operands
+    (fp32: TF32 on a GPU); ``store``: the dtype the tensor is written in (None: ``dtype``;
+    ``"bfloat16"`` with fp32 operands halves the three passes and keeps the TF32 GEMMs, if
+    the forward GEMM writes bf16 itself, as a Triton GEMM with a convert epilogue can).
+    ``interpret`` and ``tiles``: as :func:`fused_wgrad`."""
     q, rho, dt = model.q, model.varrho, jnp.dtype(dtype)
+    st = jnp.dtype(store or dtype)
     wgrad = weight_gradient(q, rho, interpret, tiles)
 
     def pre_acts(w, x):
         xt = jnp.swapaxes(x, 0, 1).astype(dt)  # (P, n, d): the data, small and shared
-        pre = jnp.einsum("kmd,pnd->pnkm", w.astype(dt), xt, preferred_element_type=dt)
-        return pre, xt
+        return stored_gemm("kmd,pnd->pnkm", w.astype(dt), xt, st), xt
 
     def from_pre(pre):
         return smoothed_relu(pre.astype(jnp.float32), q, rho).sum((0, 3))

@@ -24,6 +24,10 @@ of the step, so a timing of all of them on the same card says which hypothesis h
   GEMM: 3 passes.
 - ``pallas`` / ``bf16_pallas``: that fusion written by hand, a Pallas (Triton) kernel for the
   weight gradient (:mod:`multiview.bench.fused_wgrad`): 3 passes whatever XLA decides.
+- ``mixed_vjp_pre_triton`` / ``mixed_pallas``: fp32 operands (TF32 GEMMs on a GPU, so the
+  fp32 peak is theirs) with the tensor stored in bf16, compiled with Triton GEMMs so that the
+  forward GEMM can write bf16 itself (a convert epilogue): the TF32 step's GEMMs at half
+  its traffic, if XLA fuses the convert (the saved HLO says).
 
 Every variant is a per-seed loss (:func:`variant_loss_fn`) that the trainer's own chunk
 (:func:`multiview.sim.train.make_chunk`: jit of a vmap over seeds of a ``lax.scan`` over
@@ -43,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview.bench.fused_wgrad import Tiles, pallas_scores_fn
+from multiview.bench.fused_wgrad import Tiles, pallas_scores_fn, stored_gemm
 from multiview.bench.jax_runs import problem
 from multiview.bench.timing import model_flops_per_seed_step
 from multiview.sim.config import ModelConfig, SimConfig
@@ -61,7 +65,9 @@ __all__ = [
     "gradients",
     "pre_vjp_scores_fn",
     "COMPILER_OPTIONS",
+    "TRITON_ONLY",
     "PALLAS_DTYPE",
+    "PALLAS_STORE",
     "copy_bandwidth",
     "tensor_bytes",
     "floor_seconds",
@@ -79,6 +85,8 @@ VARIANTS = (
     "bf16_vjp_pre_triton",
     "pallas",
     "bf16_pallas",
+    "mixed_vjp_pre_triton",
+    "mixed_pallas",
 )
 
 #: Largest accepted ``max |g - g_baseline| / max |g_baseline|`` per seed (checked by
@@ -95,6 +103,8 @@ TOLERANCE = {
     "bf16_vjp_pre_triton": 3e-2,
     "pallas": 1e-5,
     "bf16_pallas": 3e-2,
+    "mixed_vjp_pre_triton": 3e-2,
+    "mixed_pallas": 3e-2,
 }
 
 #: XLA options a variant is compiled with (``Lowered.compile(compiler_options)``; a CPU
@@ -103,7 +113,12 @@ TOLERANCE = {
 #: ``g * ReLU~'(pre)`` can be fused into the weight-gradient GEMM's operand load: that
 #: removes a write and a read of the tensor (benchmarks/README.md, the roofline).
 TRITON_ONLY = {"xla_gpu_triton_gemm_any": True, "xla_gpu_cublas_fallback": False}
-COMPILER_OPTIONS = {"vjp_pre_triton": TRITON_ONLY, "bf16_vjp_pre_triton": TRITON_ONLY}
+COMPILER_OPTIONS = {
+    "vjp_pre_triton": TRITON_ONLY,
+    "bf16_vjp_pre_triton": TRITON_ONLY,
+    "mixed_vjp_pre_triton": TRITON_ONLY,
+    "mixed_pallas": TRITON_ONLY,  # the kernel is Triton anyway; this is for the forward GEMM
+}
 
 BF16 = jnp.bfloat16
 
@@ -165,10 +180,12 @@ def vjp_scores_fn(model: ModelConfig, residual_dtype: str = "bfloat16"):
 
 
 @functools.lru_cache(maxsize=8)
-def pre_vjp_scores_fn(model: ModelConfig, dtype: str = "bfloat16"):
+def pre_vjp_scores_fn(model: ModelConfig, dtype: str = "bfloat16", store: str | None = None):
     """``scores(w (k, m, d), x (n, P, d)) -> (n, k)`` float32 with a VJP whose only saved
-    tensor is the pre-activations ``(n, k, m, P)`` the GEMM writes, in ``dtype`` (the GEMM's
-    operands too; accumulation in fp32).
+    tensor is the pre-activations ``(n, k, m, P)`` the GEMM writes, in ``store`` (None:
+    ``dtype``, the GEMMs' operand dtype; accumulation in fp32). With fp32 operands and a bf16
+    ``store`` the GEMMs stay TF32 on a GPU and the tensor's passes are bf16; ``dF/dpre`` is
+    formed in the operand dtype.
 
     Run 2 on an H100 read the trainer's programs: besides the GEMMs the ``bfloat16-store``
     step makes 7.5 bf16 passes over the tensor and the fp32 step 6.75 fp32 passes, in both
@@ -180,9 +197,10 @@ def pre_vjp_scores_fn(model: ModelConfig, dtype: str = "bfloat16"):
     5 passes (3 when that product is fused into the GEMM). The weight gradient is fp32.
     """
     q, rho, dt = model.q, model.varrho, jnp.dtype(dtype)
+    st = jnp.dtype(store or dtype)
 
     def pre_acts(w, x):
-        return jnp.einsum("kmd,npd->nkmp", w.astype(dt), x.astype(dt), preferred_element_type=dt)
+        return stored_gemm("kmd,npd->nkmp", w.astype(dt), x.astype(dt), st)
 
     def from_pre(pre):
         return smoothed_relu(pre.astype(jnp.float32), q, rho).sum((2, 3))
@@ -215,10 +233,13 @@ _SCORES = {
     "vjp_pre_triton": lambda model: pre_vjp_scores_fn(model, "float32"),
     "bf16_vjp_pre": lambda model: pre_vjp_scores_fn(model, "bfloat16"),
     "bf16_vjp_pre_triton": lambda model: pre_vjp_scores_fn(model, "bfloat16"),
+    "mixed_vjp_pre_triton": lambda model: pre_vjp_scores_fn(model, "float32", "bfloat16"),
 }
-#: The kernel variants' operand dtypes (:func:`pallas_scores_fn`); ``<variant>@<Tiles.label>``
-#: runs one with other tiles than its dtype's default.
-PALLAS_DTYPE = {"pallas": "float32", "bf16_pallas": "bfloat16"}
+#: The kernel variants' operand dtypes (:func:`pallas_scores_fn`; the tiles are chosen per
+#: operand dtype); ``<variant>@<Tiles.label>`` runs one with other tiles than the default.
+PALLAS_DTYPE = {"pallas": "float32", "bf16_pallas": "bfloat16", "mixed_pallas": "float32"}
+#: The kernel variants whose pre-activations are stored in another dtype than the operands.
+PALLAS_STORE = {"mixed_pallas": "bfloat16"}
 
 
 @functools.lru_cache(maxsize=16)
@@ -233,7 +254,8 @@ def variant_loss_fn(model: ModelConfig, variant: str):
     base, _, label = variant.partition("@")  # "bf16_pallas@64x128x256w8s3": other tiles
     if base in PALLAS_DTYPE:
         tiles = Tiles.parse(label) if label else None
-        scores = pallas_scores_fn(model, PALLAS_DTYPE[base], tiles=tiles)
+        store = PALLAS_STORE.get(base)
+        scores = pallas_scores_fn(model, PALLAS_DTYPE[base], tiles=tiles, store=store)
     elif variant in _SCORES:
         scores = _SCORES[variant](model)
     else:

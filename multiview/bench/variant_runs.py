@@ -34,6 +34,7 @@ __all__ = [
     "CHECK_SCALE",
     "BASELINE_FACTOR",
     "VariantRun",
+    "compiler_options",
     "prepare_variant",
     "hlo_text",
     "update_errors",
@@ -52,6 +53,12 @@ CHECK_SCALE = 30.0
 #: 1e-6, the bf16 ones 3e-3 to 5e-3, ``custom_vjp`` 4e-4; the kernel without its tail (8 of
 #: the 200 samples dropped) 0.48, a step size 1% or 0.1% longer 1.1e-2 or 1.1e-3.
 BASELINE_FACTOR = 4.0
+
+
+def compiler_options(variant: str) -> dict | None:
+    """The XLA options ``variant`` compiles with (:data:`COMPILER_OPTIONS` of its base name:
+    a tuned kernel variant, ``mixed_pallas@<tiles>``, keeps its twin's)."""
+    return COMPILER_OPTIONS.get(variant.partition("@")[0])
 
 
 def _precision(precision: str | None):
@@ -76,7 +83,7 @@ class VariantRun:
         loss_fn = variant_loss_fn(cfg.model, variant)
         self.chunk, (self.w0, self._data, self._keys) = sharded_chunk(cfg, seeds, steps, loss_fn)
         self.w = self.w0
-        self._options = COMPILER_OPTIONS.get(variant)
+        self._options = compiler_options(variant)
         self._precision = precision
         self._fn = None
 
@@ -114,7 +121,7 @@ def hlo_text(cfg: SimConfig, variant: str, seeds: int, steps: int = 1) -> str:
     """The optimized HLO of ``variant``'s chunk (``jit.lower(...).compile().as_text()``, with
     the variant's :data:`COMPILER_OPTIONS`)."""
     run = VariantRun(cfg, variant, seeds, steps)
-    return run.chunk.lower(*run.args()).compile(COMPILER_OPTIONS.get(variant)).as_text()
+    return run.chunk.lower(*run.args()).compile(compiler_options(variant)).as_text()
 
 
 def update_errors(
