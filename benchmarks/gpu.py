@@ -17,8 +17,10 @@ everything it measured.
    ``bfloat16-store`` option at 64 and 1,024), as model FLOP/s and as a fraction of the peak
    of the same dtype, and of the fp32 peak, timed in this run.
 4. ``step_variants``: the same step at 1,024 and 4,096 seeds in the variants still in
-   question (``bfloat16-store``, custom VJPs that keep only the pre-activations, with cuBLAS
-   or Triton GEMMs, a Pallas kernel for the weight gradient; ``benchmarks/gpu_variants.py``),
+   question (first the Pallas kernel for the weight gradient in fp32, bf16 and fp32 with a
+   bf16 store, in a child process; then ``bfloat16-store`` and custom VJPs that keep only
+   the pre-activations, with cuBLAS or Triton GEMMs; ``--step-parts kernels`` or ``xla``
+   runs one part; ``benchmarks/gpu_variants.py``),
    next to the copy bandwidth; each variant's compiled HLO goes to ``OUT/hlo/<variant>.txt``,
    and at 1,024 seeds each timed program is checked on the card against the baseline at
    "highest" precision (an update error and a verdict per row).
@@ -56,7 +58,7 @@ import jax
 import numpy as np
 from gpu_kd import kd_cell, kd_grid  # benchmarks/, this script's folder
 from gpu_report import markdown
-from gpu_variants import step_variants
+from gpu_variants import STEP_PARTS, step_variants
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_SEEDS = (64, 256, 1024, 4096)
@@ -73,8 +75,9 @@ def _atomic_write(path: Path, text: str) -> None:
 class Run:
     """The results so far, the clock, and the files they are written to."""
 
-    def __init__(self, out: Path, budget: float, smoke: bool):
+    def __init__(self, out: Path, budget: float, smoke: bool, step_parts=STEP_PARTS):
         self.out, self.budget, self.smoke = out, budget, smoke
+        self.step_parts = tuple(step_parts)  # which parts of the step_variants stage run
         self.t0 = time.perf_counter()
         self.results: dict = {"smoke": smoke, "budget_s": budget, "stages": {}}
 
@@ -333,6 +336,11 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=None, help="CIFAR-10 JPEG zip")
     ap.add_argument("--budget", type=float, default=450.0, help="seconds for all stages")
     ap.add_argument("--skip", default="", help="comma-separated stages to skip")
+    ap.add_argument(
+        "--step-parts",
+        default=",".join(STEP_PARTS),
+        help="step_variants: the Pallas kernels (child process), the XLA variants, or both",
+    )
     ap.add_argument("--kd-cell", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.kd_cell is not None:
@@ -346,7 +354,11 @@ def main() -> int:
     except OSError as e:
         print(f"error: --out {a.out} is not a writable folder ({e.strerror})", file=sys.stderr)
         return 2
-    run = Run(a.out, a.budget, a.smoke)
+    parts = tuple(filter(None, a.step_parts.split(",")))
+    if not parts or set(parts) - set(STEP_PARTS):
+        print(f"error: --step-parts takes some of {','.join(STEP_PARTS)}", file=sys.stderr)
+        return 2
+    run = Run(a.out, a.budget, a.smoke, parts)
     skip = set(filter(None, a.skip.split(",")))
     run.stage("device", device_info)
     if run.results["stages"]["device"].get("backend") == "cpu" and not a.smoke:

@@ -66,6 +66,9 @@ TIMED = (
 #: them, and run 2 has read XLA's own programs.
 ISOLATED = ("pallas", "bf16_pallas", "mixed_pallas")
 ISOLATED_TIMEOUT_S = 180  # and never past the stage's budget + 50 s
+#: The stage's two parts, in the order they run (gpu.sh ``--step-parts``): a second device
+#: call can run the one a first call's clock cut.
+STEP_PARTS = ("kernels", "xla")
 TUNE_BUDGET_S = 20.0  # per kernel dtype: compiling candidates stops after this
 SEEDS = (1024, 4096)
 SMOKE_SEEDS = (2, 4)
@@ -241,14 +244,16 @@ def step_variants(run) -> dict:
         run.save()
 
     all_seeds = SMOKE_SEEDS if run.smoke else SEEDS
-    timeout = ISOLATED_TIMEOUT_S if run.smoke else min(ISOLATED_TIMEOUT_S, run.left() + 50)
-    child = _isolated(preset, all_seeds[0], steps, rounds, run.out, errors, max(60.0, timeout))
-    _add_block(child[0], rows, cfg, all_seeds[0], peak, peak16, bandwidth)
-    st["hlo"].update(child[1])
-    st["kernel_tuning"] += _kernel_fractions(child[2], pk)
-    partial()
+    parts = getattr(run, "step_parts", STEP_PARTS)
+    if "kernels" in parts:
+        timeout = ISOLATED_TIMEOUT_S if run.smoke else min(ISOLATED_TIMEOUT_S, run.left() + 50)
+        child = _isolated(preset, all_seeds[0], steps, rounds, run.out, errors, max(60.0, timeout))
+        _add_block(child[0], rows, cfg, all_seeds[0], peak, peak16, bandwidth)
+        st["hlo"].update(child[1])
+        st["kernel_tuning"] += _kernel_fractions(child[2], pk)
+        partial()
     t0 = time.perf_counter()
-    for i, seeds in enumerate(all_seeds):
+    for i, seeds in enumerate(all_seeds if "xla" in parts else ()):
         if i and not run.smoke and (time.perf_counter() - t0 > CAP_S or run.left() < NEXT_S):
             st["skipped_seeds"].append(seeds)
             continue

@@ -94,6 +94,23 @@ def test_a_missed_bar_says_so(tmp_path):
     assert "its stages took 500 s of a 400 s budget (missed)" in text
 
 
+def test_a_mixed_variant_counts_against_tf32_and_is_named_so_even_from_a_cut_stage(tmp_path):
+    # fp32 operands (TF32 GEMMs) with a bf16 store: its own peak is TF32's, and the verdict
+    # says what it stored; a stage cut after the kernels ("partial") still counts its rows
+    rows = [_row("baseline", 0.36, process="child"), _row("mixed_pallas", 0.52, process="child")]
+    files = _lease(tmp_path / "back", rows)
+    gpu = json.loads((files / "gpu.json").read_text())
+    gpu["stages"]["step_variants"]["status"] = "partial"
+    (files / "gpu.json").write_text(json.dumps(gpu))
+    proc = _file(files, tmp_path / "results")
+    text = (tmp_path / "results" / "gpu_run1" / "verdicts.md").read_text()
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "(strict): met, best mixed_pallas (child process) (TF32 GEMMs, bf16 store) at 52%" in text
+    )
+    assert "step_variants (partial)" in text
+
+
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     results = tmp_path / "results"
     missing = _file(tmp_path / "nope", results)

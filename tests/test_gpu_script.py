@@ -41,6 +41,13 @@ def test_gpu_script_refuses_an_unwritable_out(tmp_path):
     assert "not a writable folder" in proc.stderr
 
 
+def test_gpu_script_refuses_unknown_step_parts(tmp_path):
+    proc = _run("--smoke", "--out", str(tmp_path), "--step-parts", "kernels,nope", timeout=60)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
+    assert "--step-parts takes some of kernels,xla" in proc.stderr
+    assert not (tmp_path / "gpu.json").exists()  # refused before any stage
+
+
 @pytest.mark.slow
 def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     """benchmarks/gpu_lease.sh, the one device call, on the CPU: the tiny CIFAR table, then
@@ -229,3 +236,31 @@ def test_the_stage_saves_the_kernels_rows_before_the_xla_block(tmp_path, monkeyp
     assert [r["variant"] for r in saved[0]["rows"]] == ["pallas"]
     md = gpu_report.markdown({**run.results, "elapsed_s": 1})
     assert "| pallas (child process) | 2 | 1.000 |" in md
+
+
+@pytest.mark.slow
+def test_second_call_script_runs_one_part_of_the_stage_and_packs_it(tmp_path):
+    """benchmarks/gpu_step_call.sh, the second device call for a stage the first call's clock
+    cut, on the CPU: the peak and the kernels' part only, in at most 8 files."""
+    env = {**os.environ, "PYTHON": sys.executable, "JAX_PLATFORMS": "cpu", "SMOKE": "1"}
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_step_call.sh"), str(out), "kernels", "150"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "extra.tar.gz",
+        "gpu.json",
+        "gpu.md",
+        "gpu_log.txt",
+    ]
+    stages = json.loads((out / "gpu.json").read_text())["stages"]
+    assert set(stages) == {"device", "peak", "step_variants"}
+    rows = stages["step_variants"]["rows"]
+    assert {r.get("process") for r in rows} == {"child"} and len(rows) == 4
+    with tarfile.open(out / "extra.tar.gz") as tar:
+        assert "isolated.json" in tar.getnames()
