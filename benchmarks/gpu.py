@@ -96,7 +96,9 @@ class Run:
         try:
             res = {"status": "ok", **fn()}
         except Exception as e:  # a failing stage must not cost the stages after it
+            prev = self.results["stages"].get(name, {})  # rows a stage saved as it went
             res = {
+                **(prev if prev.get("status") == "partial" else {}),
                 "status": "failed",
                 "error": f"{type(e).__name__}: {e}",
                 "traceback": traceback.format_exc()[-3000:],

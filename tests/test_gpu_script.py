@@ -264,3 +264,21 @@ def test_second_call_script_runs_one_part_of_the_stage_and_packs_it(tmp_path):
     assert {r.get("process") for r in rows} == {"child"} and len(rows) == 4
     with tarfile.open(out / "extra.tar.gz") as tar:
         assert "isolated.json" in tar.getnames()
+
+
+def test_a_stage_that_fails_late_keeps_the_rows_it_saved(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import gpu
+    finally:
+        sys.path.pop(0)
+    run = gpu.Run(tmp_path, 100.0, True)
+
+    def stage():
+        run.results["stages"]["step_variants"] = {"status": "partial", "rows": [{"v": 1}]}
+        raise RuntimeError("late")
+
+    run.stage("step_variants", stage)
+    got = json.loads((tmp_path / "gpu.json").read_text())["stages"]["step_variants"]
+    assert got["status"] == "failed" and got["rows"] == [{"v": 1}]
+    assert got["error"] == "RuntimeError: late"
