@@ -60,16 +60,12 @@ from gpu_kd import kd_cell, kd_grid  # benchmarks/, this script's folder
 from gpu_report import markdown
 from gpu_variants import STEP_PARTS, step_variants
 
+from multiview.io import atomic_write_text
+
 ROOT = Path(__file__).resolve().parent.parent
 SIM_SEEDS = (64, 256, 1024, 4096)
 SMOKE_SEEDS = (2, 4)
 CLI = [sys.executable, "-c", "from multiview.cli import main; main()"]
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 class Run:
@@ -111,8 +107,8 @@ class Run:
 
     def save(self) -> None:
         self.results["elapsed_s"] = round(time.perf_counter() - self.t0, 2)
-        _atomic_write(self.out / "gpu.json", json.dumps(self.results, indent=2) + "\n")
-        _atomic_write(self.out / "gpu.md", markdown(self.results))
+        atomic_write_text(self.out / "gpu.json", json.dumps(self.results, indent=2) + "\n")
+        atomic_write_text(self.out / "gpu.md", markdown(self.results))
 
 
 # ----------------------------------------------------------------------------- stages

@@ -48,6 +48,7 @@ from multiview.bench.step_variants import (
 )
 from multiview.bench.tune_wgrad import tune_tiles
 from multiview.bench.variant_runs import hlo_text, time_variants
+from multiview.io import atomic_write_text
 
 #: Run 2 settled the GEMM-layout and saved-derivative variants (no gain, and 0.6x); the
 #: stage times the trainer's two steps and the custom VJPs and kernel that might lift them.
@@ -244,8 +245,7 @@ def step_variants(run) -> dict:
         run.save()
 
     all_seeds = SMOKE_SEEDS if run.smoke else SEEDS
-    parts = getattr(run, "step_parts", STEP_PARTS)
-    if "kernels" in parts:
+    if "kernels" in run.step_parts:
         timeout = ISOLATED_TIMEOUT_S if run.smoke else min(ISOLATED_TIMEOUT_S, run.left() + 50)
         child = _isolated(preset, all_seeds[0], steps, rounds, run.out, errors, max(60.0, timeout))
         _add_block(child[0], rows, cfg, all_seeds[0], peak, peak16, bandwidth)
@@ -253,7 +253,7 @@ def step_variants(run) -> dict:
         st["kernel_tuning"] += _kernel_fractions(child[2], pk)
         partial()
     t0 = time.perf_counter()
-    for i, seeds in enumerate(all_seeds if "xla" in parts else ()):
+    for i, seeds in enumerate(all_seeds if "xla" in run.step_parts else ()):
         if i and not run.smoke and (time.perf_counter() - t0 > CAP_S or run.left() < NEXT_S):
             st["skipped_seeds"].append(seeds)
             continue
@@ -264,12 +264,6 @@ def step_variants(run) -> dict:
             st["hlo"].update(got)
         partial()
     return st
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)  # atomic: a cut process leaves the last whole file
 
 
 def main() -> None:
@@ -297,7 +291,7 @@ def main() -> None:
             variants, kernels = _tuned(variants, cfg, seeds[0], errors, smoke)
             # what the parent reads if this process is cut before the timings end
             got = {"rows": [], "errors": errors, "hlo": {}, "kernels": kernels}
-            _write_json(a.json, got)
+            atomic_write_text(a.json, json.dumps(got))  # a cut process leaves a whole file
         rows = [
             r
             for n in seeds
@@ -309,7 +303,8 @@ def main() -> None:
                 r["variant"] for r in rows if r["seeds"] == seeds[0] and r["variant"] != "baseline"
             ]
             hlo = _save_hlo(cfg, seeds[0], a.steps, done, a.hlo_dir, errors)
-        _write_json(a.json, {"rows": rows, "errors": errors, "hlo": hlo, "kernels": kernels})
+        got = {"rows": rows, "errors": errors, "hlo": hlo, "kernels": kernels}
+        atomic_write_text(a.json, json.dumps(got))
         return
     flops = model_flops_per_seed_step(cfg)
     load0 = os.getloadavg()

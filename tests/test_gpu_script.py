@@ -3,6 +3,7 @@ smoke mode runs every stage on the CPU at tiny sizes, and on a CPU without --smo
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -167,20 +168,19 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
     assert "| float32 | 4 |" in md and "| bf16_vjp_pre | 4 |" in md and "| bf16_store | 2 |" in md
 
 
-def _gpu_variants():
-    """benchmarks/gpu_variants.py as a module (it imports its folder's siblings)."""
+def _bench(name: str):
+    """A module of benchmarks/ (they import their folder's siblings by name)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        import gpu_variants
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
-    return gpu_variants
 
 
 def test_a_cut_kernel_child_still_gives_its_tuning_rows(tmp_path, monkeypatch):
     # The child writes its JSON after tuning; cut later (the lease's clock), the stage keeps
     # the tuning rows and says the child was cut, instead of losing the child's work.
-    gv = _gpu_variants()
+    gv = _bench("gpu_variants")
     partial = {"rows": [], "errors": [], "hlo": {}, "kernels": [{"dtype": "float32"}]}
 
     def cut(cmd, **kw):
@@ -204,12 +204,7 @@ def test_a_cut_kernel_child_still_gives_its_tuning_rows(tmp_path, monkeypatch):
 def test_the_stage_saves_the_kernels_rows_before_the_xla_block(tmp_path, monkeypatch):
     # Cut during the XLA variants (here: they raise), gpu.json already holds the kernels'
     # rows as a "partial" stage, and gpu.md shows them.
-    gv = _gpu_variants()
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import gpu_report
-    finally:
-        sys.path.pop(0)
+    gv, gpu_report = _bench("gpu_variants"), _bench("gpu_report")
     row = {"variant": "pallas", "seeds": 2, "step_s": 1e-3, "best_step_s": 1e-3}
     monkeypatch.setattr(gv, "_isolated", lambda *a: ([{**row, "process": "child"}], {}, []))
 
@@ -220,7 +215,7 @@ def test_the_stage_saves_the_kernels_rows_before_the_xla_block(tmp_path, monkeyp
     saved = []
 
     class Run:
-        smoke, out = True, tmp_path
+        smoke, out, step_parts = True, tmp_path, gv.STEP_PARTS
         results = {"smoke": True, "budget_s": 1, "stages": {"peak": {}}}
 
         def left(self):
@@ -267,12 +262,7 @@ def test_second_call_script_runs_one_part_of_the_stage_and_packs_it(tmp_path):
 
 
 def test_a_stage_that_fails_late_keeps_the_rows_it_saved(tmp_path):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import gpu
-    finally:
-        sys.path.pop(0)
-    run = gpu.Run(tmp_path, 100.0, True)
+    run = _bench("gpu").Run(tmp_path, 100.0, True)
 
     def stage():
         run.results["stages"]["step_variants"] = {"status": "partial", "rows": [{"v": 1}]}
