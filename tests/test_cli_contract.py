@@ -4,6 +4,7 @@ setting refused with one line, files readable by the group."""
 
 import json
 import os
+import re
 import stat
 import time
 
@@ -54,6 +55,18 @@ def test_help_keeps_brackets_and_shows_defaults_and_ranges():
     assert "(default: 15.0" in text and "a number > 0" in text  # --lr
     root = runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).output
     assert "Cells are saved as they finish; --resume reuses them." in root  # no mid-sentence breaks
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_help_renders_every_word_of_its_texts(name):
+    # The app renders help as Markdown, which drops anything that reads as an HTML tag: a
+    # placeholder written "runs/<command>-<timestamp>" was shown as "runs/-".
+    text = runner.invoke(app, [name, "--help"], env={"COLUMNS": "250"}).output
+    flat = re.sub(r"[│╭╮╰╯─\s]+", " ", text)
+    command = _commands()[name]
+    texts = [command.help or "", *(p.help or "" for p in command.params if not p.hidden)]
+    lost = {w for t in texts for w in re.findall(r"[\w<>*/\[\]=.-]+", t) if w not in flat}
+    assert not lost, lost
 
 
 @pytest.mark.parametrize("name", sorted(_commands()))

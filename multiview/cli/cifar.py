@@ -57,7 +57,7 @@ def cifar_command(
         str | None,
         typer.Option(
             help="results folder: created if missing; one holding another run is refused "
-            "unless --resume or --force (default runs/cifar-<timestamp>)"
+            "unless --resume or --force (default runs/cifar-TIMESTAMP)"
         ),
     ] = None,
     seeds: Annotated[int | None, typer.Option(min=1, help="Single models (seeds).")] = None,

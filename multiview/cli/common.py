@@ -281,7 +281,7 @@ OutOpt = Annotated[
     typer.Option(
         "--out",
         help="results folder: created if missing; one holding another run is refused unless "
-        "--resume or --force (default runs/<command>-<timestamp>)",
+        "--resume or --force (default runs/COMMAND-TIMESTAMP)",
     ),
 ]
 QuietOpt = Annotated[

@@ -33,7 +33,7 @@ def report_command(
         typer.Option(
             "--out",
             help="where to write the page (default: RUN/report.html, or "
-            "RUN_A/compare-<name of RUN_B>.html for two runs)",
+            "RUN_A/compare-NAME.html for two runs, NAME being RUN_B's folder name)",
         ),
     ] = None,
     as_json: Annotated[
