@@ -67,7 +67,15 @@ def _acc(logits, y) -> float:
 
 
 def _pairs(a, b) -> dict:
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in paired_interval(a, b).items()}
+    """``paired_interval`` rounded, an undefined bound (n < 2) as None: the file is strict JSON."""
+    return {
+        k: (round(v, 4) if np.isfinite(v) else None) if isinstance(v, float) else v
+        for k, v in paired_interval(a, b).items()
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"
 
 
 def run_setting(data, rf: RFConfig, kds, s: int, k: int, average_runs: int, log) -> dict:
@@ -78,7 +86,8 @@ def run_setting(data, rf: RFConfig, kds, s: int, k: int, average_runs: int, log)
         return random_features(jax.random.fold_in(base, i), rf, data.train_x, data.test_x)
 
     def head(tr, order, teacher=None, distill=None):
-        """Train on ``tr`` ``(members, N, D)``; the averaged (train, test) logits' heads."""
+        """Heads ``(W (members, D, C), b (members, C))`` trained on ``tr`` ``(members, N, D)``
+        through their averaged logits, in data order ``order`` (``run_cifar``'s keys)."""
         return train_rf_heads(
             tr,
             data.train_y,
@@ -193,8 +202,12 @@ def main(argv: list[str]) -> int:
             f"device(s), jax {jax.__version__}",
         }
         for key, d in record["differences"].items():
-            print(f"  {key}: {d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}] n={d['n']}")
-        lines.append(json.dumps(record))
+            print(
+                f"  {key}: "
+                + " ".join(_fmt(d[b]) for b in ("mean", "low", "high"))
+                + f" n={d['n']}"
+            )
+        lines.append(json.dumps(record, allow_nan=False))
         atomic_write_text(out, "\n".join(lines) + "\n")
     return 0
 

@@ -53,7 +53,9 @@ def test_results_file_resumes_by_setting_and_bad_input_is_one_line(
     out = tmp_path / "rf.jsonl"
     args = ["--data", str(tiny_zip), "--out", str(out), "--settings", "t", "--seeds", "2"]
     assert script.main([*args, "--k", "2"]) == 0
-    (record,) = [json.loads(line) for line in out.read_text().splitlines()]
+    (line,) = out.read_text().splitlines()
+    record = json.loads(line, parse_constant=pytest.fail)  # strict JSON: no NaN
+    assert record["differences"]["ensemble_vs_members"]["low"] is None  # one group: no interval
     assert record["config"]["features"] == tiny.dim and len(record["runs"]["single"]) == 2
     assert record["differences"]["kd_a0.5_t1_vs_fresh"]["n"] == 2
     before = out.read_bytes()
