@@ -44,6 +44,7 @@ from multiview.cifar.data import load_cifar
 from multiview.cifar.experiments import ensemble_groups, prepare_data
 from multiview.cifar.presets import preset_config
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
+from multiview.errors import DataError
 from multiview.io import atomic_write_text
 from multiview.stats import paired_interval
 
@@ -171,9 +172,17 @@ def main(argv: list[str]) -> int:
     if out.exists() and not out.is_file():
         print(f"error: --out {out} is not a file", file=sys.stderr)
         return 2
-    lines = out.read_text().splitlines() if out.exists() else []
-    done = [json.loads(line)["config"] for line in lines if line.strip()]
-    data = prepare_data(load_cifar(args.data), preset_config("gpu"))  # the full data
+    try:
+        lines = out.read_text().splitlines() if out.exists() else []
+        done = [json.loads(line)["config"] for line in lines if line.strip()]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print(f"error: --out {out}: not a results file of this script ({e})", file=sys.stderr)
+        return 2
+    try:
+        data = prepare_data(load_cifar(args.data), preset_config("gpu"))  # the full data
+    except (OSError, DataError) as e:
+        print(f"error: --data {args.data}: {e}", file=sys.stderr)
+        return 2
     print(f"data: {data.train_x.shape[0]} train, {data.test_x.shape[0]} test", flush=True)
     for name in names:
         rf, kds = SETTINGS[name]

@@ -63,6 +63,13 @@ def test_results_file_resumes_by_setting_and_bad_input_is_one_line(
     assert "already in" in capsys.readouterr().out
     assert script.main([*args, "--k", "1"]) == 0  # another configuration: a second line
     assert len(out.read_text().splitlines()) == 2
-    for bad in (["--settings", "nope"], ["--k", "3"], ["--out", str(tmp_path)]):
+    (tmp_path / "bad.jsonl").write_text("not json\n")
+    for bad in (
+        ["--settings", "nope"],
+        ["--k", "3"],
+        ["--out", str(tmp_path)],
+        ["--out", str(tmp_path / "bad.jsonl")],
+        ["--data", str(tmp_path / "absent.zip")],
+    ):
         assert script.main([*args, *bad]) == 2
         assert capsys.readouterr().err.count("\n") == 1
