@@ -67,6 +67,7 @@ def test_results_file_resumes_by_setting_and_bad_input_is_one_line(
     for bad in (
         ["--settings", "nope"],
         ["--k", "3"],
+        ["--average-runs", "-1"],
         ["--out", str(tmp_path)],
         ["--out", str(tmp_path / "bad.jsonl")],
         ["--data", str(tmp_path / "absent.zip")],
