@@ -4,11 +4,17 @@ import jax
 import numpy as np
 import pytest
 
+from multiview.cifar.augment import normalize
 from multiview.cifar.config import CifarTrainConfig, DistillConfig, NetConfig, RFConfig
 from multiview.cifar.fixtures import fake_images
 from multiview.cifar.nets import build_net
 from multiview.cifar.predict import predict_logits
-from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
+from multiview.cifar.random_features import (
+    patch_whitening,
+    random_features,
+    rf_logits,
+    train_rf_heads,
+)
 from multiview.cifar.train import train_models
 from multiview.errors import ConfigError
 
@@ -149,6 +155,63 @@ def test_random_feature_heads_learn_and_average():
         teacher_logits=rf_logits(tr[None], heads)[0],
     )
     assert two[0].shape == (2, cfg.dim, 4)
+
+
+def _patches(x: np.ndarray) -> np.ndarray:
+    """Every zero-padded 3x3 patch of normalized images ``(N, H, W, 3)``, flattened in
+    ``(h, w, c)`` order, by explicit slicing: ``(N, H, W, 27)`` float64."""
+    z = np.pad(np.asarray(normalize(x), np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)))
+    h, w = x.shape[1:3]
+    return np.stack(
+        [z[:, i : i + h, j : j + w, c] for i in range(3) for j in range(3) for c in range(3)], -1
+    )
+
+
+def test_patch_whitening_whitens_the_training_patches():
+    x = np.random.default_rng(0).integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    p = _patches(x).reshape(-1, 27)
+    for eps in (1e-6, 1.0):
+        z, mean = patch_whitening(x, eps, batch=16)  # batches of 16, 16, 8: sums add up
+        np.testing.assert_allclose(mean, p.mean(0), atol=1e-5)
+        lam, u = np.linalg.eigh(np.cov(p, rowvar=False, bias=True))
+        cov = np.cov((p - mean) @ z.T, rowvar=False, bias=True)
+        np.testing.assert_allclose(cov, (u * (lam / (lam + eps))) @ u.T, atol=1e-4)
+    assert np.abs(cov - np.eye(27)).max() > 0.1  # eps = 1 is not the identity
+    np.testing.assert_allclose(
+        np.cov((p - mean) @ patch_whitening(x, 1e-6)[0].T, rowvar=False, bias=True),
+        np.eye(27),
+        atol=1e-3,
+    )
+
+
+def test_whitened_features_are_random_filters_on_whitened_patches():
+    """The whitening folded into the filters equals ``relu(w^T Z (p - mean) + b)`` computed
+    explicitly, pooled and standardized."""
+    x = np.random.default_rng(1).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+    xt = np.random.default_rng(2).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+    cfg = RFConfig(channels=5, pool=16, whiten=True, whiten_eps=0.1)
+    key = jax.random.key(3)
+    tr, te = random_features(key, cfg, x, xt, batch=10)
+    k_w, k_b = jax.random.split(key)
+    w = np.asarray(jax.random.normal(k_w, (3, 3, 3, 5)), np.float64).reshape(27, 5) / np.sqrt(27)
+    b = 0.5 * np.asarray(jax.random.normal(k_b, (5,)), np.float64)
+    z, mean = patch_whitening(x, 0.1)
+
+    def raw(imgs):
+        h = np.maximum(((_patches(imgs) - mean) @ z.T) @ w + b, 0)  # (N, 32, 32, 5)
+        return h.reshape(len(imgs), 2, 16, 2, 16, 5).mean((2, 4)).reshape(len(imgs), -1)
+
+    f, ft = raw(x), raw(xt)
+    mu, sd = f.mean(0), f.std(0) + 1e-6
+    np.testing.assert_allclose(np.asarray(tr), (f - mu) / sd, atol=2e-3)
+    np.testing.assert_allclose(np.asarray(te), (ft - mu) / sd, atol=2e-3)
+    plain, _ = random_features(key, RFConfig(channels=5, pool=16), x, xt)
+    assert np.abs(np.asarray(plain) - np.asarray(tr)).max() > 0.1  # whitening changed them
+
+
+def test_bad_whiten_eps_is_refused():
+    with pytest.raises(ConfigError, match="rf.whiten_eps"):
+        RFConfig(whiten=True, whiten_eps=0.0)
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,12 @@ def test_results_file_resumes_by_setting_and_bad_input_is_one_line(
     before = out.read_bytes()
     assert script.main([*args, "--k", "2"]) == 0 and out.read_bytes() == before  # skipped
     assert "already in" in capsys.readouterr().out
+    # a line written before RFConfig had `whiten` ran without it: still the same setting
+    old = {**record, "config": {**record["config"], "rf": dict(record["config"]["rf"])}}
+    del old["config"]["rf"]["whiten"], old["config"]["rf"]["whiten_eps"]
+    out.write_text(json.dumps(old) + "\n")
+    assert script.main([*args, "--k", "2"]) == 0 and len(out.read_text().splitlines()) == 1
+    assert "already in" in capsys.readouterr().out
     assert script.main([*args, "--k", "1"]) == 0  # another configuration: a second line
     assert len(out.read_text().splitlines()) == 2
     (tmp_path / "bad.jsonl").write_text("not json\n")

@@ -190,6 +190,10 @@ class RFConfig:
         batch_size: head mini-batch, >= 1.
         lr: peak learning rate of the head (linear warm-up over the first epoch, linear decay).
         weight_decay: L2 on the head weights, >= 0.
+        whiten: apply the random filters to ZCA-whitened 3x3 patches (whitening fitted on the
+            training images, shared by every seed) instead of raw normalized pixels.
+        whiten_eps: ridge added to the patch covariance's eigenvalues before whitening, > 0,
+            in units of a normalized pixel's variance (the 27 eigenvalues sum to about 27).
     """
 
     channels: int = 32
@@ -198,6 +202,8 @@ class RFConfig:
     batch_size: int = 250
     lr: float = 0.02
     weight_decay: float = 1e-3
+    whiten: bool = False
+    whiten_eps: float = 0.1
 
     def __post_init__(self):
         if self.channels < 1:
@@ -208,6 +214,8 @@ class RFConfig:
             raise ConfigError("rf.epochs and rf.batch_size must be >= 1")
         if self.lr <= 0 or self.weight_decay < 0:
             raise ConfigError("rf.lr must be > 0 and rf.weight_decay >= 0")
+        if not self.whiten_eps > 0:
+            raise ConfigError(f"rf.whiten_eps must be > 0; got {self.whiten_eps}")
 
     @property
     def dim(self) -> int:

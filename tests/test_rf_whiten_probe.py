@@ -1,0 +1,32 @@
+"""scripts/rf_whiten_probe.py: one random-feature model per feature map, a line each."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+from multiview.cifar.fixtures import write_image_zip
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_probe_writes_a_line_per_setting_and_refuses_bad_input(tmp_path, monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location("probe", ROOT / "scripts/rf_whiten_probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    monkeypatch.setattr(probe, "PROBES", ((4, 16, 2, None), (4, 16, 2, 0.1)))
+    data = write_image_zip(
+        tmp_path / "d.zip", classes=("a", "b"), per_class_train=8, per_class_test=4
+    )
+    out = tmp_path / "probe.jsonl"
+    assert probe.main(["--data", str(data), "--out", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["rf"]["whiten"] for line in lines] == [False, True]
+    assert all(line["features"] == 16 and 0 <= line["test"] <= 100 for line in lines)
+    capsys.readouterr()
+    for bad in (
+        ["--data", str(tmp_path / "absent.zip"), "--out", str(out)],
+        ["--data", str(data), "--out", str(tmp_path)],
+        ["--data", str(data), "--out", str(tmp_path / "no" / "x.jsonl")],
+    ):
+        assert probe.main(bad) == 2
+        assert capsys.readouterr().err.count("\n") == 1
