@@ -58,6 +58,8 @@ def test_results_file_resumes_by_setting_and_bad_input_is_one_line(
     assert record["differences"]["ensemble_vs_members"]["low"] is None  # one group: no interval
     assert record["config"]["features"] == tiny.dim and len(record["runs"]["single"]) == 2
     assert record["differences"]["kd_a0.5_t1_vs_fresh"]["n"] == 2
+    (fit,) = record["runs"]["train_average_train"]  # one group of 2: one joint model
+    assert 0 <= fit <= 100
     before = out.read_bytes()
     assert script.main([*args, "--k", "2"]) == 0 and out.read_bytes() == before  # skipped
     assert "already in" in capsys.readouterr().out
