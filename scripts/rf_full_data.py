@@ -45,7 +45,7 @@ from multiview.cifar.data import load_cifar
 from multiview.cifar.experiments import ensemble_groups, prepare_data
 from multiview.cifar.losses import accuracy
 from multiview.cifar.presets import preset_config
-from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
+from multiview.cifar.random_features import make_random_features, rf_logits, train_rf_heads
 from multiview.errors import DataError
 from multiview.io import atomic_write_text
 from multiview.stats import paired_interval
@@ -96,8 +96,10 @@ def run_setting(data, rf: RFConfig, kds, s: int, k: int, average_runs: int, log)
     """One setting's per-run accuracies (%) and paired differences (points)."""
     base = jax.random.fold_in(jax.random.key(0), 5)  # as run_cifar's rf_key at --seed 0
 
+    seed_features = make_random_features(rf, data.train_x, data.test_x)
+
     def feats(i):
-        return random_features(jax.random.fold_in(base, i), rf, data.train_x, data.test_x)
+        return seed_features(jax.random.fold_in(base, i))
 
     def head(tr, order, teacher=None, distill=None):
         """Heads ``(W (members, D, C), b (members, C))`` trained on ``tr`` ``(members, N, D)``

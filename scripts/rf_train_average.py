@@ -39,12 +39,17 @@ import numpy as np
 from multiview.cifar.data import load_cifar
 from multiview.cifar.experiments import ensemble_groups, prepare_data
 from multiview.cifar.presets import preset_config
-from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
+from multiview.cifar.random_features import make_random_features, rf_logits, train_rf_heads
 from multiview.errors import DataError
 from multiview.io import atomic_write_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rf_full_data import _RF_DEFAULTS, SETTINGS, _acc, _pairs  # noqa: E402
+
+
+def _concat(f: jax.Array) -> jax.Array:
+    """Stacked features ``(K, N, D)`` -> one feature set ``(1, N, K * D)``, member-major."""
+    return jnp.transpose(f, (1, 0, 2)).reshape(1, f.shape[1], -1)
 
 
 def run_averages(data, rf, s: int, k: int, runs: int, log) -> dict:
@@ -56,13 +61,9 @@ def run_averages(data, rf, s: int, k: int, runs: int, log) -> dict:
         "concat_head": [],
         "concat_head_train": [],
     }
+    seed_features = make_random_features(rf, data.train_x, data.test_x)
     for j in range(runs):
-        fs = [
-            random_features(
-                jax.random.fold_in(base, 2 * s + j * k + m), rf, data.train_x, data.test_x
-            )
-            for m in range(k)
-        ]
+        fs = [seed_features(jax.random.fold_in(base, 2 * s + j * k + m)) for m in range(k)]
         tr, te = jnp.stack([f[0] for f in fs]), jnp.stack([f[1] for f in fs])
         del fs
         order = jax.random.fold_in(base, 10_000 + 2 * s + j)
@@ -70,11 +71,7 @@ def run_averages(data, rf, s: int, k: int, runs: int, log) -> dict:
         out["mean_heads"].append(_acc(rf_logits(te, h).mean(0), data.test_y))
         out["mean_heads_train"].append(_acc(rf_logits(tr, h).mean(0), data.train_y))
         del h
-
-        def concat(f):  # (K, N, D) -> (1, N, K * D), member-major like the stacked heads
-            return jnp.transpose(f, (1, 0, 2)).reshape(1, f.shape[1], -1)
-
-        tr, te = concat(tr), concat(te)
+        tr, te = _concat(tr), _concat(te)
         h = train_rf_heads(tr, data.train_y, rf, key=order)
         out["concat_head"].append(_acc(rf_logits(te, h)[0], data.test_y))
         out["concat_head_train"].append(_acc(rf_logits(tr, h)[0], data.train_y))

@@ -1,5 +1,7 @@
 """Training engine: the seed strategies agree, learning happens, checkpoints resume exactly."""
 
+import importlib
+
 import jax
 import numpy as np
 import pytest
@@ -207,6 +209,27 @@ def test_whitened_features_are_random_filters_on_whitened_patches():
     np.testing.assert_allclose(np.asarray(te), (ft - mu) / sd, atol=2e-3)
     plain, _ = random_features(key, RFConfig(channels=5, pool=16), x, xt)
     assert np.abs(np.asarray(plain) - np.asarray(tr)).max() > 0.1  # whitening changed them
+
+
+def test_feature_map_fits_the_whitening_once_for_every_seed(monkeypatch):
+    # the module, not the function of the same name that multiview.cifar re-exports
+    rf_module = importlib.import_module("multiview.cifar.random_features")
+
+    x = np.random.default_rng(4).integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+    cfg = RFConfig(channels=3, pool=16, whiten=True)
+    keys = [jax.random.key(i) for i in range(3)]
+    one_by_one = [random_features(k, cfg, x, x[:4]) for k in keys]
+    fits = []
+    fit = rf_module.patch_whitening
+    monkeypatch.setattr(
+        rf_module, "patch_whitening", lambda *a, **kw: fits.append(1) or fit(*a, **kw)
+    )
+    seed_features = rf_module.make_random_features(cfg, x, x[:4])
+    for key, (tr, te) in zip(keys, one_by_one, strict=True):
+        got_tr, got_te = seed_features(key)
+        np.testing.assert_array_equal(np.asarray(got_tr), np.asarray(tr))
+        np.testing.assert_array_equal(np.asarray(got_te), np.asarray(te))
+    assert len(fits) == 1
 
 
 def test_bad_whiten_eps_is_refused():

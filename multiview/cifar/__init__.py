@@ -22,7 +22,12 @@ from multiview.cifar.losses import cross_entropy, distillation_loss
 from multiview.cifar.nets import Net, build_net
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.presets import PRESETS, preset_config
-from multiview.cifar.random_features import patch_whitening, random_features, train_rf_heads
+from multiview.cifar.random_features import (
+    make_random_features,
+    patch_whitening,
+    random_features,
+    train_rf_heads,
+)
 from multiview.cifar.train import Trained, train_models
 
 __all__ = [
@@ -43,6 +48,7 @@ __all__ = [
     "distillation_loss",
     "download_cifar",
     "load_cifar",
+    "make_random_features",
     "normalize",
     "patch_whitening",
     "predict_logits",

@@ -34,7 +34,7 @@ from multiview.cifar.data import CifarData, class_balanced_subset
 from multiview.cifar.losses import accuracy
 from multiview.cifar.nets import build_net, param_count
 from multiview.cifar.predict import predict_logits
-from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
+from multiview.cifar.random_features import make_random_features, rf_logits, train_rf_heads
 from multiview.cifar.train import EpochReport, train_models
 from multiview.io import write_json
 from multiview.stats import mean_std_dict, paired_interval
@@ -234,17 +234,16 @@ def run_cifar(
     t0 = time.perf_counter()
     rf_key = jax.random.fold_in(base, 5)
     feature_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    seed_features = make_random_features(cfg.rf, data.train_x, data.test_x)
 
     def feats(i):
         if i not in feature_cache:
-            feature_cache[i] = random_features(
-                jax.random.fold_in(rf_key, i), cfg.rf, data.train_x, data.test_x
-            )
+            feature_cache[i] = seed_features(jax.random.fold_in(rf_key, i))
         return feature_cache[i]
 
     def rf_run(ids, run_id, teacher=None):  # run_id fixes the data order
         """Train one run over feature seeds ``ids``; (test logits, train logits), averaged."""
-        tr = jnp.stack([feats(i)[0] for i in ids])  # on the device, as random_features left them
+        tr = jnp.stack([feats(i)[0] for i in ids])  # on the device, as the feature map left them
         te = jnp.stack([feats(i)[1] for i in ids])
         heads = train_rf_heads(
             tr,
