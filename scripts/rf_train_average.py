@@ -39,17 +39,17 @@ import numpy as np
 from multiview.cifar.data import load_cifar
 from multiview.cifar.experiments import ensemble_groups, prepare_data
 from multiview.cifar.presets import preset_config
-from multiview.cifar.random_features import make_random_features, rf_logits, train_rf_heads
+from multiview.cifar.random_features import (
+    concat_features,
+    make_random_features,
+    rf_logits,
+    train_rf_heads,
+)
 from multiview.errors import DataError
 from multiview.io import atomic_write_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rf_full_data import _RF_DEFAULTS, SETTINGS, _acc, _pairs  # noqa: E402
-
-
-def _concat(f: jax.Array) -> jax.Array:
-    """Stacked features ``(K, N, D)`` -> one feature set ``(1, N, K * D)``, member-major."""
-    return jnp.transpose(f, (1, 0, 2)).reshape(1, f.shape[1], -1)
 
 
 def run_averages(data, rf, s: int, k: int, runs: int, log) -> dict:
@@ -71,7 +71,7 @@ def run_averages(data, rf, s: int, k: int, runs: int, log) -> dict:
         out["mean_heads"].append(_acc(rf_logits(te, h).mean(0), data.test_y))
         out["mean_heads_train"].append(_acc(rf_logits(tr, h).mean(0), data.train_y))
         del h
-        tr, te = _concat(tr), _concat(te)
+        tr, te = concat_features(tr), concat_features(te)
         h = train_rf_heads(tr, data.train_y, rf, key=order)
         out["concat_head"].append(_acc(rf_logits(te, h)[0], data.test_y))
         out["concat_head_train"].append(_acc(rf_logits(tr, h)[0], data.train_y))

@@ -11,7 +11,13 @@ from typer.testing import CliRunner
 
 import multiview.cifar.experiments as experiments_module
 from multiview.cifar.config import CifarConfig
-from multiview.cifar.experiments import METHODS, PAIRING, ensemble_groups, paired_differences
+from multiview.cifar.experiments import (
+    METHODS,
+    PAIRING,
+    ensemble_groups,
+    paired_differences,
+    versus_ensemble,
+)
 from multiview.cifar.fixtures import write_image_zip
 from multiview.cifar.presets import PRESETS, preset_config
 from multiview.cli import app as multiview_app
@@ -71,6 +77,23 @@ def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path)
     diffs = summary["differences"]
     assert set(diffs) == set(PAIRING)
     assert diffs["kd"]["n"] == 3 and diffs["ensemble"]["n"] == 1 and diffs["rf_kd"]["n"] == 3
+    assert diffs["rf_concat_head"]["n"] == diffs["rf_train_average"]["n"] == 1
+    fit = summary["train_accuracy"]  # each run's accuracy on its own training images
+    assert {m: len(v) for m, v in fit.items()} == {
+        "single": 3,
+        "train_average": 1,
+        "rf_single": 3,
+        "rf_train_average": 1,
+        "rf_concat_head": 1,
+    }
+    assert all(0.0 <= a <= 1.0 for v in fit.values() for a in v)
+    assert "Training-set accuracy" in table and "RF single" in table
+    assert set(summary["versus_ensemble"]) == {
+        "train_average",
+        "rf_train_average",
+        "rf_concat_head",
+    }
+    assert "Trained averages vs the ensemble" in table
     base = {"kd": "single", "self_distill": "single", "rf_kd": "rf_fresh_single"}
     for m in ("kd", "self_distill", "rf_kd"):  # paired: student i - its baseline i
         expect = np.subtract(summary["runs"][m], summary["runs"][base[m]])
@@ -143,6 +166,7 @@ def test_presets_match_the_issue():
 def test_cpu_preset_gives_every_difference_an_interval():
     cpu = preset_config("cpu")
     assert cpu.seeds >= 10 and cpu.seeds // cpu.ensemble_size >= 2  # ensembles have a spread
+    assert min(cpu.train_average_runs, cpu.seeds // cpu.ensemble_size) >= 2  # so do averages
     assert cpu.train_subset is not None and cpu.test_subset is None and cpu.net.arch == "tiny"
     work = cpu.train.epochs * (3 * cpu.seeds + cpu.train_average_runs * cpu.ensemble_size)
     small = preset_config("cpu-small")
@@ -170,6 +194,13 @@ def test_paired_differences_pair_by_seed_and_group():
     runs["rf_fresh_single"] = [0.52, 0.61, 0.58, 0.66]
     d = paired_differences(runs, ensemble_groups(4, 2))
     assert d["rf_kd"]["mean"] == pytest.approx(0) and d["rf_kd"]["pairing"] == PAIRING["rf_kd"]
+    # Trained averages against the ensemble: run j vs ensemble j, as many pairs as both have.
+    v = versus_ensemble(runs)
+    assert set(v) == {"train_average", "rf_train_average"}  # no rf_concat_head runs here
+    assert v["train_average"]["n"] == 1 and v["train_average"]["mean"] == pytest.approx(-4.0)
+    runs["rf_concat_head"] = [0.70, 0.64]
+    v = versus_ensemble(runs)["rf_concat_head"]
+    assert v["n"] == 2 and v["mean"] == pytest.approx(100 * np.mean([0.10, -0.02]))
 
 
 def test_a_run_cut_after_a_method_keeps_that_methods_runs(app, tiny_zip, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from multiview.cifar.fixtures import fake_images
 from multiview.cifar.nets import build_net
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.random_features import (
+    concat_features,
     patch_whitening,
     random_features,
     rf_logits,
@@ -157,6 +158,23 @@ def test_random_feature_heads_learn_and_average():
         teacher_logits=rf_logits(tr[None], heads)[0],
     )
     assert two[0].shape == (2, cfg.dim, 4)
+
+
+def test_a_head_on_concatenated_features_is_the_sum_of_member_heads():
+    # Member-major columns: one head with the members' weights stacked (and their biases
+    # summed) computes the sum of the member heads' logits, K times their averaged logits.
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(3, 5, 4)).astype(np.float32)
+    w, b = rng.normal(size=(3, 4, 2)).astype(np.float32), rng.normal(size=(3, 2)).astype(np.float32)
+    one = concat_features(f)
+    assert one.shape == (1, 5, 12)
+    np.testing.assert_allclose(
+        rf_logits(one, (w.reshape(1, 12, 2), b.sum(0)[None]))[0],
+        rf_logits(f, (w, b)).sum(0),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    np.testing.assert_array_equal(concat_features(f[:1]), f[:1])  # one member: unchanged
 
 
 def _patches(x: np.ndarray) -> np.ndarray:

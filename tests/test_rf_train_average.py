@@ -1,25 +1,14 @@
 """scripts/rf_train_average.py: both parameterizations of training the average, paired with
 rf_full_data.py's members and ensembles, reproducing its train_average runs exactly."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 from multiview.cifar.fixtures import write_image_zip
 from multiview.cifar.presets import preset_config
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / f"scripts/{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_train_average_reproduces_and_pairs(tmp_path, monkeypatch, capsys):
-    full_script, script = _load("rf_full_data"), _load("rf_train_average")
+def test_train_average_reproduces_and_pairs(tmp_path, monkeypatch, capsys, load_script):
+    full_script, script = load_script("rf_full_data"), load_script("rf_train_average")
     settings = {"t": (preset_config("tiny").rf, ((0.5, 1.0),))}
     monkeypatch.setattr(full_script, "SETTINGS", settings)
     monkeypatch.setattr(script, "SETTINGS", settings)

@@ -1,18 +1,14 @@
 """scripts/rf_whiten_probe.py: one random-feature model per feature map, a line each."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 from multiview.cifar.fixtures import write_image_zip
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_probe_writes_a_line_per_setting_and_refuses_bad_input(tmp_path, monkeypatch, capsys):
-    spec = importlib.util.spec_from_file_location("probe", ROOT / "scripts/rf_whiten_probe.py")
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
+def test_probe_writes_a_line_per_setting_and_refuses_bad_input(
+    tmp_path, monkeypatch, capsys, load_script
+):
+    probe = load_script("rf_whiten_probe")
     monkeypatch.setattr(probe, "PROBES", ((4, 16, 2, None), (4, 16, 2, 0.1)))
     data = write_image_zip(
         tmp_path / "d.zip", classes=("a", "b"), per_class_train=8, per_class_test=4

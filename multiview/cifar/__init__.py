@@ -23,6 +23,7 @@ from multiview.cifar.nets import Net, build_net
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.presets import PRESETS, preset_config
 from multiview.cifar.random_features import (
+    concat_features,
     make_random_features,
     patch_whitening,
     random_features,
@@ -44,6 +45,7 @@ __all__ = [
     "augment",
     "build_net",
     "class_balanced_subset",
+    "concat_features",
     "cross_entropy",
     "distillation_loss",
     "download_cifar",

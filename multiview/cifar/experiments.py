@@ -11,8 +11,13 @@ the average, and their random-feature counterparts.
 - ``self_distill``: student i, with single model i's initialization and data order,
   distilled from single model i - 1 (another initialization: the paper's self-distillation);
 - ``train_average``: R runs of K models whose average is trained jointly;
-- ``rf_*``: the same four for random-feature models (frozen random conv features), and
-  ``rf_fresh_single``: cross-entropy heads on the RF students' features (their paired baseline).
+- ``rf_*``: the same four for random-feature models (frozen random conv features),
+  ``rf_fresh_single``: cross-entropy heads on the RF students' features (their paired
+  baseline), and ``rf_concat_head``: training the average in the single's parameterization,
+  one head trained like a single on the K feature sets of ``rf_train_average`` run j side by
+  side (``rf_train_average`` trains K heads through their averaged logits with one head's
+  learning rate and weight decay: for the weights that is the learning rate / K^2 and the
+  decay x K^2 of this head, a more regularized model of the same class; docs/cifar.md).
 
 Teachers' logits are taken on the un-augmented training images; the students see augmented
 images (offline distillation). Training state is checkpointed under ``out/checkpoints``.
@@ -34,7 +39,12 @@ from multiview.cifar.data import CifarData, class_balanced_subset
 from multiview.cifar.losses import accuracy
 from multiview.cifar.nets import build_net, param_count
 from multiview.cifar.predict import predict_logits
-from multiview.cifar.random_features import make_random_features, rf_logits, train_rf_heads
+from multiview.cifar.random_features import (
+    concat_features,
+    make_random_features,
+    rf_logits,
+    train_rf_heads,
+)
 from multiview.cifar.train import EpochReport, train_models
 from multiview.io import write_json
 from multiview.stats import mean_std_dict, paired_interval
@@ -46,6 +56,7 @@ __all__ = [
     "run_cifar",
     "ensemble_groups",
     "paired_differences",
+    "versus_ensemble",
     "runs_summary",
 ]
 
@@ -59,6 +70,7 @@ METHODS = (
     "rf_ensemble",
     "rf_kd",
     "rf_train_average",
+    "rf_concat_head",
     "rf_fresh_single",
 )
 
@@ -73,6 +85,8 @@ PAIRING = {
     "rf_kd": "RF student i (fresh features) vs a cross-entropy RF model on the same fresh "
     "features (rf_fresh_single i), same data order; n = S",
     "rf_train_average": "run j vs the mean of RF single group j; n = min(R, S // K)",
+    "rf_concat_head": "one head on run j's K concatenated feature sets, trained like an RF "
+    "single (its data order) vs the mean of RF single group j; n = min(R, S // K)",
 }
 
 
@@ -84,7 +98,30 @@ def runs_summary(runs: dict[str, list[float]], groups: list[list[int]]) -> dict:
         "methods": {m: mean_std_dict(runs[m]) for m in METHODS if m in runs},
         "runs": runs,
         "differences": paired_differences(runs, groups),
+        "versus_ensemble": versus_ensemble(runs),
     }
+
+
+#: Trained averages and the ensembles they are compared with (the paper's contrast: for deep
+#: nets training the average falls short of the ensemble, for random features it beats it).
+AVERAGE_VS_ENSEMBLE = {
+    "train_average": "ensemble",
+    "rf_train_average": "rf_ensemble",
+    "rf_concat_head": "rf_ensemble",
+}
+
+
+def versus_ensemble(runs: dict[str, list[float]]) -> dict:
+    """Each trained average's paired difference (points) to the ensemble: run j vs ensemble j,
+    n = the smaller count. They share no model, so the pairing removes no variance: the
+    interval is that of two independent samples of equal size."""
+    out = {}
+    for avg, ens in AVERAGE_VS_ENSEMBLE.items():
+        if runs.get(avg) and runs.get(ens):
+            n = min(len(runs[avg]), len(runs[ens]))
+            a, e = (100 * np.asarray(runs[m][:n], dtype=float) for m in (avg, ens))
+            out[avg] = {**paired_interval(a, e), "pairing": f"run j vs {ens} j; n = {n}"}
+    return out
 
 
 def paired_differences(runs: dict[str, list[float]], groups: list[list[int]]) -> dict:
@@ -153,8 +190,9 @@ def run_cifar(
         progress: per-epoch callback; log: one-line messages.
 
     Returns the summary dict: ``methods`` (method -> ``{mean, std}``), ``runs`` (method ->
-    per-run accuracies), ``gains`` (points over the single model), ``seconds`` (per method)
-    and the configuration and data description.
+    per-run accuracies), ``gains`` (points over the single model), ``train_accuracy`` (per-run
+    accuracy on the un-augmented training images of ``single``, ``train_average`` and their
+    RF counterparts), ``seconds`` (per method) and the configuration and data description.
     """
     log = log or (lambda _msg: None)
     t_start = time.perf_counter()
@@ -170,13 +208,19 @@ def run_cifar(
     s, k, r = cfg.seeds, cfg.ensemble_size, cfg.train_average_runs
     groups = ensemble_groups(s, k)
     runs: dict[str, list[float]] = {}
+    # Training-set accuracy per run (un-augmented training images) of the single models and
+    # the trained averages: whether an average gains nothing because it fits less.
+    fit: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
 
     def record():
         """The per-run accuracies so far, rewritten after each method: a run cut short (a
         lent GPU's time limit) still leaves the paired data of the methods it finished."""
         ck.mkdir(parents=True, exist_ok=True)
-        write_json(ck / "runs.json", {"runs": runs, "seconds": seconds, "groups": groups})
+        write_json(
+            ck / "runs.json",
+            {"runs": runs, "seconds": seconds, "groups": groups, "train_accuracy": fit},
+        )
 
     def train(name, stream, n_runs, members=1, teacher=None, data_stream=None):
         t0 = time.perf_counter()
@@ -208,6 +252,7 @@ def run_cifar(
     log(f"single {np.mean(runs['single']):.4f}, ensemble {np.mean(runs['ensemble']):.4f}")
     record()
     single_train = predict_logits(net, single, data.train_x, cfg=cfg.train)[:, 0]  # (S, N, C)
+    fit["single"] = _acc(single_train, data.train_y).tolist()
     teacher = np.broadcast_to(single_train[groups[0]].mean(0), single_train.shape)
     # Common random numbers: student i starts from single model i's initialization and sees
     # its batches, so the paired difference measures the teacher alone (init-to-init spread,
@@ -222,8 +267,11 @@ def run_cifar(
     _, sd_test = train("self_distill", 1 if s > 1 else 3, s, teacher=sd_teacher, data_stream=1)
     runs["self_distill"] = _acc(sd_test, data.test_y).tolist()
     record()
-    _, avg_test = train("train_average", 4, r, members=k)
+    avg, avg_test = train("train_average", 4, r, members=k)
     runs["train_average"] = _acc(avg_test, data.test_y).tolist()
+    avg_train = predict_logits(net, avg, data.train_x, cfg=cfg.train).mean(axis=1)
+    fit["train_average"] = _acc(avg_train, data.train_y).tolist()
+    del avg, avg_train
     record()
     log(
         f"kd {np.mean(runs['kd']):.4f}, self_distill {np.mean(runs['self_distill']):.4f}, "
@@ -241,10 +289,13 @@ def run_cifar(
             feature_cache[i] = seed_features(jax.random.fold_in(rf_key, i))
         return feature_cache[i]
 
-    def rf_run(ids, run_id, teacher=None):  # run_id fixes the data order
-        """Train one run over feature seeds ``ids``; (test logits, train logits), averaged."""
+    def rf_run(ids, run_id, teacher=None, concat=False):  # run_id fixes the data order
+        """Train one run over feature seeds ``ids``; (test logits, train logits), averaged.
+        ``concat``: one head on the concatenated feature sets instead of averaged heads."""
         tr = jnp.stack([feats(i)[0] for i in ids])  # on the device, as the feature map left them
         te = jnp.stack([feats(i)[1] for i in ids])
+        if concat:
+            tr, te = concat_features(tr), concat_features(te)
         heads = train_rf_heads(
             tr,
             data.train_y,
@@ -257,6 +308,7 @@ def run_cifar(
 
     rf_single = [rf_run([i], i) for i in range(s)]
     runs["rf_single"] = [float(_acc(te, data.test_y)) for te, _ in rf_single]
+    fit["rf_single"] = [float(_acc(tr, data.train_y)) for _, tr in rf_single]
     log(f"rf_single: {s} runs in {time.perf_counter() - t0:.1f} s")
     record()
     runs["rf_ensemble"] = [
@@ -269,10 +321,14 @@ def run_cifar(
     # The students' features without a teacher: random features of different seeds differ
     # by about a point, so rf_kd is paired with these, not with rf_single (docs/cifar.md).
     runs["rf_fresh_single"] = [float(_acc(rf_run([s + i], i)[0], data.test_y)) for i in range(s)]
-    runs["rf_train_average"] = []
+    for name in ("rf_train_average", "rf_concat_head"):
+        runs[name], fit[name] = [], []
     for j in range(r):
         ids = [2 * s + j * k + m for m in range(k)]
-        runs["rf_train_average"].append(float(_acc(rf_run(ids, 2 * s + j)[0], data.test_y)))
+        for name, concat in (("rf_train_average", False), ("rf_concat_head", True)):
+            te, tr = rf_run(ids, 2 * s + j, concat=concat)
+            runs[name].append(float(_acc(te, data.test_y)))
+            fit[name].append(float(_acc(tr, data.train_y)))
         for i in ids:
             feature_cache.pop(i, None)
     seconds["random_features"] = time.perf_counter() - t0
@@ -280,7 +336,8 @@ def run_cifar(
     log(
         f"rf single {np.mean(runs['rf_single']):.4f}, ensemble "
         f"{np.mean(runs['rf_ensemble']):.4f}, kd {np.mean(runs['rf_kd']):.4f}, "
-        f"train_average {np.mean(runs['rf_train_average']):.4f} "
+        f"train_average {np.mean(runs['rf_train_average']):.4f}, concatenated head "
+        f"{np.mean(runs['rf_concat_head']):.4f} "
         f"({seconds['random_features']:.1f} s)"
     )
 
@@ -293,7 +350,7 @@ def run_cifar(
     gains.update(
         {
             m: 100 * (methods[m]["mean"] - methods["rf_single"]["mean"])
-            for m in ("rf_ensemble", "rf_kd", "rf_train_average")
+            for m in ("rf_ensemble", "rf_kd", "rf_train_average", "rf_concat_head")
         }
     )
     return {
@@ -302,6 +359,8 @@ def run_cifar(
         "runs": runs,
         "gains_points": gains,
         "differences": summary["differences"],
+        "versus_ensemble": summary["versus_ensemble"],
+        "train_accuracy": fit,
         "seconds": seconds,
         "wall_seconds": time.perf_counter() - t_start,
         "config": asdict(cfg),

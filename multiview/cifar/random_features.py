@@ -32,6 +32,7 @@ from multiview.cifar.layers import avg_pool, channel, conv
 from multiview.cifar.losses import cross_entropy, distillation_loss
 
 __all__ = [
+    "concat_features",
     "make_random_features",
     "patch_whitening",
     "random_features",
@@ -220,6 +221,13 @@ def rf_head_trainer(
         return params
 
     return train_heads
+
+
+def concat_features(features: jax.Array) -> jax.Array:
+    """Stacked feature sets ``(K, N, D)`` -> one set ``(1, N, K * D)``, member-major (columns
+    ``m * D .. (m + 1) * D`` are member ``m``'s): a linear head on it is one model of the
+    function class of K averaged heads, trained with its own optimizer in that space."""
+    return jnp.transpose(jnp.asarray(features), (1, 0, 2)).reshape(1, features.shape[1], -1)
 
 
 def rf_logits(features: np.ndarray, heads: tuple[jax.Array, jax.Array]) -> np.ndarray:

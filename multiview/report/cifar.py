@@ -22,6 +22,7 @@ LABELS = {
     "rf_ensemble": "RF ensemble",
     "rf_kd": "RF knowledge distillation",
     "rf_train_average": "RF training the average",
+    "rf_concat_head": "RF training the average, one head on the concatenated features",
     "rf_fresh_single": "RF single on the RF students' features",
 }
 
@@ -56,6 +57,18 @@ def format_table(summary: dict) -> str:
         lines.append(
             f"| {label} | {100 * stats['mean']:.2f} +- {100 * stats['std']:.2f} | {n} "
             f"| {cell} | {pairs} |"
+        )
+    if vs := summary.get("versus_ensemble"):  # summaries before stop 26 have none
+        cells = [f"{LABELS[m]} {_difference_cell(d)}" for m, d in vs.items()]
+        lines.append(
+            "\nTrained averages vs the ensemble (points, run j vs ensemble j, 95% CI; they "
+            "share no model): " + "; ".join(cells) + "."
+        )
+    if fit := summary.get("train_accuracy"):  # summaries before stop 26 have none
+        cells = [f"{LABELS[m]} {100 * sum(v) / len(v):.2f}" for m, v in fit.items() if v]
+        lines.append(
+            "\nTraining-set accuracy (%, mean over runs; the training images evaluated as the "
+            "test images are): " + ", ".join(cells) + "."
         )
     lines.append(f"\nAccuracy: {STD_CONVENTION.replace('seeds', 'runs')}.")
     lines.append(f"Differences: {INTERVAL_CONVENTION}; * = the interval excludes 0. Pairing:")
