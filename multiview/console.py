@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import NoReturn
 
-__all__ = ["main", "run", "interrupt_reported"]
+__all__ = ["main", "run", "interrupt_reported", "caused_by_interrupt"]
 
 _interrupted: list[int] = []
 # Set once the command has said what an interrupt kept: otherwise the exit says it. A
@@ -62,6 +62,20 @@ def _exit_interrupted(message: str = "") -> NoReturn:
     os._exit(130)
 
 
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Ctrl-C or was raised because of one. The handler's
+    ``KeyboardInterrupt`` can land inside library code that wraps what it catches: JAX,
+    comparing pytree metadata when the signal arrives, re-raises it as a ``ValueError`` whose
+    ``__cause__`` is the interrupt (seen once in CI: exit 1 and a traceback, not 130)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def interrupt_reported() -> None:
     """Called by the command's Ctrl-C handler once it has printed what was kept, so that
     the exit adds nothing; without it an exit code 130 says "nothing was done"."""
@@ -80,6 +94,10 @@ def run(command_line: Callable[[], int | None]) -> NoReturn:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:
+        if not caused_by_interrupt(exc):
+            raise
         code = 130
     if code == 130:  # the command said what was kept, or it never started
         _exit_interrupted("" if _reported[0] else "interrupted: nothing was done")

@@ -54,6 +54,12 @@ _RUN = "from multiview.console import run, interrupt_reported\n"
         ("run(lambda: 130)", "interrupted: nothing was done"),  # typer's silent 130
         ("def c():\n    raise KeyboardInterrupt\nrun(c)", "interrupted: nothing was done"),
         ("def c():\n    print('kept X')\n    interrupt_reported()\n    return 130\nrun(c)", None),
+        # JAX re-raises an interrupt that lands in a pytree comparison as a ValueError
+        (
+            "def c():\n    try:\n        raise KeyboardInterrupt\n    except KeyboardInterrupt"
+            " as e:\n        raise ValueError('metadata') from e\nrun(c)",
+            "interrupted: nothing was done",
+        ),
     ],
 )
 def test_an_exit_130_always_says_what_was_kept_once(body, said):
@@ -67,3 +73,36 @@ def test_an_exit_130_always_says_what_was_kept_once(body, said):
         assert said in out
     else:
         assert out.strip() == "kept X"
+
+
+def _wrapped_interrupt() -> ValueError:
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as e:
+        try:
+            raise ValueError("Exception raised while checking equality of metadata") from e
+        except ValueError as wrapped:
+            return wrapped
+
+
+def test_an_interrupt_wrapped_by_a_library_is_still_an_interrupt(capsys):
+    # Seen once in CI: SIGINT landed inside JAX's pytree equality, which re-raised it as a
+    # ValueError; the command then exited 1 with a traceback instead of 130.
+    import typer
+
+    from multiview.cli.common import interruptible
+    from multiview.console import caused_by_interrupt
+
+    wrapped = _wrapped_interrupt()
+    assert caused_by_interrupt(wrapped) and caused_by_interrupt(KeyboardInterrupt())
+    plain = ValueError("a real bug")
+    assert not caused_by_interrupt(plain)
+    loop = ValueError("cycle")
+    loop.__context__ = ValueError("back")
+    loop.__context__.__context__ = loop
+    assert not caused_by_interrupt(loop)  # a cyclic chain ends
+    with pytest.raises(typer.Exit) as exit_info, interruptible("kept X"):
+        raise wrapped
+    assert exit_info.value.exit_code == 130 and "interrupted: kept X" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="a real bug"), interruptible("kept X"):
+        raise plain

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields as dc_fields
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from multiview.cli.runs import print_json
-from multiview.console import interrupt_reported
+from multiview.console import caused_by_interrupt, interrupt_reported
 from multiview.errors import ConfigError, MultiviewError
 from multiview.progress import TerminalProgress
 from multiview.report.tables import verdict_table
@@ -91,9 +91,11 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
             console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
-            console.print("\n[yellow]interrupted[/]: no new result was completed", highlight=False)
-            interrupt_reported()
-            raise typer.Exit(130) from None
+            _report_interrupt("no new result was completed")
+        except Exception as exc:  # a Ctrl-C that library code re-raised as another error
+            if not caused_by_interrupt(exc):
+                raise
+            _report_interrupt("no new result was completed")
 
     target.command(name)(command)
 
@@ -105,11 +107,20 @@ def interruptible(kept: str | Callable[[], str]) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        said = kept() if callable(kept) else kept
-        console.print(f"\n[yellow]interrupted[/]: {escape(said)}", highlight=False)
-        console.file.flush()
-        interrupt_reported()
-        raise typer.Exit(130) from None
+        _report_interrupt(kept)
+    except Exception as exc:  # a Ctrl-C that library code re-raised as another error
+        if not caused_by_interrupt(exc):
+            raise
+        _report_interrupt(kept)
+
+
+def _report_interrupt(kept: str | Callable[[], str]) -> NoReturn:
+    """Say what an interrupt kept (``kept``, or ``kept()``) and exit 130."""
+    said = kept() if callable(kept) else kept
+    console.print(f"\n[yellow]interrupted[/]: {escape(said)}", highlight=False)
+    console.file.flush()
+    interrupt_reported()
+    raise typer.Exit(130) from None
 
 
 # --------------------------------------------------------------------------- config options
