@@ -66,13 +66,16 @@ def caused_by_interrupt(exc: BaseException) -> bool:
     """Whether ``exc`` is a Ctrl-C or was raised because of one. The handler's
     ``KeyboardInterrupt`` can land inside library code that wraps what it catches: JAX,
     comparing pytree metadata when the signal arrives, re-raises it as a ``ValueError`` whose
-    ``__cause__`` is the interrupt (seen once in CI: exit 1 and a traceback, not 130)."""
+    ``__cause__`` is the interrupt (seen once in CI: exit 1 and a traceback, not 130).
+
+    The chain is followed as Python prints it: ``raise ... from None`` ends it, so the
+    ``typer.Exit(130)`` a handler raises after reporting an interrupt is not one again."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):
             return True
         seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
     return False
 
 

@@ -106,3 +106,27 @@ def test_an_interrupt_wrapped_by_a_library_is_still_an_interrupt(capsys):
     assert exit_info.value.exit_code == 130 and "interrupted: kept X" in capsys.readouterr().err
     with pytest.raises(ValueError, match="a real bug"), interruptible("kept X"):
         raise plain
+
+
+def test_an_interrupt_reported_inside_a_command_is_reported_once():
+    # interruptible() reports and raises typer.Exit(130) from None inside the KeyboardInterrupt
+    # handler; the command's wrapper must not take that exit for a second interrupt.
+    import typer
+    from typer.testing import CliRunner
+
+    from multiview.cli.common import add_command, interruptible
+
+    app = typer.Typer()
+
+    def interrupted():
+        with interruptible("kept X"):
+            raise _wrapped_interrupt()
+
+    def other():  # a second command, so that typer keeps command names
+        pass
+
+    add_command(app, "interrupted", interrupted)
+    add_command(app, "other", other)
+    res = CliRunner().invoke(app, ["interrupted"])
+    assert res.exit_code == 130
+    assert res.output.count("interrupted") == 1 and "kept X" in res.output, res.output
