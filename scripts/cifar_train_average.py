@@ -51,14 +51,15 @@ from multiview.cifar.config import (
     RFConfig,
 )
 from multiview.cifar.data import load_cifar
-from multiview.cifar.experiments import ensemble_groups, prepare_data
+from multiview.cifar.experiments import ensemble_groups, net_for, prepare_data
 from multiview.cifar.losses import accuracy
-from multiview.cifar.nets import build_net
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.train import train_models
 from multiview.errors import ConfigError, DataError
 from multiview.io import atomic_write_text
-from multiview.stats import paired_interval
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rf_full_data import _pairs  # noqa: E402  (paired_interval rounded for strict JSON)
 
 #: variant -> (learning-rate factor, epochs factor), in units of K.
 VARIANTS = {"pipeline": (False, False), "lrK": (True, False), "epochsK": (False, True)}
@@ -86,20 +87,10 @@ def _pct(logits: np.ndarray, labels: np.ndarray) -> list[float]:
     return [100 * float(a) for a in np.asarray(accuracy(logits, labels))]
 
 
-def _pairs(a, b) -> dict:
-    d = paired_interval(np.asarray(a, float), np.asarray(b, float))
-    out = {k: (None if v is None or v != v else round(float(v), 4)) for k, v in d.items()}
-    return {**out, "n": int(d["n"])}
-
-
 def _train(cfg: CifarConfig, data, stream: int, runs: int, members: int, ckpt: Path, log):
     """Test and training accuracy (%) per run of ``runs`` runs of ``members`` averaged models,
     initialized and ordered as ``run_cifar``'s ``stream`` (1: single, 4: train_average)."""
-    net = build_net(
-        cfg.net
-        if cfg.net.num_classes == data.num_classes
-        else NetConfig(cfg.net.arch, cfg.net.width, cfg.net.depth, data.num_classes)
-    )
+    net = net_for(cfg, data)
     trained = train_models(
         net,
         cfg.train,

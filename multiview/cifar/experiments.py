@@ -37,7 +37,7 @@ import numpy as np
 from multiview.cifar.config import CifarConfig, NetConfig
 from multiview.cifar.data import CifarData, class_balanced_subset
 from multiview.cifar.losses import accuracy
-from multiview.cifar.nets import build_net, param_count
+from multiview.cifar.nets import Net, build_net, param_count
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.random_features import (
     concat_features,
@@ -52,6 +52,7 @@ from multiview.stats import mean_std_dict, paired_interval
 __all__ = [
     "METHODS",
     "PAIRING",
+    "net_for",
     "prepare_data",
     "run_cifar",
     "ensemble_groups",
@@ -162,6 +163,13 @@ def prepare_data(data: CifarData, cfg: CifarConfig) -> CifarData:
     return data
 
 
+def net_for(cfg: CifarConfig, data: CifarData) -> Net:
+    """The configuration's network with as many outputs as ``data`` has classes."""
+    if cfg.net.num_classes == data.num_classes:
+        return build_net(cfg.net)
+    return build_net(NetConfig(cfg.net.arch, cfg.net.width, cfg.net.depth, data.num_classes))
+
+
 def ensemble_groups(n_models: int, k: int) -> list[list[int]]:
     """Disjoint groups of ``k`` consecutive model indices out of ``n_models``."""
     return [list(range(g * k, (g + 1) * k)) for g in range(n_models // k)]
@@ -197,12 +205,7 @@ def run_cifar(
     log = log or (lambda _msg: None)
     t_start = time.perf_counter()
     data = prepare_data(data, cfg)
-    net_cfg = (
-        cfg.net
-        if cfg.net.num_classes == data.num_classes
-        else NetConfig(cfg.net.arch, cfg.net.width, cfg.net.depth, data.num_classes)
-    )
-    net = build_net(net_cfg)
+    net = net_for(cfg, data)
     ck = Path(out_dir) / "checkpoints"
     base = jax.random.key(cfg.seed)
     s, k, r = cfg.seeds, cfg.ensemble_size, cfg.train_average_runs
