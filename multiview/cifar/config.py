@@ -189,7 +189,7 @@ class RFConfig:
         epochs: head-training epochs, >= 1.
         batch_size: head mini-batch, >= 1.
         lr: peak learning rate of the head (linear warm-up over the first epoch, linear decay).
-        weight_decay: L2 on the head weights, >= 0.
+        weight_decay: L2 on the head's weights and bias, >= 0.
         whiten: apply the random filters to ZCA-whitened 3x3 patches (whitening fitted on the
             training images, shared by every seed) instead of raw normalized pixels.
         whiten_eps: ridge added to the patch covariance's eigenvalues before whitening, > 0,

@@ -4,7 +4,7 @@ airbench's lookahead.
 Parameter groups are read off the parameter tree's paths (every net in
 :mod:`multiview.cifar.nets` names them the same way):
 
-- *kernels*: conv and dense weights (arrays of rank >= 2), always weight-decayed;
+- *kernels*: conv and dense weights (rank >= 2 per model), always weight-decayed;
 - *batch-norm* parameters: any leaf under a ``"bn"`` key; their learning rate is multiplied by
   :attr:`~multiview.cifar.config.CifarTrainConfig.bias_lr_scale`;
 - the ``"whiten_b"`` bias of the ``airbench`` net, which can be frozen after a number of
@@ -82,7 +82,9 @@ def _freeze_after(steps: int) -> optax.GradientTransformation:
     return optax.GradientTransformation(init, update)
 
 
-def make_optimizer(cfg: CifarTrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
+def make_optimizer(
+    cfg: CifarTrainConfig, steps_per_epoch: int, *, model_axes: int = 0
+) -> optax.GradientTransformation:
     """Weight decay + SGD (Nesterov) on :func:`lr_schedule`, with the parameter groups of the
     module docstring.
 
@@ -90,11 +92,16 @@ def make_optimizer(cfg: CifarTrainConfig, steps_per_epoch: int) -> optax.Gradien
     ``weight_decay``): coefficient ``weight_decay`` on kernels, and with ``decay_all`` also on
     every other parameter, divided by ``bias_lr_scale`` for the batch-norm ones so that all
     shrink by the same fraction per step.
+
+    ``model_axes``: leading axes of every leaf that index models rather than weights (the
+    trainer's ``members`` axis: 1), left out of a leaf's rank when telling kernels from
+    biases. Until stop 27 the trainer passed none, so a bias ``(members, C)`` read as a
+    rank-2 kernel and was decayed (docs/cifar.md, "Why the CNN rows moved").
     """
 
     def decayed(params):
         def pred(keys, leaf):
-            return not _is_bn(keys, leaf) and (cfg.decay_all or leaf.ndim >= 2)
+            return not _is_bn(keys, leaf) and (cfg.decay_all or leaf.ndim - model_axes >= 2)
 
         return _path_mask(params, pred)
 

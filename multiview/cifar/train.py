@@ -116,7 +116,7 @@ def _members_logits(net: Net, strategy: str, params, state, x, *, train: bool, d
 def make_init(net: Net, cfg: CifarTrainConfig, members: int, steps_per_epoch: int):
     """Jitted ``(run_keys (runs,), x_sample) -> (params, state, opt_state)``, cached so that
     repeated calls with the same net and recipe compile once."""
-    opt = make_optimizer(cfg, steps_per_epoch)
+    opt = make_optimizer(cfg, steps_per_epoch, model_axes=1)  # leaves: (members, ...)
 
     @jax.jit
     def init(run_keys, x_sample):
@@ -165,7 +165,7 @@ def make_step(
     ``(params, state, opt_state, loss (runs,), accuracy (runs,))``; ``step`` counts within
     the epoch, ``perms``/``keys``/``flips`` come from :func:`make_epoch_keys`.
     """
-    opt = make_optimizer(cfg, steps_per_epoch)
+    opt = make_optimizer(cfg, steps_per_epoch, model_axes=1)  # leaves: (members, ...)
     dtype = cfg.dtype
     total = cfg.epochs * steps_per_epoch
 
