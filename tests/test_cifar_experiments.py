@@ -16,12 +16,14 @@ from multiview.cifar.experiments import (
     PAIRING,
     ensemble_groups,
     paired_differences,
+    runs_summary,
     versus_ensemble,
 )
 from multiview.cifar.fixtures import write_image_zip
 from multiview.cifar.presets import PRESETS, preset_config
 from multiview.cli import app as multiview_app
 from multiview.errors import ConfigError, DataError
+from multiview.report.cifar import format_table
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = {"capture_output": True, "text": True, "timeout": 120}
@@ -94,6 +96,9 @@ def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path)
         "rf_concat_head",
     }
     assert "Trained averages vs the ensemble" in table
+    whole = summary["whole_ensemble"]  # all 3 singles in one ensemble (the groups hold 2)
+    assert whole["models"] == 3 and 0 <= whole["ensemble"] <= 1 and 0 <= whole["rf_ensemble"] <= 1
+    assert "Ensemble of all 3 single models" in table
     base = {"kd": "single", "self_distill": "single", "rf_kd": "rf_fresh_single"}
     for m in ("kd", "self_distill", "rf_kd"):  # paired: student i - its baseline i
         expect = np.subtract(summary["runs"][m], summary["runs"][base[m]])
@@ -108,6 +113,7 @@ def test_tiny_run_produces_every_method_table_and_chart(app, tiny_zip, tmp_path)
     }
     progress = json.loads((out / "checkpoints" / "runs.json").read_text())
     assert progress["runs"] == summary["runs"] and progress["groups"] == [[0, 1]]
+    assert progress["whole_ensemble"] == whole
 
     # Resuming finds every model trained and gives the same answer.
     again = _run(
@@ -163,15 +169,32 @@ def test_presets_match_the_issue():
     assert gpu.train.mixed_precision and set(PRESETS) >= {"cpu-small", "gpu"}
 
 
-def test_cpu_preset_gives_every_difference_an_interval():
+@pytest.mark.parametrize("name", ["cpu", "gpu"])
+def test_preset_gives_every_difference_an_interval(name):
+    c = preset_config(name)
+    assert c.seeds >= 10 and c.seeds // c.ensemble_size >= 2  # ensembles have a spread
+    assert min(c.train_average_runs, c.seeds // c.ensemble_size) >= 2  # so do averages
+    assert c.train_average_runs <= c.seeds // c.ensemble_size  # and none goes unpaired
+
+
+def test_cpu_preset_fits_its_budget():
     cpu = preset_config("cpu")
-    assert cpu.seeds >= 10 and cpu.seeds // cpu.ensemble_size >= 2  # ensembles have a spread
-    assert min(cpu.train_average_runs, cpu.seeds // cpu.ensemble_size) >= 2  # so do averages
     assert cpu.train_subset is not None and cpu.test_subset is None and cpu.net.arch == "tiny"
     work = cpu.train.epochs * (3 * cpu.seeds + cpu.train_average_runs * cpu.ensemble_size)
     small = preset_config("cpu-small")
     small_work = small.train.epochs * (3 * small.seeds + small.ensemble_size)
     assert work <= 1.5 * small_work  # cpu-small: ~15 min on 2 cores; the budget is 30
+
+
+def test_whole_ensemble_line_only_when_it_is_not_the_ensemble_row():
+    runs = {"single": [0.5, 0.6, 0.55, 0.65], "ensemble": [0.6, 0.7]}
+    summary = {**runs_summary(runs, [[0, 1], [2, 3]]), "config": {"ensemble_size": 2}}
+    whole = {"models": 4, "ensemble": 0.71}
+    table = format_table({**summary, "whole_ensemble": whole})
+    assert "Ensemble of all 4 single models" in table and "71.00 (+13.50 vs" in table
+    assert "Ensemble of all" not in format_table(summary)  # summaries before stop 27
+    same = {**summary, "config": {"ensemble_size": 4}, "whole_ensemble": whole}
+    assert "Ensemble of all" not in format_table(same)  # S == K: the ensemble row itself
 
 
 def test_paired_differences_pair_by_seed_and_group():

@@ -64,6 +64,19 @@ def format_table(summary: dict) -> str:
             "\nTrained averages vs the ensemble (points, run j vs ensemble j, 95% CI; they "
             "share no model): " + "; ".join(cells) + "."
         )
+    # Summaries before stop 27 have none; with S == K it is the ensemble row itself.
+    whole = summary.get("whole_ensemble", {})
+    if whole and whole["models"] != summary.get("config", {}).get("ensemble_size"):
+        cells = [
+            f"{LABELS[m]} {100 * whole[m]:.2f} ({100 * (whole[m] - summary['methods'][base]['mean']):+.2f}"
+            f" vs the {LABELS[base]} mean)"
+            for m, base in (("ensemble", "single"), ("rf_ensemble", "rf_single"))
+            if m in whole and base in summary["methods"]
+        ]
+        lines.append(
+            f"\nEnsemble of all {whole['models']} single models (one ensemble, no interval; the "
+            "paper's Figure 1 ensembles its 10 seeds): " + "; ".join(cells) + "."
+        )
     if fit := summary.get("train_accuracy"):  # summaries before stop 26 have none
         cells = [f"{LABELS[m]} {100 * sum(v) / len(v):.2f}" for m, v in fit.items() if v]
         lines.append(
