@@ -201,7 +201,8 @@ def run_cifar(
     per-run accuracies), ``gains`` (points over the single model), ``train_accuracy`` (per-run
     accuracy on the un-augmented training images of ``single``, ``train_average`` and their
     RF counterparts), ``whole_ensemble`` (the accuracy of the ensemble of all S single models,
-    CNN and RF, and ``models``: S), ``seconds`` (per method) and the configuration and data description.
+    CNN and RF, and ``models``: S), ``seconds`` (per method) and the configuration and data
+    description.
     """
     log = log or (lambda _msg: None)
     t_start = time.perf_counter()
@@ -262,7 +263,7 @@ def run_cifar(
     runs["ensemble"] = [float(_acc(single_test[g].mean(0), data.test_y)) for g in groups]
     # The ensemble of every single model, one number (the paper's Figure 1 ensembles all its
     # 10 seeds); the paired rows use disjoint groups of K so that the ensemble has a spread.
-    whole = {"models": s, "ensemble": float(_acc(single_test.mean(0), data.test_y))}
+    whole.update(models=s, ensemble=float(_acc(single_test.mean(0), data.test_y)))
     log(f"single {np.mean(runs['single']):.4f}, ensemble {np.mean(runs['ensemble']):.4f}")
     record()
     single_train = predict_logits(net, single, data.train_x, cfg=cfg.train)[:, 0]  # (S, N, C)

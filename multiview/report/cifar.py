@@ -67,11 +67,12 @@ def format_table(summary: dict) -> str:
     # Summaries before stop 27 have none; with S == K it is the ensemble row itself.
     whole = summary.get("whole_ensemble", {})
     if whole and whole["models"] != summary.get("config", {}).get("ensemble_size"):
+        means = {m: stats["mean"] for m, stats in summary["methods"].items()}
         cells = [
-            f"{LABELS[m]} {100 * whole[m]:.2f} ({100 * (whole[m] - summary['methods'][base]['mean']):+.2f}"
-            f" vs the {LABELS[base]} mean)"
+            f"{LABELS[m]} {100 * whole[m]:.2f} ({100 * (whole[m] - means[base]):+.2f} vs the "
+            f"{LABELS[base]} mean)"
             for m, base in (("ensemble", "single"), ("rf_ensemble", "rf_single"))
-            if m in whole and base in summary["methods"]
+            if m in whole and base in means
         ]
         lines.append(
             f"\nEnsemble of all {whole['models']} single models (one ensemble, no interval; the "
