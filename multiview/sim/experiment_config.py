@@ -13,7 +13,7 @@ from multiview.sim.validate import check_float as _float
 from multiview.sim.validate import check_int as _int
 from multiview.sim.validate import config_field as _field
 
-__all__ = ["KD_LOSSES", "KD_READINGS", "TheoremsConfig", "theorems_preset"]
+__all__ = ["KD_LOSSES", "KD_LOSS_NAMES", "KD_READINGS", "TheoremsConfig", "theorems_preset"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,11 @@ class TheoremsConfig:
     )
     kd_weight: float = _field(
         1.0, "eta'/eta, the weight of the paper's KD term against CE (a number >= 0; 0: CE only)"
+    )
+    kd_ce_weight: float = _field(
+        1.0,
+        "weight of the student's own cross-entropy beside the KD term (a number >= 0; the "
+        "paper: 1; 0: the teacher's term alone); Hinton's loss uses 1 - alpha instead",
     )
     hinton_alpha: float = _field(
         0.5, "weight alpha of Hinton's soft (teacher) term, CE gets 1 - alpha (a number in [0, 1])"
@@ -93,6 +98,7 @@ class TheoremsConfig:
         )
         _float("kd_tau", self.kd_tau, 0.0)
         _float("kd_weight", self.kd_weight, 0.0)
+        _float("kd_ce_weight", self.kd_ce_weight, 0.0)
         _float("hinton_alpha", self.hinton_alpha, 0.0, 1.0)
         _float("hinton_temperature", self.hinton_temperature, 0.0, open_lo=True)
         _int("kd_students", self.kd_students, 1)
@@ -113,9 +119,45 @@ class TheoremsConfig:
         tau = self.tau(k)
         return 1.0 / tau if self.kd_reading == "softening" else tau
 
+    def objective_temperature(self, k: int) -> float | None:
+        """The temperature the objective actually uses: the paper's divisor for ``paper`` and
+        ``two_sided``, Hinton's ``T`` for ``hinton``, None for logit matching (no softmax)."""
+        if self.kd_loss in ("paper", "two_sided"):
+            return self.kd_temperature(k)
+        if self.kd_loss == "hinton":
+            return self.hinton_temperature
+        return None
+
+    def objective(self, k: int) -> dict[str, Any]:
+        """The distillation objective as reports name it (JSON-ready).
+
+        ``paper_objective`` is true only for the paper's truncated tempered term with the
+        student's cross-entropy at weight 1; ``name`` is the objective in words.
+        """
+        T = self.objective_temperature(k)
+        hinton = self.kd_loss == "hinton"
+        return {
+            "loss": self.kd_loss,
+            "name": KD_LOSS_NAMES[self.kd_loss],
+            "weight": self.hinton_alpha if hinton else self.kd_weight,
+            "temperature": T,
+            "reading": self.kd_reading if self.kd_loss in ("paper", "two_sided") else None,
+            "ce_weight": 1.0 - self.hinton_alpha if hinton else self.kd_ce_weight,
+            "student_steps": self.student_steps,
+            "paper_objective": self.kd_loss == "paper" and self.kd_ce_weight == 1.0,
+        }
+
 
 #: Distillation objectives (:func:`multiview.sim.losses.kd_objective`).
 KD_LOSSES = ("paper", "hinton", "two_sided", "logits", "logits_up")
+#: Each objective in words, as reports and claims name it.
+KD_LOSS_NAMES = {
+    "paper": "the paper's truncated tempered term",
+    "hinton": "Hinton's tempered KL",
+    "two_sided": "the paper's tempered term without truncation",
+    "logits": "centred logit matching",
+    "logits_up": "one-sided logit matching",
+}
 #: Readings of the paper's tempered softmax ``logit^tau`` (an inference, see losses.py).
 KD_READINGS = ("softening", "sharpening")
 

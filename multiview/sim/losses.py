@@ -134,16 +134,17 @@ def logit_up_kd_term(f: jax.Array, g: jax.Array) -> jax.Array:
 
 def kd_objective(th: TheoremsConfig, tau: float, f: jax.Array, g: jax.Array, ce: jax.Array):
     """The student's loss from its cross-entropy ``ce`` and scores ``f`` against the teacher's
-    ``g`` (``(n, k)`` each): ``CE + (eta'/eta) term`` (``paper``, ``two_sided``, ``logits``,
+    ``g`` (``(n, k)`` each): ``c CE + (eta'/eta) term`` (``c = kd_ce_weight``) (``paper``, ``two_sided``, ``logits``,
     ``logits_up``) or Hinton's mix. ``tau`` is the divisor of the tempered softmax
     (:meth:`TheoremsConfig.kd_temperature`)."""
+    c = th.kd_ce_weight
     if th.kd_loss == "paper":
-        return ce + th.kd_weight * paper_kd_term(f, g, tau)
+        return c * ce + th.kd_weight * paper_kd_term(f, g, tau)
     if th.kd_loss == "two_sided":
-        return ce + th.kd_weight * two_sided_kd_term(f, g, tau)
+        return c * ce + th.kd_weight * two_sided_kd_term(f, g, tau)
     if th.kd_loss == "logits":
-        return ce + th.kd_weight * logit_kd_term(f, g)
+        return c * ce + th.kd_weight * logit_kd_term(f, g)
     if th.kd_loss == "logits_up":
-        return ce + th.kd_weight * logit_up_kd_term(f, g)
+        return c * ce + th.kd_weight * logit_up_kd_term(f, g)
     alpha = th.hinton_alpha
     return (1 - alpha) * ce + alpha * hinton_kd_term(f, g, th.hinton_temperature)
