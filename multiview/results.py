@@ -23,10 +23,16 @@ from multiview.errors import DataError
 from multiview.experiments.sweep import grid_arrays
 from multiview.io import load_npz, read_json, to_jsonable
 from multiview.report.cifar import write_report
-from multiview.report.html_parts import esc, fmt_mean_std, verdict_badge
+from multiview.report.html_parts import esc, verdict_badge
 from multiview.report.simulation import write_simulation
 from multiview.report.sweep import write_sweep
-from multiview.report.tables import verdict_table
+from multiview.report.tables import (
+    fmt_interval,
+    fmt_measured,
+    headline_text,
+    verdict_table,
+    verdict_text,
+)
 from multiview.report.theorems import write_theorems
 from multiview.sim.config import SimConfig, TheoremsConfig, config_from_dict
 from multiview.sim.predictions import Prediction
@@ -45,6 +51,8 @@ __all__ = [
 _HTML_STYLE = {
     "holds": "color:#1a7f37;font-weight:600",
     "fails": "color:#cf222e;font-weight:600",
+    "inconclusive": "color:#9a6700;font-weight:600",
+    "not_converged": "color:#8250df;font-weight:600",
     "unknown": "color:#57606a",
 }
 
@@ -66,18 +74,28 @@ def _metrics(d: dict[str, Any]) -> dict[str, float]:
 def predictions_from(items: list[dict[str, Any]]) -> tuple[Prediction, ...]:
     """:class:`Prediction` records from ``summary.json``'s ``predictions`` (missing or null
     numbers become NaN)."""
-    return tuple(
-        Prediction(
-            id=str(p.get("id", "")),
-            claim=str(p.get("claim", "")),
-            measured=_nan(p.get("measured")),
-            measured_std=_nan(p.get("measured_std")),
-            expected=str(p.get("expected", "")),
-            holds=bool(p.get("holds")),
-            details=dict(p.get("details") or {}),
+    out = []
+    for p in items:
+        interval = p.get("interval") or [None, None]
+        verdict = p.get("verdict") or ("holds" if p.get("holds") else "fails")
+        out.append(
+            Prediction(
+                id=str(p.get("id", "")),
+                claim=str(p.get("claim", "")),
+                kind=str(p.get("kind", "paper")),
+                measured=_nan(p.get("measured")),
+                interval=(_nan(interval[0]), _nan(interval[1])),
+                n=int(p.get("n") or 0),
+                unit=str(p.get("unit", "")),
+                expected=str(p.get("expected", "")),
+                verdict=verdict,
+                measured_std=_nan(p.get("measured_std")),
+                reason=str(p.get("reason", "")),
+                objective=p.get("objective"),
+                details=dict(p.get("details") or {}),
+            )
         )
-        for p in items
-    )
+    return tuple(out)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -115,42 +133,39 @@ class _Run:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        preds = self.predictions
-        held = sum(p.holds for p in preds)
-        ids = ", ".join(f"{p.id}={'holds' if p.holds else 'fails'}" for p in preds)
-        verdicts = f"{held} of {len(preds)} predictions hold: {ids}" if preds else "no predictions"
+        preds = [p.to_dict() for p in self.predictions]
+        ids = ", ".join(f"{p['id']}={p['verdict']}" for p in preds)
+        verdicts = f"{headline_text(preds)}: {ids}" if preds else "no predictions"
         return f"{type(self).__name__}({verdicts})"
 
     @property
     def holds(self) -> bool:
-        """Whether every prediction of the run holds."""
-        return all(p.holds for p in self.predictions)
+        """Whether every paper prediction of the run holds (controls and diagnostics aside)."""
+        return all(p.holds for p in self.predictions if p.kind == "paper")
 
     def verdicts(self, verbose: bool = False):
-        """The verdict table as a ``rich`` table (id, measured, expected, verdict; with the
-        claims when ``verbose``)."""
+        """The verdict table as a ``rich`` table (id, measured, 95% interval, n, bar, verdict;
+        with the claims when ``verbose``)."""
         return verdict_table([p.to_dict() for p in self.predictions], verbose=verbose)
 
     def _repr_html_(self) -> str:
-        preds = self.predictions
-        fails = sum(not p.holds for p in preds)
-        head = (
-            f"<p><b>multiview {esc(self.kind)} run</b>: "
-            f"{len(preds) - fails} of {len(preds)} predictions hold</p>"
-        )
+        preds = [p.to_dict() for p in self.predictions]
         if not preds:
             return f"<p><b>multiview {esc(self.kind)} run</b> (no predictions)</p>"
+        head = f"<p><b>multiview {esc(self.kind)} run</b>: {esc(headline_text(preds))}</p>"
         rows = []
         for p in preds:
-            cls, word = verdict_badge(p.holds)
+            cls, _ = verdict_badge(p)
             rows.append(
-                f"<tr><td><code>{esc(p.id)}</code></td><td style='text-align:left'>"
-                f"{esc(p.claim)}</td><td>{fmt_mean_std(p.measured, p.measured_std)}</td>"
-                f"<td>{esc(p.expected)}</td><td style='{_HTML_STYLE[cls]}'>{esc(word)}</td></tr>"
+                f"<tr><td><code>{esc(p['id'])}</code></td><td>{esc(p['kind'])}</td>"
+                f"<td style='text-align:left'>{esc(p['claim'])}</td>"
+                f"<td>{fmt_measured(p)}</td><td>{fmt_interval(p)}</td><td>{p['n']}</td>"
+                f"<td>{esc(p['expected'])}</td>"
+                f"<td style='{_HTML_STYLE.get(cls, _HTML_STYLE['unknown'])}'>"
+                f"{esc(verdict_text(p))}</td></tr>"
             )
-        cols = "".join(
-            f"<th>{c}</th>" for c in ("id", "claim", "measured (mean ± std)", "expected", "verdict")
-        )
+        heads = ("id", "kind", "claim", "measured", "95% interval", "n", "bar", "verdict")
+        cols = "".join(f"<th>{c}</th>" for c in heads)
         return (
             f"{head}<table class='multiview-verdicts'><thead><tr>{cols}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"

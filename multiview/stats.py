@@ -16,6 +16,9 @@ __all__ = [
     "mean_std_dict",
     "t_quantile_975",
     "paired_interval",
+    "mean_interval",
+    "difference_interval",
+    "bootstrap_interval",
 ]
 
 #: How "± std" is computed, for table captions.
@@ -91,4 +94,73 @@ def paired_interval(values, baseline) -> dict[str, float]:
         return {"mean": nan, "low": nan, "high": nan, "half_width": nan, "n": 0}
     mean = float(d.mean())
     half = nan if n < 2 else float(t_quantile_975(n - 1) * d.std(ddof=1) / np.sqrt(n))
+    return {"mean": mean, "low": mean - half, "high": mean + half, "half_width": half, "n": n}
+
+
+def mean_interval(values) -> dict[str, float]:
+    """The mean of independent units and its 95% Student-t interval.
+
+    ``values`` are one number per independent unit (seed, disjoint ensemble, student, pair);
+    non-finite values are left out. Returns ``{"mean", "low", "high", "half_width", "n"}``;
+    with fewer than two units the interval is undefined (NaN), never a zero width.
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    return paired_interval(v, np.zeros_like(v))
+
+
+def bootstrap_interval(statistic, *units, n_boot: int = 2000, seed: int = 0) -> dict[str, float]:
+    """A percentile bootstrap 95% interval of ``statistic(*units)`` over independent units.
+
+    Arguments:
+        statistic: a function of arrays ``(n, ...)`` (one row per unit) returning a float,
+            e.g. a ratio of means.
+        units: arrays with the same first axis ``n``; a resample draws rows of all of them
+            together, so paired measurements stay paired.
+        n_boot: resamples; seed: the resampling seed (fixed, so reports are reproducible).
+
+    Returns:
+        ``{"mean": statistic of the data, "low", "high", "n"}``; with fewer than two units the
+        interval is NaN. Resamples whose statistic is not finite (e.g. a zero denominator) are
+        left out.
+    """
+    arrays = [np.asarray(u, dtype=float) for u in units]
+    n = int(arrays[0].shape[0])
+    point = float(statistic(*arrays)) if n else float("nan")
+    nan = float("nan")
+    if n < 2:
+        return {"mean": point, "low": nan, "high": nan, "n": n}
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stats = np.array([statistic(*(a[i] for a in arrays)) for i in idx], dtype=float)
+    stats = stats[np.isfinite(stats)]
+    if stats.size == 0:
+        return {"mean": point, "low": nan, "high": nan, "n": n}
+    low, high = np.percentile(stats, [2.5, 97.5])
+    return {"mean": point, "low": float(low), "high": float(high), "n": n}
+
+
+def difference_interval(values, baseline) -> dict[str, float]:
+    """``mean(values) - mean(baseline)`` of two independent samples and its 95% Welch
+    interval (unequal variances, Welch-Satterthwaite degrees of freedom).
+
+    ``n`` is the smaller sample's size (the units that limit the interval). With fewer than
+    two finite values on either side the interval is NaN.
+    """
+    a = np.asarray(values, dtype=float).ravel()
+    b = np.asarray(baseline, dtype=float).ravel()
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    nan = float("nan")
+    n = int(min(a.size, b.size))
+    if n == 0:
+        return {"mean": nan, "low": nan, "high": nan, "half_width": nan, "n": 0}
+    mean = float(a.mean() - b.mean())
+    if n < 2:
+        return {"mean": mean, "low": nan, "high": nan, "half_width": nan, "n": n}
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se2 = va + vb
+    if se2 == 0:
+        return {"mean": mean, "low": mean, "high": mean, "half_width": 0.0, "n": n}
+    df = se2**2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = float(t_quantile_975(max(1, int(np.floor(df)))) * np.sqrt(se2))
     return {"mean": mean, "low": mean - half, "high": mean + half, "half_width": half, "n": n}

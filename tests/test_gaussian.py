@@ -6,6 +6,7 @@ from multiview.errors import ConfigError
 from multiview.experiments import gaussian as G
 from multiview.sim.config import TheoremsConfig
 from multiview.sim.model import forward
+from multiview.sim.predictions import THRESHOLDS
 
 
 def test_teacher_labels_are_the_teachers_argmax_and_patches_are_pure_noise(tiny_config):
@@ -37,17 +38,23 @@ def test_prediction_agreement():
     np.testing.assert_allclose(G.prediction_agreement(s), [1.0, 0.5, 0.5])
 
 
-def test_gaussian_control_reports_gain_and_agreement(tiny_config):
+def test_gaussian_control_grades_each_variant_by_its_paired_groups(tiny_config):
     th = TheoremsConfig(teacher_size=2)
     gc = G.GaussianConfig(seeds=4, d=32, n_train=40)
     res = G.run_gaussian_control(tiny_config, th, gc=gc)
-    (pred,) = res["predictions"]
-    assert pred.id == "gaussian_no_ensemble_gain"
-    for v in ("teacher", "mixture"):
-        assert 0.0 <= pred.details[v]["agreement"] <= 1.0
+    preds = {p.id: p for p in res["predictions"]}
+    assert set(preds) == {f"gaussian_{v}_no_ensemble_gain" for v in gc.variants}
+    for v in gc.variants:
+        p, raw = preds[f"gaussian_{v}_no_ensemble_gain"], res["raw"][v]
+        assert p.kind == "control" and p.n == 2  # two disjoint ensembles of 2
+        assert 0.0 <= p.details["agreement"] <= 1.0
         assert f"gaussian_{v}_ensemble" in res["methods"]
-    expected = all(abs(pred.details[v]["gain"]) <= gc.threshold for v in gc.variants)
-    assert pred.holds == expected
+        paired = raw["ensemble"] - raw["single"].reshape(2, 2).mean(1)
+        assert p.measured == pytest.approx(paired.mean())
+        if p.details["train_acc"] < THRESHOLDS["gaussian_fit"]:
+            assert p.verdict == "not_converged"
+        elif p.details["single"] > THRESHOLDS["gaussian_ceiling"]:
+            assert p.verdict == "inconclusive" and "ceiling" in p.reason
 
 
 def test_gaussian_config_rejects_unknown_variant():

@@ -64,8 +64,8 @@ def test_report_of_a_simulate_run(runs):
     rows = _rows(page, "verdicts")
     assert len(rows) == len(summary["predictions"]) > 0
     for row, p in zip(rows, summary["predictions"], strict=True):
-        want = "holds" if p["holds"] else "fails"
-        assert f'class="{want}"' in row and f">{want}<" in row
+        want = p["verdict"]
+        assert f'class="{want}"' in row and f">{want.replace('_', ' ')}<" in row
         assert html.escape(p["claim"]) in row and html.escape(p["expected"]) in row
         if p["measured"] is None:
             assert "n/a" in row

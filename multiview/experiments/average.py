@@ -6,11 +6,17 @@ gradient descent with the single models' step. The gradient reaching member k is
 average is trained for K times as many steps (``average_steps``), i.e. the same
 ``lr x steps`` per member, so it converges.
 
-A finding worth knowing (README): giving each member a K-times larger step instead
-(``average_lr_scale = K``) makes every member run its own lottery at single-model speed
-while the averaged loss falls only 1/K as fast, and the joint average then learns the union
-of the members' views, i.e. it *does* gain. "Training the average gains nothing" depends on
-the loss falling as soon as any member has learned a view.
+The average ``(1/K) sum_k F_k`` of members ``w_k`` (threshold varrho, init std s, step
+eta) is exactly one K-times-wider network with weights ``w_k / K``, threshold ``varrho / K``,
+init std ``s / K`` and step ``eta / K^2`` (the smoothed ReLU is homogeneous:
+``ReLU~_varrho(z) / K = ReLU~_{varrho/K}(z / K)``): :func:`as_scaled_wide_model`.
+Training the average therefore runs the lottery at a K-times smaller threshold and init,
+where it is less crisp. Two measured rows let a reader attribute what the average does:
+``scaled_single``, single models at ``varrho / K`` and ``init / K`` trained as the single
+models are (the scale alone), and, when ``average_extra_lr_scale`` is set, a second
+average with a larger step (each member then runs its own lottery at single-model speed
+while the averaged loss falls only 1/K as fast, and the average learns more of the union
+of its members' views). The paper's setting is ``average_lr_scale = 1``.
 """
 
 from __future__ import annotations
@@ -36,7 +42,13 @@ from multiview.sim.single import (
 )
 from multiview.sim.train import train
 
-__all__ = ["average_loss_fn", "as_wide_model", "record_average", "run_train_average"]
+__all__ = [
+    "average_loss_fn",
+    "as_wide_model",
+    "as_scaled_wide_model",
+    "record_average",
+    "run_train_average",
+]
 
 
 def as_wide_model(w: jax.Array) -> jax.Array:
@@ -47,6 +59,22 @@ def as_wide_model(w: jax.Array) -> jax.Array:
     *lead, K, k, m, d = w.shape
     w = jnp.moveaxis(w, -4, -3)  # (..., k, K, m, d)
     return w.reshape(*lead, k, K * m, d)
+
+
+def as_scaled_wide_model(cfg: SimConfig, w: jax.Array) -> tuple[SimConfig, jax.Array]:
+    """The average of members ``w (..., K, k, m, d)`` as one network whose scores *equal*
+    the average's: width ``K m``, weights ``w / K``, threshold ``varrho / K`` (and, for the
+    same training, init std ``init_std / K`` and step ``lr / K^2``). Returns its config and
+    weights ``(..., k, K m, d)``."""
+    K = w.shape[-4]
+    model = replace(
+        cfg.model,
+        width=cfg.model.width * K,
+        varrho=cfg.model.varrho / K,
+        init_std=cfg.model.init_std / K,
+    )
+    train_cfg = replace(cfg.train, lr=cfg.train.lr / K**2)
+    return replace(cfg, model=model, train=train_cfg), as_wide_model(w) / K
 
 
 @functools.lru_cache(maxsize=16)
@@ -67,19 +95,18 @@ def record_average(w, data):
     return record_views(as_wide_model(w), data)
 
 
-def run_train_average(
-    cfg: SimConfig, th: TheoremsConfig, datasets: Datasets, on_chunk=None
-) -> dict[str, Any]:
-    """The jointly trained average of K members, and a single model of K times the width."""
+def _train_average(cfg, th, datasets, scale, on_chunk) -> tuple[dict[str, Any], int]:
+    """Train ``th.average_groups`` averages of ``th.average_size`` members at ``lr x scale``;
+    per-average metrics (views at the single models' cut ``cfg``'s caller passes) and the
+    steps used."""
     K, G = th.average_size, th.average_groups
     keys, w0 = init_models(cfg, G * K, offset=INIT_OFFSETS["train_average"])
     w0 = w0.reshape(G, K, *w0.shape[1:])
-    scale = th.average_lr_scale
     steps = th.average_steps or max(1, round(cfg.train.steps * K / scale))
     tcfg = replace(
         cfg.train, lr=cfg.train.lr * scale, steps=steps, chunks=min(steps, cfg.train.chunks)
     )
-    w_avg, hist_avg = train(
+    w_avg, hist = train(
         average_loss_fn(cfg.model),
         w0,
         training_data(datasets),
@@ -89,18 +116,51 @@ def run_train_average(
         record_fn=record_average,
         on_chunk=on_chunk,
     )
-    w_avg_wide = as_wide_model(w_avg)  # (G, k, K*m, d): same predictions as the average
+    return w_avg, hist, steps
+
+
+def run_train_average(
+    cfg: SimConfig, th: TheoremsConfig, datasets: Datasets, cut: float, on_chunk=None
+) -> dict[str, Any]:
+    """The jointly trained average of K members, a single model of K times the width, single
+    models at the average's scale (``varrho / K``, ``init / K``) and, when
+    ``th.average_extra_lr_scale`` is set, the average again at that step.
+
+    Views are counted at ``cut``, the single models' learned-view cut. Returns per-model
+    metric dicts ``average``, ``wide``, ``scaled_single`` (and ``extra``), each ``(G, ...)``.
+    """
+    K, G = th.average_size, th.average_groups
     wide_cfg = replace(cfg, model=replace(cfg.model, width=cfg.model.width * K), seeds=G)
-    avg_metrics = evaluate_single_models(wide_cfg, datasets, w_avg_wide, hist_avg)
+
+    def measure(w_avg, hist):
+        # the average's predictions are those of its members as one wide model
+        return evaluate_single_models(wide_cfg, datasets, as_wide_model(w_avg), hist, cut)
+
+    w_avg, hist_avg, steps = _train_average(cfg, th, datasets, th.average_lr_scale, on_chunk)
+    out: dict[str, Any] = {
+        "K": K,
+        "groups": G,
+        "lr_scale": th.average_lr_scale,
+        "steps": steps,
+        "average": measure(w_avg, hist_avg),
+    }
     w_wide, hist_wide = train_single_models(
         wide_cfg, datasets, seeds=G, offset=INIT_OFFSETS["wide_model"], on_chunk=on_chunk
     )
-    wide_metrics = evaluate_single_models(wide_cfg, datasets, w_wide, hist_wide)
-    return {
-        "K": K,
-        "groups": G,
-        "lr_scale": scale,
-        "steps": steps,
-        "average": avg_metrics,
-        "wide": wide_metrics,
-    }
+    out["wide"] = evaluate_single_models(wide_cfg, datasets, w_wide, hist_wide, cut)
+    scaled_model = replace(cfg.model, varrho=cfg.model.varrho / K, init_std=cfg.model.init_std / K)
+    scaled_cfg = replace(cfg, model=scaled_model, seeds=G)
+    w_sc, hist_sc = train_single_models(
+        scaled_cfg, datasets, seeds=G, offset=INIT_OFFSETS["scaled_single"], on_chunk=on_chunk
+    )
+    out["scaled_single"] = evaluate_single_models(scaled_cfg, datasets, w_sc, hist_sc, cut / K)
+    if th.average_extra_lr_scale:
+        w_x, hist_x, steps_x = _train_average(
+            cfg, th, datasets, th.average_extra_lr_scale, on_chunk
+        )
+        out["extra"] = {
+            "lr_scale": th.average_extra_lr_scale,
+            "steps": steps_x,
+            **measure(w_x, hist_x),
+        }
+    return out

@@ -103,13 +103,15 @@ def train_students(cfg: SimConfig, th: TheoremsConfig, datasets, w0, teacher, ke
 
 def distill_diagnostics(cfg, th, sim, teacher_train, per_student, w) -> dict[str, Any]:
     """Why distillation does or does not transfer the views: the teacher's dark-knowledge
-    contrast on its training data (split by the views its student learned), the students'
-    off-target score with training vs fresh noise (a single model's beside it), and the
-    students' Lambda of learned / not learned views beside the single models'."""
+    contrast on its training data (split by the views its student learned) at the
+    temperature the objective uses, the students' off-target score with training vs fresh
+    noise (a single model's beside it), and the students' Lambda of learned / not learned
+    views beside the single models'."""
     train = sim.data.train
     return {
+        "objective": th.objective(cfg.data.k),
         "teacher_contrast": teacher_contrast(
-            teacher_train, train, th.kd_temperature(cfg.data.k), per_student["learned"]
+            teacher_train, train, th.objective_temperature(cfg.data.k), per_student["learned"]
         ),
         "student_noise": offtarget_noise(cfg, train, w),
         "single_noise": offtarget_noise(cfg, train, sim.weights[:1]),
@@ -123,6 +125,7 @@ def _recovered(per_student, teacher_single, single_single) -> dict[str, float]:
     st = float(np.mean(per_student["test_acc_single"]))
     return {
         "single_view": st,
+        "multi_view": float(np.mean(per_student["test_acc_multi"])),
         "recovered_fraction": (st - float(np.mean(single_single))) / gain
         if gain > 0
         else float("nan"),
@@ -130,20 +133,44 @@ def _recovered(per_student, teacher_single, single_single) -> dict[str, float]:
     }
 
 
+#: The oracle teachers: (share of the views' score, multiple of the single models' Lambda).
+ORACLE_VARIANTS = tuple((share, scale) for share in (0.5, 1.0) for scale in (0.5, 1.0, 2.0))
+
+
 def run_oracle_kd(cfg, th, sim, teacher_single, keys, w0, on_chunk=None) -> dict[str, Any]:
-    """The oracle-teacher control: the same students (inits ``w0``) distilled from
-    :func:`oracle_teacher_scores` at the single models' mean Lambda of their strongest view
-    per class (the learned one where one is learned)."""
+    """The oracle-teacher control: the same students (inits ``w0 (G, k, m, d)``) distilled
+    from :func:`oracle_teacher_scores` built from the true feature coefficients, for every
+    (share, Lambda multiple) of :data:`ORACLE_VARIANTS`; Lambda is the single models' mean
+    Lambda of their strongest view per class. One vmapped run trains every variant.
+
+    It is this ideal teacher at this scale, not an upper bound on what a teacher can do: a
+    real ensemble's scores also carry its members' memorized noise and unequal views, which
+    may transfer more or less.
+    """
     lam = float(np.mean(np.max(sim.per_seed["lambda_final"], axis=-1)))
-    g = np.asarray(oracle_teacher_scores(cfg.model, sim.data.train.coef, lam))
+    coef = sim.data.train.coef
     G = w0.shape[0]
-    params, history = train_students(
-        cfg, th, sim.data, w0, np.broadcast_to(g, (G, *g.shape)), keys, on_chunk
-    )
-    per_student = evaluate_single_models(cfg, sim.data, params["w"], history)
-    out = _recovered(per_student, teacher_single, sim.per_seed["test_acc_single"])
-    contrast = teacher_contrast(g, sim.data.train, th.kd_temperature(cfg.data.k))
-    return {**out, "lambda": lam, "teacher_contrast": contrast}
+    teachers = [
+        np.asarray(oracle_teacher_scores(cfg.model, coef, lam * scale, share))
+        for share, scale in ORACLE_VARIANTS
+    ]
+    g = np.concatenate([np.broadcast_to(t, (G, *t.shape)) for t in teachers])
+    n_var = len(ORACLE_VARIANTS)
+    w_all = jnp.concatenate([w0] * n_var)
+    keys_all = jnp.concatenate([keys] * n_var)
+    params, history = train_students(cfg, th, sim.data, w_all, g, keys_all, on_chunk)
+    cut = float(sim.per_seed["learned_cut"][0])
+    per_student = evaluate_single_models(cfg, sim.data, params["w"], history, cut)
+    T = th.objective_temperature(cfg.data.k)
+    variants = []
+    for v, (share, scale) in enumerate(ORACLE_VARIANTS):
+        part = {name: a[v * G : (v + 1) * G] for name, a in per_student.items()}
+        out = _recovered(part, teacher_single, sim.per_seed["test_acc_single"])
+        contrast = teacher_contrast(teachers[v], sim.data.train, T)
+        variants.append(
+            {"share": share, "lambda_scale": scale, **out, "teacher_contrast": contrast}
+        )
+    return {"lambda": lam, "variants": variants}
 
 
 def run_kd(
@@ -155,9 +182,16 @@ def run_kd(
     oracle: bool = True,
     oracle_chunk=None,
 ) -> dict[str, Any]:
-    """Students distilled from ensembles of ``th.teacher_size`` members of the sweep ``sim``
-    (scores ``(S, n, k)`` per set from :func:`multiview.sim.single.model_scores`), their
-    diagnostics, and (``oracle``) the oracle-teacher control."""
+    """Students distilled from disjoint ensembles of ``th.teacher_size`` members of the sweep
+    ``sim`` (scores ``(S, n, k)`` per set from :func:`multiview.sim.single.model_scores`),
+    one student per teacher, their diagnostics, and (``oracle``) the oracle-teacher control.
+
+    Returns (besides diagnostics): ``student`` per-student metrics ``(G, ...)`` (views
+    counted at the single models' cut), ``teacher`` accuracies ``(G,)``,
+    ``members_single_view`` ``(G,)`` the mean single-view accuracy of each teacher's members
+    (the student's paired baseline), and ``pair_gain`` ``(G // 2,)``: what an ensemble of two
+    students adds over its members, per disjoint pair.
+    """
     S = cfg.seeds
     K = min(th.teacher_size, S)
     groups = group_seeds(S, K, max_groups=th.kd_students)
@@ -166,12 +200,12 @@ def run_kd(
     keys, w0 = init_models(cfg, G, offset=S)
     params, history = train_students(cfg, th, sim.data, w0, teacher["train"], keys, on_chunk)
     w = params["w"]
-    per_student = evaluate_single_models(cfg, sim.data, w, history)
+    cut = float(sim.per_seed["learned_cut"][0])
+    per_student = evaluate_single_models(cfg, sim.data, w, history, cut)
     st_scores = model_scores(cfg, sim.data, w)
-    all_students = np.arange(G)[None]
-    student_ens = accuracies(
-        {n: ensemble_scores(s, all_students) for n, s in st_scores.items()}, sim.data
-    )
+    pairs = group_seeds(G, 2)
+    pair_acc = accuracies({n: ensemble_scores(s, pairs) for n, s in st_scores.items()}, sim.data)
+    pair_gain = pair_acc["test_acc_single"] - per_student["test_acc_single"][pairs].mean(1)
     teacher_acc = accuracies(teacher, sim.data)
     diag = distill_diagnostics(cfg, th, sim, teacher["train"], per_student, w)
     diag["real_teacher"] = _recovered(
@@ -184,10 +218,11 @@ def run_kd(
     return {
         "teacher_size": K,
         "teacher": teacher_acc,
+        "members_single_view": sim.per_seed["test_acc_single"][groups].mean(1),
         "diagnostics": diag,
         "teacher_view_coverage": sim.per_seed["learned"][groups].any(axis=1).mean(axis=(1, 2)),
         "student": per_student,
-        "student_ensemble": student_ens,
+        "pair_gain": pair_gain,
         "history": history,
         "w": w,
     }
@@ -196,7 +231,14 @@ def run_kd(
 def run_self_distill(
     cfg: SimConfig, th: TheoremsConfig, sim, scores, on_chunk=None
 ) -> dict[str, Any]:
-    """Students from sweep seed ``2p + 1`` distilled from the single model of seed ``2p``."""
+    """Students from sweep seed ``2p + 1`` distilled from the single model of seed ``2p``.
+
+    Returns (besides diagnostics) per pair ``(P,)``: ``student`` metrics, ``pair_single`` the
+    mean single-view accuracy of the pair's two single models (the baseline of both gains),
+    ``pair_ensemble`` the accuracies of their 2-ensemble, ``union_covered`` (the student
+    learned at least the union of the pair's views, per class; 0 for a student under the
+    multi-view gate is applied by the verdict, not here).
+    """
     P = min(th.sd_pairs, cfg.seeds // 2)
     teachers, students = 2 * np.arange(P), 2 * np.arange(P) + 1
     keys = init_keys(cfg)[students]
@@ -205,7 +247,8 @@ def run_self_distill(
         cfg, th, sim.data, w0, scores["train"][teachers], keys, on_chunk
     )
     w = params["w"]
-    per_student = evaluate_single_models(cfg, sim.data, w, history)
+    cut = float(sim.per_seed["learned_cut"][0])
+    per_student = evaluate_single_models(cfg, sim.data, w, history, cut)
     learned = sim.per_seed["learned"]
     union = learned[teachers] | learned[students]  # (P, k, V)
     got = per_student["learned"]
@@ -216,8 +259,10 @@ def run_self_distill(
         "w": w,
         "pairs": P,
         "student": per_student,
+        "union": union,
         "union_match": (got == union).all(axis=-1).mean(axis=-1),  # (P,) classes matching
         "union_covered": (got | ~union).all(axis=-1).mean(axis=-1),  # learned >= union
+        "pair_single": sim.per_seed["test_acc_single"][pairs].mean(1),
         "pair_ensemble": accuracies(
             {n: ensemble_scores(s, pairs) for n, s in scores.items()}, sim.data
         ),

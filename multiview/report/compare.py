@@ -86,7 +86,7 @@ def build_comparison(
     rows, classes = [], []
     for pid in list(pa) + [k for k in pb if k not in pa]:
         x, y = pa.get(pid, {}), pb.get(pid, {})
-        va, vb = verdict_badge(x.get("holds")), verdict_badge(y.get("holds"))
+        va, vb = verdict_badge(x), verdict_badge(y)
         classes.append("changed" if va != vb else va[0])
         rows.append(
             [

@@ -18,7 +18,6 @@ from multiview.report.html_parts import (
     SKIP_SECTIONS,
     esc,
     figure_html,
-    fmt_mean_std,
     html_table,
     kv_table,
     methods_table,
@@ -30,6 +29,7 @@ from multiview.report.html_parts import (
     write_page,
 )
 from multiview.report.run_folder import ReportError, flatten, load_run
+from multiview.report.tables import fmt_interval, fmt_measured, headline_text, verdict_text
 
 __all__ = [
     "ReportError",
@@ -44,29 +44,34 @@ __all__ = [
 def render_report(run: dict[str, Any]) -> str:
     """The HTML text of one run's report (see :func:`build_report`)."""
     s, preds = run["summary"], run["summary"].get("predictions", [])
-    fails, prov, body = sum(p.get("holds") is False for p in preds), run["provenance"], []
+    prov, body = run["provenance"], []
     sub = [f"{esc(run['kind'])} run", f"folder <code>{esc(run['dir'].resolve())}</code>"] + (
         [f"created {esc(prov['created'])}"] if prov.get("created") else []
     )
-    if preds:  # the verdict table: one row per prediction, classed holds / fails / unknown
+    if preds:  # the verdict table: one row per prediction, classed by its verdict
         rows = [
             [
                 f"<code>{esc(p.get('id', ''))}</code>",
+                esc(p.get("kind", "")),
                 esc(p.get("claim", "")),
-                td_num(fmt_mean_std(p.get("measured"), p.get("measured_std"))),
+                td_num(fmt_measured(p)),
+                td_num(fmt_interval(p)),
+                td_num(str(p.get("n", ""))),
                 esc(p.get("expected", "")),
-                f'<span class="badge">{verdict_badge(p.get("holds"))[1]}</span>',
+                f'<span class="badge">{esc(verdict_text(p))}</span>',
             ]
             for p in preds
         ]
+        paper = [p for p in preds if p.get("kind", "paper") == "paper"]
+        fails = any(verdict_badge(p)[0] != "holds" for p in paper)
         body.append(
             f'<h2>Predictions <span class="badge {"fails" if fails else "holds"}">'
-            f"{len(preds) - fails} of {len(preds)} hold</span></h2>"
+            f"{esc(headline_text(preds))}</span></h2>"
             + html_table(
-                ["id", "claim", "measured (mean ± std)", "expected", "verdict"],
+                ["id", "kind", "claim", "measured", "95% interval", "n", "bar", "verdict"],
                 rows,
                 "verdicts",
-                [verdict_badge(p.get("holds"))[0] for p in preds],
+                [verdict_badge(p)[0] for p in preds],
             )
         )
     if run["sweep"] is not None:

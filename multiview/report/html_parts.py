@@ -70,6 +70,9 @@ background:var(--okbg)}.fails .badge,.badge.fails{color:var(--bad);background:va
 .unknown .badge,.badge.unknown{color:var(--mut);background:#eaeef2}
 tr.holds td:first-child{border-left:4px solid var(--ok)}
 tr.fails td:first-child{border-left:4px solid var(--bad)}
+.inconclusive .badge{color:#9a6700;background:#fff8c5}.not_converged .badge{color:#8250df;
+background:#fbefff}tr.inconclusive td:first-child{border-left:4px solid #bf8700}
+tr.not_converged td:first-child{border-left:4px solid #8250df}
 tr.changed td:first-child{border-left:4px solid #bf8700}.cols{display:grid;
 grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:0 24px}.figs{display:grid;gap:18px;
 margin-bottom:18px;grid-template-columns:repeat(auto-fill,minmax(460px,1fr))}figure{margin:0;
@@ -116,9 +119,15 @@ def fmt_stat(v: Any) -> str:
     return fmt_num(v)
 
 
-def verdict_badge(holds: Any) -> tuple[str, str]:
-    """(row class, text) of a prediction's ``holds``: true, false, or missing / null."""
-    return {True: ("holds", "holds"), False: ("fails", "fails")}.get(holds, ("unknown", "n/a"))
+def verdict_badge(p: dict[str, Any]) -> tuple[str, str]:
+    """(row class, text) of a prediction: its ``verdict`` (holds, fails, inconclusive, not
+    converged), or, for a record with only ``holds``, true / false / missing."""
+    verdict = p.get("verdict")
+    if verdict in ("holds", "fails", "inconclusive", "not_converged"):
+        return verdict, verdict.replace("_", " ")
+    return {True: ("holds", "holds"), False: ("fails", "fails")}.get(
+        p.get("holds"), ("unknown", "n/a")
+    )
 
 
 def html_table(

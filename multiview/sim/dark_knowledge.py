@@ -53,35 +53,44 @@ def _off_target(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
 
 
 def teacher_contrast(
-    g: np.ndarray, data: Dataset, temperature: float, learned: np.ndarray | None = None
-) -> dict[str, float]:
+    g: np.ndarray, data: Dataset, temperature: float | None, learned: np.ndarray | None = None
+) -> dict[str, float | None]:
     """Dark-knowledge contrast of teacher scores ``g`` (``(G, n, k)`` or ``(n, k)``) on
     ``data`` (its training set) at ``temperature``; ``learned (G, k, V)``: the views each
-    teacher's student learned, to split the present off-target features by them."""
+    teacher's student learned, to split the present off-target features by them.
+
+    ``temperature`` is the one the distillation objective uses
+    (:meth:`~multiview.sim.experiment_config.TheoremsConfig.objective_temperature`); None (an
+    objective on the scores themselves, such as logit matching) leaves out the tempered
+    probabilities, which that objective never sees."""
     g = np.asarray(g, dtype=np.float64)
     g = g[None] if g.ndim == 2 else g
     feat, other = _off_target(data)  # (n, k, V), (n, k)
     present = feat.any(-1)
-    z = g / temperature
-    p = np.exp(z - z.max(-1, keepdims=True))
-    p /= p.sum(-1, keepdims=True)
     n = g.shape[1]
     y = np.asarray(data.y)
-    out = {
-        "temperature": float(temperature),
+    out: dict[str, float | None] = {
+        "temperature": None if temperature is None else float(temperature),
         "score_true": float(g[:, np.arange(n), y].mean()),
         "score_present": _mean(g, np.broadcast_to(present, g.shape)),
         "score_absent": _mean(g, np.broadcast_to(other & ~present, g.shape)),
-        "prob_present": _mean(p, np.broadcast_to(present, g.shape)),
-        "prob_absent": _mean(p, np.broadcast_to(other & ~present, g.shape)),
     }
+    p = None
+    if temperature is not None:
+        z = g / temperature
+        p = np.exp(z - z.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        out["prob_present"] = _mean(p, np.broadcast_to(present, g.shape))
+        out["prob_absent"] = _mean(p, np.broadcast_to(other & ~present, g.shape))
     if learned is not None:
         known = np.asarray(learned)[:, None]  # (G, 1, k, V)
         gv = np.broadcast_to(g[..., None], known.shape[:1] + feat.shape)
-        pv = np.broadcast_to(p[..., None], gv.shape)
         for name, mask in (("known", feat & known), ("unknown", feat & ~known)):
             out[f"score_present_student_{name}"] = _mean(gv, mask)
-            out[f"prob_present_student_{name}"] = _mean(pv, mask)
+            if p is not None:
+                out[f"prob_present_student_{name}"] = _mean(
+                    np.broadcast_to(p[..., None], gv.shape), mask
+                )
     return out
 
 

@@ -65,6 +65,11 @@ class TheoremsConfig:
     average_lr_scale: float = _field(
         1.0, "learning rate of the joint average, as a multiple of lr (a number > 0)"
     )
+    average_extra_lr_scale: float = _field(
+        0.0,
+        "a second trained average at this multiple of lr, from the same members, reported as "
+        "a labelled extra row (a number >= 0; 0: none)",
+    )
     average_steps: int = _field(
         0,
         "steps of the joint average (an integer >= 0; 0: steps * K / average_lr_scale, the same "
@@ -105,6 +110,7 @@ class TheoremsConfig:
         _int("average_size", self.average_size, 1)
         _int("average_groups", self.average_groups, 1)
         _float("average_lr_scale", self.average_lr_scale, 0.0, open_lo=True)
+        _float("average_extra_lr_scale", self.average_extra_lr_scale, 0.0)
         _int("average_steps", self.average_steps, 0)
         _int("sd_pairs", self.sd_pairs, 1)
         _int("student_steps", self.student_steps, 0)

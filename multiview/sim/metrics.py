@@ -18,6 +18,7 @@ from multiview.sim.model import correlations, forward
 __all__ = [
     "view_lambda",
     "view_phi",
+    "view_cut",
     "learned_views",
     "view_counts",
     "lottery_agreement",
@@ -41,17 +42,26 @@ def view_phi(w: jax.Array, features: jax.Array) -> jax.Array:
     return jnp.maximum(correlations(w, features), 0.0).sum(axis=-2)
 
 
-def learned_views(lam: np.ndarray, varrho: float, ratio: float = 0.5) -> np.ndarray:
-    """Which views were learned: ``(..., k, V)`` bool from final Lambda ``(..., k, V)``.
+def view_cut(lam_single: np.ndarray, varrho: float, ratio: float = 0.5) -> float:
+    """The absolute Lambda above which a view counts as learned, anchored on single models.
 
-    A view is learned when its Lambda has reached the smoothed ReLU's linear regime
-    (``>= varrho / 2``; an unlearned view stays near its initial scale, far below) and is at
-    least ``ratio`` times the class's strongest view (so a view trailing far behind the
-    winner does not count, as in the paper's "one view learned, the other not").
+    ``max(varrho / 2, ratio * median)``, where the median is over the single models' views
+    that reached the smoothed ReLU's linear regime (``Lambda >= varrho / 2``; ``lam_single``
+    ``(S, k, V)`` final Lambda). One cut serves every model of a run (single models,
+    students, averages), so "learned" means the same height everywhere and cannot be met by
+    a view that trails a collapsed model's other view, as a relative cut could.
     """
-    lam = np.asarray(lam)
-    top = lam.max(axis=-1, keepdims=True)
-    return (lam >= 0.5 * varrho) & (lam >= ratio * top)
+    lam = np.asarray(lam_single, dtype=float).ravel()
+    strong = lam[np.isfinite(lam) & (lam >= 0.5 * varrho)]
+    if strong.size == 0:
+        return 0.5 * varrho
+    return float(max(0.5 * varrho, ratio * np.median(strong)))
+
+
+def learned_views(lam: np.ndarray, cut: float) -> np.ndarray:
+    """Which views were learned: ``(..., k, V)`` bool, ``Lambda >= cut`` from final Lambda
+    ``(..., k, V)`` and the run's :func:`view_cut`."""
+    return np.asarray(lam) >= cut
 
 
 def view_counts(learned: np.ndarray) -> dict[str, np.ndarray]:

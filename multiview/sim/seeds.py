@@ -34,6 +34,7 @@ INIT_OFFSETS = MappingProxyType(
         "sweep": 0,  # the single models of every experiment (seeds 0 .. S - 1)
         "train_average": 10_000,  # members of the jointly trained averages
         "wide_model": 20_000,  # the single model of K times the width
+        "scaled_single": 30_000,  # single models at the average's varrho / K and init / K
         "rf": 40_000,  # random-feature models (single, then KD students, then averages)
         "ntk": 60_000,  # NTK-linearized models (same layout)
         "gaussian": 80_000,  # networks of the Gaussian-like control

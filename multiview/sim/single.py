@@ -30,6 +30,7 @@ __all__ = [
     "init_models",
     "init_weights_from",
     "train_single_models",
+    "view_metrics",
     "evaluate_single_models",
     "model_scores",
     "accuracies",
@@ -113,17 +114,55 @@ def train_single_models(
     )
 
 
-def evaluate_single_models(
-    cfg: SimConfig, datasets: Datasets, w: jax.Array, history: History
+def view_metrics(
+    cfg: SimConfig,
+    datasets: Datasets,
+    w: jax.Array,
+    lam_final: np.ndarray,
+    lam0: np.ndarray,
+    cut: float,
 ) -> dict[str, np.ndarray]:
-    """Per-seed metrics of trained single models: dict of ``(S, ...)`` arrays."""
-    lam_final = M.view_lambda(w, datasets.features)
-    lam0 = history.records["lambda"][:, 0]
-    learned = M.learned_views(np.asarray(lam_final), cfg.model.varrho)
+    """The per-seed metrics that depend on which views count as learned (``Lambda >= cut``):
+    view counts, lottery agreement, memorization, ``learned (S, k, V)`` and ``learned_cut``
+    ``(S,)`` (the cut, repeated per seed so blocks of seeds concatenate).
+
+    Arguments:
+        w: ``(S, k, m, d)`` weights; lam_final, lam0: ``(S, k, V)`` final and initial Lambda.
+    """
+    learned = M.learned_views(lam_final, cut)
     counts = M.view_counts(learned)
     redraw_keys = jax.random.split(data_stream(cfg, "noise_redraw"), 4)
     redrawn = [redraw_noise(cfg.data, datasets.train, kk) for kk in redraw_keys]
     mem = M.memorization(cfg.model, w, datasets.train, redrawn, learned)
+    return {
+        "frac_classes_one_view": counts["one"],
+        "frac_classes_all_views": counts["all"],
+        "frac_classes_no_view": counts["none"],
+        "lottery_agreement": M.lottery_agreement(learned, lam0),
+        "memorization_flip_rate": mem["flip_unlearned"],
+        "memorization_flip_rate_learned": mem["flip_learned"],
+        "learned": learned,
+        "learned_cut": np.full(learned.shape[0], cut),
+    }
+
+
+def evaluate_single_models(
+    cfg: SimConfig,
+    datasets: Datasets,
+    w: jax.Array,
+    history: History,
+    cut: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-seed metrics of trained models ``w (S, k, m, d)``: dict of ``(S, ...)`` arrays.
+
+    ``cut`` is the Lambda above which a view counts as learned
+    (:func:`multiview.sim.metrics.view_cut`); None anchors it on these models themselves
+    (single models). Students and averages pass their run's single-model cut.
+    """
+    lam_final = np.asarray(M.view_lambda(w, datasets.features))
+    lam0 = history.records["lambda"][:, 0]
+    if cut is None:
+        cut = M.view_cut(lam_final, cfg.model.varrho)
     return {
         "train_acc": M.accuracy(M.predict(cfg.model, w, datasets.train.x), datasets.train.y),
         "test_acc_multi": M.accuracy(
@@ -132,15 +171,9 @@ def evaluate_single_models(
         "test_acc_single": M.accuracy(
             M.predict(cfg.model, w, datasets.test_single.x), datasets.test_single.y
         ),
-        "frac_classes_one_view": counts["one"],
-        "frac_classes_all_views": counts["all"],
-        "frac_classes_no_view": counts["none"],
-        "lottery_agreement": M.lottery_agreement(learned, lam0),
-        "memorization_flip_rate": mem["flip_unlearned"],
-        "memorization_flip_rate_learned": mem["flip_learned"],
         "lambda_init": lam0,
-        "lambda_final": np.asarray(lam_final),
-        "learned": learned,
+        "lambda_final": lam_final,
+        **view_metrics(cfg, datasets, w, lam_final, lam0, cut),
     }
 
 
