@@ -75,7 +75,8 @@ def test_separated_presets_carry_their_experiment_settings():
         assert name in PRESETS and name in THEOREMS_REGIMES
         th = theorems_preset(name)
         assert th.kd_loss == "logits" and th.kd_weight == 0.2 and th.student_steps > 0
-        assert th.average_lr_scale == 4.0
+        # the paper's step for the average; the lr x 4 variant is an extra row
+        assert th.average_lr_scale == 1.0 and th.average_extra_lr_scale == 4.0
         # options still win over the preset's settings
         assert theorems_preset(name, kd_weight=0.5).kd_weight == 0.5
         assert theorems_preset(name, kd_loss=None).kd_loss == "logits"
