@@ -14,6 +14,7 @@ __all__ = [
     "INTERVAL_CONVENTION",
     "mean_std",
     "mean_std_dict",
+    "format_mean_std",
     "t_quantile_975",
     "paired_interval",
 ]
@@ -52,6 +53,18 @@ def mean_std_dict(values) -> dict[str, float]:
     """``{"mean", "std"}`` of :func:`mean_std`, the shape used in summaries."""
     mean, std = mean_std(values)
     return {"mean": mean, "std": std}
+
+
+def format_mean_std(mean, std=None, digits: int = 3) -> str:
+    """The one text format of a measurement: ``"0.857 ± 0.000"``, both numbers with
+    ``digits`` decimals (a std under the last digit reads 0.000, never switches notation);
+    the mean alone when the std is missing or not finite; ``"n/a"`` for a missing mean."""
+    if mean is None or not np.isfinite(float(mean)):
+        return "n/a"
+    text = f"{float(mean):.{digits}f}"
+    if std is not None and np.isfinite(float(std)):
+        text += f" ± {float(std):.{digits}f}"
+    return text
 
 
 def t_quantile_975(df: int) -> float:

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from multiview import __version__
 from multiview.cli.runs import print_json
 from multiview.console import caused_by_interrupt, interrupt_reported
 from multiview.errors import ConfigError, MultiviewError
@@ -35,6 +36,8 @@ from multiview.sim.config import (
     theorems_preset,
     with_overrides,
 )
+from multiview.sim.config_file import ConfigValues, parse_overrides, read_config_file
+from multiview.stats import format_mean_std
 
 __all__ = [
     "app",
@@ -67,8 +70,41 @@ console = Console(stderr=True, soft_wrap=True)
 out_console = Console()
 
 
+def _flag_type_hidden(display_type_rich: Callable[..., Any]) -> Callable[..., Any]:
+    """Typer's help column of value types, empty for an on/off flag (typer >= 0.2x writes
+    ``<bool>`` beside every flag, ``--help`` included, though a flag takes no value)."""
+
+    @functools.wraps(display_type_rich)
+    def shown(self, ctx):
+        return None if getattr(self, "is_flag", False) else display_type_rich(self, ctx)
+
+    return shown
+
+
+if hasattr(typer.core.TyperOption, "display_type_rich"):
+    typer.core.TyperOption.display_type_rich = _flag_type_hidden(
+        typer.core.TyperOption.display_type_rich
+    )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out_console.print(f"multiview {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="print the version and exit",
+        ),
+    ] = False,
+) -> None:
     """multiview: watch the multi-view theory of ensembles and distillation happen."""
 
 
@@ -160,12 +196,47 @@ def _theorems_config(values: dict[str, Any], preset_name: str = "default") -> Th
     return theorems_preset(preset_name, **given)  # the preset's settings, options win
 
 
-def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Give ``func(cfg: SimConfig, [th: TheoremsConfig,] **rest)`` ``--preset`` and one option
-    per config field (and per experiment field when it takes ``th``).
+def _given_twice(flags: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Refuse a field set both by a flag and by a ``key=value`` override to another value."""
+    for name, value in extra.items():
+        flag = flags.get(name)
+        if flag is not None and str(flag) != str(value) and flag != value:
+            raise ConfigError(
+                f"{name} is given twice: --{name.replace('_', '-')} {flag} and "
+                f"{name}={value}; give one of them"
+            )
 
-    The wrapper resolves the preset, applies the given fields and validates once; errors
-    are reported by :func:`add_command`.
+
+ConfigFileOpt = Annotated[
+    Optional[Path],  # noqa: UP045 - typer needs Optional here
+    typer.Option(
+        "--config",
+        help="start from this config file: a run's config.json (reproduces that run), or a "
+        "TOML / JSON file with the config's fields (nested [data] tables or flat); flags and "
+        "KEY=VALUE overrides win over it (default: none)",
+        show_default=False,
+        rich_help_panel="Config fields",
+    ),
+]
+OverridesArg = Annotated[
+    Optional[list[str]],  # noqa: UP045 - typer needs Optional here
+    typer.Argument(
+        metavar="KEY=VALUE",
+        help="config overrides after the command, by field name or dotted: k=20 "
+        "data.noise_scale=1.5 theorems.teacher_size=4 (checked as the flags are)",
+        show_default=False,
+    ),
+]
+
+
+def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``func(cfg: SimConfig, [th: TheoremsConfig,] **rest)`` ``--preset``, ``--config
+    FILE``, ``KEY=VALUE`` overrides and one option per config field (and per experiment
+    field when it takes ``th``).
+
+    The wrapper resolves, in order, the preset, the config file, the flags and the
+    overrides (a later one wins; a flag and an override that disagree are refused), and
+    validates once; errors are reported by :func:`add_command`.
     """
     sig = inspect.signature(func)
     hints = typing.get_type_hints(func, include_extras=True)  # string annotations resolved
@@ -177,6 +248,9 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ]
     params = [
         inspect.Parameter(
+            "overrides", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=OverridesArg
+        ),
+        inspect.Parameter(
             "preset_name",
             inspect.Parameter.KEYWORD_ONLY,
             default="default",
@@ -187,7 +261,10 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
                     help="named preset the config fields start from: " + ", ".join(PRESETS),
                 ),
             ],
-        )
+        ),
+        inspect.Parameter(
+            "config_file", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigFileOpt
+        ),
     ]
     taken = {p.name for p in rest}
     field_names = [name for name, _, _ in all_fields() if name not in taken]
@@ -204,11 +281,24 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(**kwargs):
-        overrides = {n: kwargs.pop(n) for n in field_names}
+        flags = {n: kwargs.pop(n) for n in field_names}
+        th_flags = {n: kwargs.pop(n) for n in th_names}
         name = kwargs.pop("preset_name")
-        cfg = with_overrides(preset(name), **overrides)
+        path = kwargs.pop("config_file")
+        extra = parse_overrides(kwargs.pop("overrides"))
+        if extra.theorems and not wants_th:
+            raise ConfigError(
+                f"{', '.join(extra.theorems)}: an experiment field; this command has none"
+            )
+        _given_twice(flags, extra.sim)
+        _given_twice(th_flags, extra.theorems)
+        file = read_config_file(path) if path is not None else ConfigValues()
+        given = {k: v for k, v in flags.items() if v is not None}
+        cfg = with_overrides(preset(name), **{**file.sim, **given, **extra.sim})
         if wants_th:
-            kwargs["th"] = _theorems_config({n: kwargs.pop(n) for n in th_names}, name)
+            th_given = {k: v for k, v in th_flags.items() if v is not None}
+            th_values = {**file.theorems, **th_given, **extra.theorems}
+            kwargs["th"] = _theorems_config(th_values, name)
         return func(cfg, **kwargs)
 
     wrapper.__signature__ = sig.replace(
@@ -244,7 +334,7 @@ def print_metrics(metrics: dict[str, float], title="Metrics (mean ± std over se
         if name.endswith("_std"):
             continue
         std = metrics.get(name + "_std")
-        table.add_row(name, f"{value:.3f}" + (f" ± {std:.3f}" if std is not None else ""))
+        table.add_row(name, format_mean_std(value, std))
     out_console.print(table)
 
 

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from multiview.stats import format_mean_std
+
 __all__ = [
     "CAPTIONS",
     "CSS",
@@ -102,7 +104,10 @@ def fmt_num(v: Any, exact: bool = False) -> str:
 
 
 def fmt_mean_std(m: Any, s: Any) -> str:
-    return fmt_num(m) + (f" ± {fmt_num(s)}" if is_finite(s) and is_finite(m) else "")
+    """Mean ± std in the one number format (:func:`multiview.stats.format_mean_std`)."""
+    if not is_finite(m):
+        return fmt_num(m)
+    return esc(format_mean_std(m, s if is_finite(s) else None))
 
 
 def fmt_stat(v: Any) -> str:
