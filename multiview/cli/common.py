@@ -151,12 +151,14 @@ def _report_interrupt(kept: str | Callable[[], str]) -> NoReturn:
 
 
 class ProgressDisplay(TerminalProgress):
-    """The progress display of every command: one bar per training stage (spinner, label,
-    bar, done/total, elapsed), lines for finished blocks of seeds, per-epoch bars for CIFAR.
+    """The progress display of every command: an overall bar (``stage 3/13: KD students``,
+    when the command knows its stages), one bar per training stage (spinner, label, bar,
+    done/total, elapsed, time remaining after compilation), lines for finished blocks of
+    seeds, per-epoch bars for CIFAR.
 
     ``display(label)`` starts a stage and returns its ``on_chunk(done, total)`` callback
     ('compiling' until the first chunk returns); :meth:`block` reports a finished block of
-    seeds and restarts the current stage's bar; :meth:`epoch` advances a CIFAR group.
+    seeds (the next block gets its own row); :meth:`epoch` advances a CIFAR group.
     """
 
     def __init__(self, enabled: bool = True):
