@@ -77,7 +77,7 @@ def test_report_of_a_simulate_run(runs):
     # every figure, inlined as a PNG data URI with a caption
     figures = sorted(p.name for p in (run / "figures").glob("*.png"))
     imgs = re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+"', page)
-    assert len(imgs) == len(figures) == 3
+    assert len(imgs) == len(figures) == 6  # Lambda, views, accuracy, lottery, memorization, curves
     assert page.count("<figcaption>") == len(figures)
     for name in figures:
         assert f"figures/{name}" in page
