@@ -17,6 +17,7 @@ __all__ = [
     "format_mean_std",
     "t_quantile_975",
     "paired_interval",
+    "welch_interval",
 ]
 
 #: How "± std" is computed, for table captions.
@@ -105,3 +106,29 @@ def paired_interval(values, baseline) -> dict[str, float]:
     mean = float(d.mean())
     half = nan if n < 2 else float(t_quantile_975(n - 1) * d.std(ddof=1) / np.sqrt(n))
     return {"mean": mean, "low": mean - half, "high": mean + half, "half_width": half, "n": n}
+
+
+def welch_interval(mean_a, std_a, n_a, mean_b, std_b, n_b) -> dict[str, float]:
+    """The unpaired difference ``b - a`` of two summaries: mean, 95% Welch t-interval, n.
+
+    ``std_a`` / ``std_b`` are population stds (ddof 0, :func:`mean_std`'s), turned into
+    sample stds here; the degrees of freedom are Welch-Satterthwaite's, rounded down. Returns
+    ``{"mean", "low", "high", "half_width", "n"}`` with ``n = n_a + n_b``; the interval is
+    NaN when either side has fewer than two values or a value is not finite.
+    """
+    nan = float("nan")
+    vals = [float(v) if v is not None else nan for v in (mean_a, std_a, mean_b, std_b)]
+    ma, sa, mb, sb = vals
+    n_a, n_b = int(n_a or 0), int(n_b or 0)
+    mean = mb - ma
+    out = {"mean": mean, "low": nan, "high": nan, "half_width": nan, "n": n_a + n_b}
+    if n_a < 2 or n_b < 2 or not np.all(np.isfinite(vals)):
+        return out
+    va = sa**2 * n_a / (n_a - 1) / n_a  # sample variance / n
+    vb = sb**2 * n_b / (n_b - 1) / n_b
+    se = float(np.sqrt(va + vb))
+    if se == 0:
+        return {**out, "low": mean, "high": mean, "half_width": 0.0}
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    half = t_quantile_975(max(1, int(df))) * se
+    return {**out, "low": mean - half, "high": mean + half, "half_width": half}

@@ -80,7 +80,8 @@ tr.fails td:first-child{border-left:4px solid var(--bad)}
 tr.changed td:first-child{border-left:4px solid #bf8700}.cols{display:grid;
 grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:0 24px}.figs{display:grid;gap:18px;
 margin-bottom:18px;grid-template-columns:repeat(auto-fill,minmax(460px,1fr))}figure{margin:0;
-padding:10px;border:1px solid var(--line);border-radius:6px}figure.wide{grid-column:1/-1}figure img{display:block;
+padding:10px;border:1px solid var(--line);border-radius:6px}figure.wide{grid-column:1/-1}.side{grid-template-columns:repeat(auto-fit,minmax(300px,1fr))}
+.side figure.wide{grid-column:auto}figure img{display:block;
 max-width:100%;height:auto;margin:0 auto}figcaption{color:var(--mut);font-size:.88em;
 margin-top:6px}details{margin:1em 0}summary{cursor:pointer;color:var(--mut)}pre{background:#f6f8fa;
 border:1px solid var(--line);padding:10px;overflow:auto;font-size:.85em}"""

@@ -11,6 +11,7 @@ from multiview.io import run_metadata, save_npz, write_json
 from multiview.report import plots
 from multiview.report.html import build_report
 from multiview.report.prediction_plots import plot_lottery, plot_memorization, plot_training_curves
+from multiview.report.run_tables import write_run_tables
 from multiview.sim.config import SimConfig, config_to_dict
 from multiview.sim.predictions import THRESHOLDS
 
@@ -26,7 +27,8 @@ def write_config(out: Path, cfg: SimConfig | dict[str, Any], **extra: Any) -> Pa
 def write_simulation(result, out: Path) -> dict[str, Path]:
     """Write a :class:`~multiview.experiments.simulate.SimulationResult` (or anything with its
     ``config``, ``summary``, ``history``, ``weights`` and ``per_seed``) to ``out``:
-    ``config.json``, ``summary.json``, ``per_seed.npz``, ``figures/`` and ``report.html``."""
+    ``config.json``, ``summary.json``, ``per_seed.npz``, ``per_seed.csv`` and ``history.csv``
+    (:mod:`multiview.report.run_tables`), ``figures/`` and ``report.html``."""
     out = Path(out)
     paths = {"config": write_config(out, result.config)}
     paths["summary"] = write_json(out / "summary.json", result.summary)
@@ -38,6 +40,7 @@ def write_simulation(result, out: Path) -> dict[str, Path]:
         **{f"history_{k}": v for k, v in hist.records.items()},
         **{k: np.asarray(v) for k, v in result.per_seed.items()},
     )
+    paths.update(write_run_tables(out, result.per_seed, hist.steps, hist.records))
     paths.update(write_simulation_figures(result, out / "figures"))
     paths["report"] = build_report(out)
     return paths
