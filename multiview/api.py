@@ -34,6 +34,7 @@ from multiview.experiments.theorems import PARTS, run_theorems, stage_count
 from multiview.io import default_run_dir
 from multiview.progress import expect_stages, progress_display
 from multiview.report.cifar import write_report
+from multiview.report.simulation import write_simulation
 from multiview.report.sweep import write_sweep
 from multiview.report.theorems import theorems_summary, write_theorems
 from multiview.results import (
@@ -137,8 +138,8 @@ def simulate(
     if res is None:
         return None
     run = SimulationRun.from_result(res)
-    if out is not None:
-        run.save(out)
+    if out is not None:  # the folder this call trained into (its blocks may be there)
+        write_simulation(run, out)
     return run
 
 
