@@ -221,7 +221,8 @@ class TerminalProgress:
         if self.current is not None:
             # The finished bar says which seeds it trained; the next block gets its own row.
             key = self.stages.current[self.current]
-            self.progress.update(self.tasks[key], description=f"{key}: seeds {start}..{stop - 1}")
+            done = f"{self.current}: seeds {start}..{stop - 1}"
+            self.progress.update(self.tasks[key], description=done)
             self.stages.name_next(self.current, f"{self.current}: seeds {stop}..")
 
     def epoch(self, name: str, epoch: int, epochs: int, info: str) -> None:

@@ -57,6 +57,9 @@ def test_next_block_of_seeds_gets_its_own_row():
         rows = _rows(display)
         assert rows["single models: seeds 0..3"] == (10, 10)
         assert rows["single models: seeds 4.."] == (5, 10)
+        chunk(10, 10)
+        display.block(4, 8, reused=False)
+        assert "single models: seeds 4..7" in _rows(display)
 
 
 def _fake_ipython(monkeypatch) -> list[dict]:
