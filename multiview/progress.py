@@ -253,6 +253,8 @@ class NotebookProgress:
     def __exit__(self, *exc):
         if exc[0] is None and self.stages.total is not None and self.stages.auto:
             self.stages.finished = True
+        if exc[0] is None and not self.order and not self.notes:
+            self.notes.append("nothing to train: every result was reused")
         self._redraw()
         return False
 
