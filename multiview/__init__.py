@@ -26,6 +26,7 @@ _EXPORTS = {
     "train_average": "multiview.api",
     "CifarRun": "multiview.results",
     "Prediction": "multiview.results",
+    "Predictions": "multiview.prediction_list",
     "SimulationRun": "multiview.results",
     "SweepRun": "multiview.results",
     "TheoremsRun": "multiview.results",
@@ -95,6 +96,7 @@ __all__ = [
     # results
     "CifarRun",
     "Prediction",
+    "Predictions",
     "SimulationRun",
     "SweepRun",
     "TheoremsRun",
