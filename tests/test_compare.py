@@ -23,7 +23,8 @@ def _run(root, name, values, seeds=None, data_seed=0, noise=1.5):
     out = root / name
     out.mkdir()
     seeds = seeds or len(values)
-    cfg = {"data": {"k": 4, "noise_scale": noise}, "seeds": seeds, "data_seed": data_seed}
+    cfg = {"data": {"k": 4, "noise_scale": noise}, "model": {"width": 2}, "seeds": seeds}
+    cfg["data_seed"] = data_seed
     cfg["init_seed"] = 1
     (out / "config.json").write_text(json.dumps({"config": cfg, "run": {}}))
     v = np.asarray(values, float)

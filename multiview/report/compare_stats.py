@@ -3,8 +3,9 @@ its interval and n, each difference to the reference run with its 95% interval, 
 comparison figure. Read from the run folders' files only (see :mod:`.run_folder`).
 
 Two runs *share seeds* when they draw the same data set (equal ``data_seed`` and data
-fields) from the same initialisation stream (equal ``init_seed``): seed ``s`` of one and
-seed ``s`` of the other then start from the same weights on the same data, so their
+fields) and the same network from the same initialisation stream (equal model fields and
+``init_seed``): seed ``s`` of one and seed ``s`` of the other then start from the same
+weights on the same data (training may differ: steps, learning rate), so their
 differences are paired (and when the configs differ in ``seeds`` only, the common seeds
 are the same models, bit for bit).
 """
@@ -31,9 +32,9 @@ def _seeds(run: dict[str, Any]) -> int:
 def seed_sharing(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
     """How runs ``a`` and ``b`` (:func:`~.run_folder.load_run` dicts) share seeds:
     ``{"n": seeds 0..n-1 in common, "same_models": configs equal but for seeds}``, or None
-    when they do not share seeds (another data set or initialisation stream)."""
+    when they do not share seeds (another data set, network or initialisation stream)."""
     ca, cb = a["config"], b["config"]
-    keys = ("data_seed", "init_seed", "data")
+    keys = ("data_seed", "init_seed", "data", "model")
     if not all(k in ca and k in cb for k in keys) or any(ca[k] != cb[k] for k in keys):
         return None
     n = min(_seeds(a), _seeds(b))
