@@ -179,7 +179,10 @@ class TerminalProgress:
 
     def expect(self, total: int, unit: str = "stage", auto: bool = True) -> None:
         """Show an overall bar of ``total`` stages (``auto``: each :meth:`__call__` starts
-        the next one) or of ``total`` units that :meth:`advance` counts (sweep cells)."""
+        the next one) or of ``total`` units that :meth:`advance` counts (sweep cells). One
+        stage or none needs no overall bar: its own bar is the whole run."""
+        if total < 2:
+            return
         self.stages.expect(total, unit, auto)
         self.overall_task = self.progress.add_task(self.stages.overall(), total=total)
 
@@ -297,6 +300,8 @@ class NotebookProgress:
 
     def expect(self, total: int, unit: str = "stage", auto: bool = True) -> None:
         """As :meth:`TerminalProgress.expect`."""
+        if total < 2:
+            return
         self.stages.expect(total, unit, auto)
         self._redraw()
 

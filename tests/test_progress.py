@@ -40,6 +40,13 @@ def test_terminal_bars_count_stages_say_compiling_and_never_restart():
     assert _rows(display)["stage 2/2: KD students"] == (2, 2)  # all done at the end
 
 
+def test_a_single_stage_draws_no_overall_bar():
+    with _terminal() as display:
+        display.expect(1)
+        display("single models")(5, 10)
+    assert list(_rows(display)) == ["single models"]
+
+
 def test_terminal_shows_rich_time_remaining_after_compilation():
     display = _terminal()
     columns = [type(c).__name__ for c in display.progress.columns]
