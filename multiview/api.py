@@ -30,10 +30,11 @@ from multiview.experiments.simulate import (
     run_simulation,
 )
 from multiview.experiments.sweep import parse_axis, run_sweep
-from multiview.experiments.theorems import PARTS, run_theorems
+from multiview.experiments.theorems import PARTS, run_theorems, stage_count
 from multiview.io import default_run_dir
-from multiview.progress import progress_display
+from multiview.progress import expect_stages, progress_display
 from multiview.report.cifar import write_report
+from multiview.report.simulation import write_simulation
 from multiview.report.sweep import write_sweep
 from multiview.report.theorems import theorems_summary, write_theorems
 from multiview.results import (
@@ -137,8 +138,8 @@ def simulate(
     if res is None:
         return None
     run = SimulationRun.from_result(res)
-    if out is not None:
-        run.save(out)
+    if out is not None:  # the folder this call trained into (its blocks may be there)
+        write_simulation(run, out)
     return run
 
 
@@ -167,7 +168,9 @@ def theorems(
     cfg = cfg if cfg is not None else (sim.config if sim is not None else named_preset("default"))
     th = th if th is not None else TheoremsConfig()
     with progress_display(progress) as display:
-        res = run_theorems(cfg, th, progress=display, parts=tuple(parts), sim=_reuse(cfg, sim))
+        reused = _reuse(cfg, sim)
+        expect_stages(display, stage_count(tuple(parts), sim_given=reused is not None))
+        res = run_theorems(cfg, th, progress=display, parts=tuple(parts), sim=reused)
     if out is not None:
         summary = write_theorems(res, Path(out), dataclasses.asdict(th))
     else:
@@ -243,11 +246,14 @@ def sweep(
         folder = Path(out) if out is not None else Path(tmp)
         with progress_display(progress) as display:
             n = len(xa[1]) * len(ya[1])
+            expect_stages(display, n, unit="cell", auto=False)
             done: list[str] = []
 
             def on_cell(name: str, reused: bool) -> None:
                 done.append(name)
                 display.note(f"[{len(done)}/{n}] {name}: {'reused' if reused else 'done'}")
+                if callable(getattr(display, "advance", None)):
+                    display.advance(name)
 
             grid = run_sweep(
                 cfg,

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from multiview.report import plots
+from multiview.report import plots, prediction_plots
 from multiview.report.sweep import phase_diagram
 from multiview.results import SimulationRun, SweepRun, TheoremsRun
+from multiview.sim.predictions import THRESHOLDS
 
 __all__ = [
     "plot_accuracy",
     "plot_ensemble_curve",
     "plot_lambda",
     "plot_learned_views",
+    "plot_lottery",
+    "plot_memorization",
     "plot_phase_diagram",
+    "plot_training_curves",
 ]
 
 
@@ -35,7 +39,37 @@ def plot_lambda(run: SimulationRun | TheoremsRun, seeds=(0, 1, 2), classes=(0, 1
     training, for a few (seed, class) pairs: the lottery of Theorem 1 in action."""
     sim = _simulation(run)
     return plots.plot_lambda_trajectories(
-        sim.steps, sim.trajectories["lambda"], seeds=seeds, classes=classes
+        sim.steps,
+        sim.trajectories["lambda"],
+        seeds=seeds,
+        classes=classes,
+        threshold=0.5 * sim.config.model.varrho,
+    )
+
+
+def plot_lottery(run: SimulationRun | TheoremsRun):
+    """The lottery of Theorem 1: per (seed, class), the initial Lambda gap of the view that
+    won over the best other view; right of 0, the initially larger view won."""
+    ps = _simulation(run).per_seed
+    return prediction_plots.plot_lottery(
+        ps["lambda_init"], ps["lambda_final"], ps["learned"], THRESHOLDS["lottery"]
+    )
+
+
+def plot_memorization(run: SimulationRun | TheoremsRun):
+    """Memorization: flip rates under fresh noise of the single-view training samples whose
+    surviving view was not learned, against those whose view was, one line per seed."""
+    ps = _simulation(run).per_seed
+    return prediction_plots.plot_memorization(
+        ps["memorization_flip_rate"], ps["memorization_flip_rate_learned"], THRESHOLDS["memorize"]
+    )
+
+
+def plot_training_curves(run: SimulationRun | TheoremsRun):
+    """Training loss and accuracy over the steps (median and 10-90% band over seeds)."""
+    sim = _simulation(run)
+    return prediction_plots.plot_training_curves(
+        sim.steps, sim.trajectories["loss"], sim.trajectories["acc"]
     )
 
 

@@ -13,25 +13,26 @@ import dataclasses
 import json
 import math
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from multiview.errors import DataError
+from multiview.errors import ConfigError, DataError
 from multiview.experiments.sweep import grid_arrays
 from multiview.io import load_npz, read_json, to_jsonable
+from multiview.outdir import claim_run_dir, holds_run
+from multiview.prediction_list import Predictions
 from multiview.report.cifar import write_report
-from multiview.report.html_parts import esc, verdict_badge
+from multiview.report.html_parts import esc
 from multiview.report.simulation import write_simulation
 from multiview.report.sweep import write_sweep
 from multiview.report.tables import (
-    fmt_interval,
-    fmt_measured,
     headline_text,
     verdict_table,
-    verdict_text,
 )
 from multiview.report.theorems import write_theorems
 from multiview.sim.config import SimConfig, TheoremsConfig, config_from_dict
@@ -41,20 +42,13 @@ from multiview.sim.train import History
 __all__ = [
     "CifarRun",
     "Prediction",
+    "Predictions",
     "SimulationRun",
     "SweepRun",
     "TheoremsRun",
     "load",
     "predictions_from",
 ]
-
-_HTML_STYLE = {
-    "holds": "color:#1a7f37;font-weight:600",
-    "fails": "color:#cf222e;font-weight:600",
-    "inconclusive": "color:#9a6700;font-weight:600",
-    "not_converged": "color:#8250df;font-weight:600",
-    "unknown": "color:#57606a",
-}
 
 
 def _plain(obj: Any) -> Any:
@@ -95,7 +89,7 @@ def predictions_from(items: list[dict[str, Any]]) -> tuple[Prediction, ...]:
                 details=dict(p.get("details") or {}),
             )
         )
-    return tuple(out)
+    return Predictions(out)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -149,27 +143,35 @@ class _Run:
         return verdict_table([p.to_dict() for p in self.predictions], verbose=verbose)
 
     def _repr_html_(self) -> str:
-        preds = [p.to_dict() for p in self.predictions]
+        preds = Predictions(self.predictions)
         if not preds:
             return f"<p><b>multiview {esc(self.kind)} run</b> (no predictions)</p>"
-        head = f"<p><b>multiview {esc(self.kind)} run</b>: {esc(headline_text(preds))}</p>"
-        rows = []
-        for p in preds:
-            cls, _ = verdict_badge(p)
-            rows.append(
-                f"<tr><td><code>{esc(p['id'])}</code></td><td>{esc(p['kind'])}</td>"
-                f"<td style='text-align:left'>{esc(p['claim'])}</td>"
-                f"<td>{fmt_measured(p)}</td><td>{fmt_interval(p)}</td><td>{p['n']}</td>"
-                f"<td>{esc(p['expected'])}</td>"
-                f"<td style='{_HTML_STYLE.get(cls, _HTML_STYLE['unknown'])}'>"
-                f"{esc(verdict_text(p))}</td></tr>"
-            )
-        heads = ("id", "kind", "claim", "measured", "95% interval", "n", "bar", "verdict")
-        cols = "".join(f"<th>{c}</th>" for c in heads)
-        return (
-            f"{head}<table class='multiview-verdicts'><thead><tr>{cols}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
+        head = (
+            f"<p><b>multiview {esc(self.kind)} run</b>: "
+            f"{esc(headline_text([p.to_dict() for p in preds]))}</p>"
         )
+        return head + preds._repr_html_()
+
+
+@contextmanager
+def _saving(out, force: bool) -> Iterator[Path]:
+    """The folder a ``save`` writes into, under the command line's contract: a folder that
+    holds another run is refused unless ``force``, and then replaced only once the new one
+    is complete (written beside it and swapped in; a failure leaves the old run)."""
+    out = Path(out)
+    markers = holds_run(out) if out.is_dir() else []
+    if markers and not force:
+        raise ConfigError(
+            f"{out} holds another run ({', '.join(markers)}): save(..., force=True) replaces "
+            "it once the new one is complete, or choose another folder"
+        )
+    plan = claim_run_dir(out, force=force)
+    try:
+        yield plan.path
+    except BaseException:
+        plan.abort()
+        raise
+    plan.commit()
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -219,9 +221,11 @@ class SimulationRun(_Run):
             weights=np.asarray(result.weights),
         )
 
-    def save(self, out) -> Path:
-        """Write the run folder ``multiview simulate --out`` writes; returns ``out``."""
-        write_simulation(self, Path(out))
+    def save(self, out, force: bool = False) -> Path:
+        """Write the run folder ``multiview simulate --out`` writes; returns ``out``. A
+        folder holding another run is refused unless ``force`` (as the command line)."""
+        with _saving(out, force) as path:
+            write_simulation(self, path)
         return Path(out)
 
 
@@ -259,14 +263,18 @@ class TheoremsRun(_Run):
             "ensemble_curve": self.ensemble_curve,
         }
 
-    def save(self, out) -> Path:
+    def save(self, out, force: bool = False) -> Path:
         """Write the run folder ``multiview theorems --out`` writes (a loaded run: copy the
-        files of the folder it was loaded from); returns ``out``."""
+        files of the folder it was loaded from); returns ``out``. A folder holding another
+        run is refused unless ``force``."""
         out = Path(out)
-        if isinstance(self.source, dict):
-            write_theorems(self.source, out, dataclasses.asdict(self.theorems_config))
-        elif Path(self.source or "").resolve() != out.resolve():
-            shutil.copytree(self.source, out, dirs_exist_ok=True)
+        if not isinstance(self.source, dict) and Path(self.source or "").resolve() == out.resolve():
+            return out  # already there
+        with _saving(out, force) as path:
+            if isinstance(self.source, dict):
+                write_theorems(self.source, path, dataclasses.asdict(self.theorems_config))
+            else:
+                shutil.copytree(self.source, path, dirs_exist_ok=True)
         return out
 
 
@@ -302,9 +310,11 @@ class SweepRun(_Run):
             f"{len(self.grid['cells'])} cells</p>"
         )
 
-    def save(self, out) -> Path:
-        """Write ``sweep.json``, ``cells/``, the heatmaps and ``report.html``."""
-        write_sweep(self.grid, Path(out))
+    def save(self, out, force: bool = False) -> Path:
+        """Write ``sweep.json``, ``cells/``, the heatmaps and ``report.html`` (a folder
+        holding another run is refused unless ``force``)."""
+        with _saving(out, force) as path:
+            write_sweep(self.grid, path)
         return Path(out)
 
 
@@ -329,9 +339,11 @@ class CifarRun(_Run):
     def runs(self) -> dict[str, list[float]]:
         return self.summary["runs"]
 
-    def save(self, out) -> Path:
-        """Write ``summary.json``, ``table.md``, ``figure1.png`` and ``report.html``."""
-        write_report({k: v for k, v in self.summary.items() if k != "metadata"}, Path(out))
+    def save(self, out, force: bool = False) -> Path:
+        """Write ``summary.json``, ``table.md``, ``figure1.png`` and ``report.html`` (a
+        folder holding another run is refused unless ``force``)."""
+        with _saving(out, force) as path:
+            write_report({k: v for k, v in self.summary.items() if k != "metadata"}, path)
         return Path(out)
 
 

@@ -14,11 +14,13 @@ __all__ = [
     "INTERVAL_CONVENTION",
     "mean_std",
     "mean_std_dict",
+    "format_mean_std",
     "t_quantile_975",
     "paired_interval",
     "mean_interval",
     "difference_interval",
     "bootstrap_interval",
+    "welch_interval",
 ]
 
 #: How "± std" is computed, for table captions.
@@ -55,6 +57,18 @@ def mean_std_dict(values) -> dict[str, float]:
     """``{"mean", "std"}`` of :func:`mean_std`, the shape used in summaries."""
     mean, std = mean_std(values)
     return {"mean": mean, "std": std}
+
+
+def format_mean_std(mean, std=None, digits: int = 3) -> str:
+    """The one text format of a measurement: ``"0.857 ± 0.000"``, both numbers with
+    ``digits`` decimals (a std under the last digit reads 0.000, never switches notation);
+    the mean alone when the std is missing or not finite; ``"n/a"`` for a missing mean."""
+    if mean is None or not np.isfinite(float(mean)):
+        return "n/a"
+    text = f"{float(mean):.{digits}f}"
+    if std is not None and np.isfinite(float(std)):
+        text += f" ± {float(std):.{digits}f}"
+    return text
 
 
 def t_quantile_975(df: int) -> float:
@@ -150,17 +164,32 @@ def difference_interval(values, baseline) -> dict[str, float]:
     a = np.asarray(values, dtype=float).ravel()
     b = np.asarray(baseline, dtype=float).ravel()
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
+    est = welch_interval(mb, sb, b.size, ma, sa, a.size)
+    return {**est, "n": int(min(a.size, b.size))}
+
+
+def welch_interval(mean_a, std_a, n_a, mean_b, std_b, n_b) -> dict[str, float]:
+    """The unpaired difference ``b - a`` of two summaries: mean, 95% Welch t-interval, n.
+
+    ``std_a`` / ``std_b`` are population stds (ddof 0, :func:`mean_std`'s), turned into
+    sample stds here; the degrees of freedom are Welch-Satterthwaite's, rounded down. Returns
+    ``{"mean", "low", "high", "half_width", "n"}`` with ``n = n_a + n_b``; the interval is
+    NaN when either side has fewer than two values or a value is not finite.
+    """
     nan = float("nan")
-    n = int(min(a.size, b.size))
-    if n == 0:
-        return {"mean": nan, "low": nan, "high": nan, "half_width": nan, "n": 0}
-    mean = float(a.mean() - b.mean())
-    if n < 2:
-        return {"mean": mean, "low": nan, "high": nan, "half_width": nan, "n": n}
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se2 = va + vb
-    if se2 == 0:
-        return {"mean": mean, "low": mean, "high": mean, "half_width": 0.0, "n": n}
-    df = se2**2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    half = float(t_quantile_975(max(1, int(np.floor(df)))) * np.sqrt(se2))
-    return {"mean": mean, "low": mean - half, "high": mean + half, "half_width": half, "n": n}
+    vals = [float(v) if v is not None else nan for v in (mean_a, std_a, mean_b, std_b)]
+    ma, sa, mb, sb = vals
+    n_a, n_b = int(n_a or 0), int(n_b or 0)
+    mean = mb - ma
+    out = {"mean": mean, "low": nan, "high": nan, "half_width": nan, "n": n_a + n_b}
+    if n_a < 2 or n_b < 2 or not np.all(np.isfinite(vals)):
+        return out
+    va = sa**2 * n_a / (n_a - 1) / n_a  # sample variance / n
+    vb = sb**2 * n_b / (n_b - 1) / n_b
+    se = float(np.sqrt(va + vb))
+    if se == 0:
+        return {**out, "low": mean, "high": mean, "half_width": 0.0}
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    half = t_quantile_975(max(1, int(df))) * se
+    return {**out, "low": mean - half, "high": mean + half, "half_width": half}

@@ -7,12 +7,10 @@ interrupt handler, result printing. Command modules import from here (not from
 from __future__ import annotations
 
 import functools
-import inspect
 import time
-import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import fields as dc_fields
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
 
@@ -21,20 +19,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from multiview.cli.config_options import with_config_options
 from multiview.cli.runs import print_json
 from multiview.console import caused_by_interrupt, interrupt_reported
-from multiview.errors import ConfigError, MultiviewError
+from multiview.errors import MultiviewError
 from multiview.progress import TerminalProgress
 from multiview.report.tables import verdict_table
-from multiview.sim.config import (
-    PRESETS,
-    TheoremsConfig,
-    all_fields,
-    field_help,
-    preset,
-    theorems_preset,
-    with_overrides,
-)
+from multiview.stats import format_mean_std
 
 __all__ = [
     "app",
@@ -67,8 +58,41 @@ console = Console(stderr=True, soft_wrap=True)
 out_console = Console()
 
 
+def _flag_type_hidden(display_type_rich: Callable[..., Any]) -> Callable[..., Any]:
+    """Typer's help column of value types, empty for an on/off flag (typer >= 0.2x writes
+    ``<bool>`` beside every flag, ``--help`` included, though a flag takes no value)."""
+
+    @functools.wraps(display_type_rich)
+    def shown(self, ctx):
+        return None if getattr(self, "is_flag", False) else display_type_rich(self, ctx)
+
+    return shown
+
+
+if hasattr(typer.core.TyperOption, "display_type_rich"):
+    typer.core.TyperOption.display_type_rich = _flag_type_hidden(
+        typer.core.TyperOption.display_type_rich
+    )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out_console.print(f"multiview {installed_version('multiview')}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="print the version and exit",
+        ),
+    ] = False,
+) -> None:
     """multiview: watch the multi-view theory of ensembles and distillation happen."""
 
 
@@ -123,110 +147,18 @@ def _report_interrupt(kept: str | Callable[[], str]) -> NoReturn:
     raise typer.Exit(130) from None
 
 
-# --------------------------------------------------------------------------- config options
-
-
-def _option(
-    name: str, typ: type, help_text: str, panel: str, default: Any, note: str = ""
-) -> inspect.Parameter:
-    if typ is tuple:  # ensemble_sizes: a comma-separated list on the command line
-        typ = str
-        default = ",".join(map(str, default))
-    help_text = f"{help_text} (default: {default}{note})"
-    return inspect.Parameter(
-        name,
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[
-            Optional[typ],  # noqa: UP045 - typer needs Optional here
-            typer.Option(help=help_text, rich_help_panel=panel),
-        ],
-    )
-
-
-_PRESET_NOTE = " in the default preset"
-
-
-def _theorems_config(values: dict[str, Any], preset_name: str = "default") -> TheoremsConfig:
-    given = {k: v for k, v in values.items() if v is not None}
-    if isinstance(given.get("ensemble_sizes"), str):
-        try:
-            given["ensemble_sizes"] = tuple(int(v) for v in given["ensemble_sizes"].split(","))
-        except ValueError:
-            raise ConfigError(
-                f"ensemble_sizes = {given['ensemble_sizes']!r} is invalid: must be a "
-                "comma-separated list of integers, e.g. 1,2,4,8,16"
-            ) from None
-    return theorems_preset(preset_name, **given)  # the preset's settings, options win
-
-
-def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Give ``func(cfg: SimConfig, [th: TheoremsConfig,] **rest)`` ``--preset`` and one option
-    per config field (and per experiment field when it takes ``th``).
-
-    The wrapper resolves the preset, applies the given fields and validates once; errors
-    are reported by :func:`add_command`.
-    """
-    sig = inspect.signature(func)
-    hints = typing.get_type_hints(func, include_extras=True)  # string annotations resolved
-    wants_th = "th" in sig.parameters
-    rest = [
-        p.replace(annotation=hints.get(name, p.annotation))
-        for name, p in sig.parameters.items()
-        if name not in ("cfg", "th")
-    ]
-    params = [
-        inspect.Parameter(
-            "preset_name",
-            inspect.Parameter.KEYWORD_ONLY,
-            default="default",
-            annotation=Annotated[
-                str,
-                typer.Option(
-                    "--preset",
-                    help="named preset the config fields start from: " + ", ".join(PRESETS),
-                ),
-            ],
-        )
-    ]
-    taken = {p.name for p in rest}
-    field_names = [name for name, _, _ in all_fields() if name not in taken]
-    params += [
-        _option(name, typ, field_help(name), "Config fields", default, _PRESET_NOTE)
-        for name, typ, default in all_fields()
-        if name not in taken
-    ]
-    th_names = [f.name for f in dc_fields(TheoremsConfig)] if wants_th else []
-    params += [
-        _option(name, type(value), field_help(name), "Experiment fields", value)
-        for name, value in ((n, getattr(TheoremsConfig(), n)) for n in th_names)
-    ]
-
-    @functools.wraps(func)
-    def wrapper(**kwargs):
-        overrides = {n: kwargs.pop(n) for n in field_names}
-        name = kwargs.pop("preset_name")
-        cfg = with_overrides(preset(name), **overrides)
-        if wants_th:
-            kwargs["th"] = _theorems_config({n: kwargs.pop(n) for n in th_names}, name)
-        return func(cfg, **kwargs)
-
-    wrapper.__signature__ = sig.replace(
-        parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in rest] + params
-    )
-    return wrapper
-
-
 # --------------------------------------------------------------------------- progress
 
 
 class ProgressDisplay(TerminalProgress):
-    """The progress display of every command: one bar per training stage (spinner, label,
-    bar, done/total, elapsed), lines for finished blocks of seeds, per-epoch bars for CIFAR.
+    """The progress display of every command: an overall bar (``stage 3/13: KD students``,
+    when the command knows its stages), one bar per training stage (spinner, label, bar,
+    done/total, elapsed, time remaining after compilation), lines for finished blocks of
+    seeds, per-epoch bars for CIFAR.
 
     ``display(label)`` starts a stage and returns its ``on_chunk(done, total)`` callback
     ('compiling' until the first chunk returns); :meth:`block` reports a finished block of
-    seeds and restarts the current stage's bar; :meth:`epoch` advances a CIFAR group.
+    seeds (the next block gets its own row); :meth:`epoch` advances a CIFAR group.
     """
 
     def __init__(self, enabled: bool = True):
@@ -244,7 +176,7 @@ def print_metrics(metrics: dict[str, float], title="Metrics (mean ± std over se
         if name.endswith("_std"):
             continue
         std = metrics.get(name + "_std")
-        table.add_row(name, f"{value:.3f}" + (f" ± {std:.3f}" if std is not None else ""))
+        table.add_row(name, format_mean_std(value, std))
     out_console.print(table)
 
 

@@ -1,4 +1,4 @@
-"""``multiview report RUN [RUN_B]``: (re)build a run's ``report.html``, or compare two runs.
+"""``multiview report RUN [RUN ...]``: (re)build a run's ``report.html``, or compare runs.
 
 A shim over :mod:`multiview.report.html`; register it with ``register(app)`` or
 ``app.command("report")(report_command)``. Errors print one line, ``error: ...``, on stderr
@@ -14,6 +14,7 @@ import typer
 
 from multiview.cli.common import add_command
 from multiview.cli.runs import print_json
+from multiview.report.compare import default_comparison_path
 from multiview.report.html import ReportError, build_comparison, build_report
 
 __all__ = ["report_command", "register"]
@@ -23,8 +24,9 @@ def report_command(
     runs: Annotated[
         list[Path],
         typer.Argument(
-            help="a run folder (rebuild its report.html), or two to compare",
-            metavar="RUN",
+            help="a run folder (rebuild its report.html), or two or more to compare (the "
+            "first is the reference of every difference)",
+            metavar="RUN...",
             show_default=False,
         ),
     ],
@@ -32,8 +34,8 @@ def report_command(
         Optional[Path],  # noqa: UP045 - typer needs Optional here
         typer.Option(
             "--out",
-            help="where to write the page (default: RUN/report.html, or "
-            "RUN_A/compare-NAME.html for two runs, NAME being RUN_B's folder name)",
+            help="where to write the page (default: RUN/report.html for one run; for "
+            "several, compare-A-B-....html beside the first run's folder, never inside a run)",
         ),
     ] = None,
     as_json: Annotated[
@@ -41,18 +43,15 @@ def report_command(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
 ) -> None:
-    """Write a self-contained HTML page of one run, or of two runs side by side (config
-    differences, prediction and metric deltas). Works on any earlier run folder."""
+    """Write a self-contained HTML page of one run, or compare any number of runs: which
+    seeds they share, config differences, every metric with its interval and n, differences
+    to the first run with their 95% intervals, predictions and figures side by side. Works on
+    any earlier run folder."""
     try:
         if len(runs) == 1:
             path = build_report(runs[0], out)
-        elif len(runs) == 2:
-            name_b = runs[1].resolve().name or "run"
-            path = build_comparison(runs[0], runs[1], out or runs[0] / f"compare-{name_b}.html")
         else:
-            raise ReportError(
-                f"give one run folder (its report) or two (a comparison), not {len(runs)}"
-            )
+            path = build_comparison(runs, out or default_comparison_path(runs))
     except (ReportError, OSError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None

@@ -20,6 +20,7 @@ from multiview.cli.common import (
     SeedChunkAlias,
     VerboseOpt,
     add_command,
+    console,
     finish,
     interruptible,
     with_config_options,
@@ -103,6 +104,8 @@ def simulate(
         if result is None:  # a process other than 0 of a distributed job: its blocks are saved
             return
     finish(result.summary, run.final, as_json, started, quiet, verbose=verbose)
+    if not (as_json or quiet):
+        console.print(f"report: {run.final / 'report.html'}", highlight=False)
 
 
 def _replaced(final: Path) -> str:

@@ -92,11 +92,13 @@ def sweep(
             )
 
         with ProgressDisplay(enabled=not (quiet or as_json)) as display, interruptible(kept):
+            display.expect(n, unit="cell", auto=False)
 
             def on_cell(name: str, reused: bool) -> None:
                 done.append(name)
                 state = "reused from disk" if reused else "done"
                 display.note(f"[{len(done)}/{n}] {name}: {state}")
+                display.advance(name)
 
             grid = run_sweep(
                 cfg,

@@ -21,7 +21,7 @@ from multiview.cli.common import (
     with_config_options,
 )
 from multiview.cli.runs import ForceOpt, run_folder
-from multiview.experiments.theorems import PARTS, check_settings, run_theorems
+from multiview.experiments.theorems import PARTS, check_settings, run_theorems, stage_count
 from multiview.report.theorems import write_theorems
 from multiview.sim.config import SimConfig, TheoremsConfig
 
@@ -32,6 +32,7 @@ def run_and_write(cfg: SimConfig, th: TheoremsConfig, parts, out: Path, quiet: b
     """Run the requested parts with progress bars and write the report into ``out``."""
     check_settings(cfg, th, parts)  # before anything is trained
     with ProgressDisplay(enabled=not quiet) as display:
+        display.expect(stage_count(parts))
         with interruptible("nothing of this report was written"):
             res = run_theorems(cfg, th, progress=display, parts=parts)
     return write_theorems(res, out, dataclasses.asdict(th))

@@ -20,16 +20,17 @@ from multiview.experiments.average import run_train_average
 from multiview.experiments.baselines import run_kernel_baselines
 from multiview.experiments.distill import run_kd, run_self_distill
 from multiview.experiments.ensemble import run_ensemble
-from multiview.experiments.gaussian import run_gaussian_control
+from multiview.experiments.gaussian import GaussianConfig, run_gaussian_control
 from multiview.experiments.simulate import SimulationResult, run_simulation
 from multiview.experiments.theorem_predictions import theorem_predictions
 from multiview.sim.config import SimConfig, TheoremsConfig
 from multiview.sim.grading import convergence, gate
+from multiview.sim.kernels import KernelConfig
 from multiview.sim.metrics import group_seeds
 from multiview.sim.parallel import auto_seed_block
 from multiview.sim.single import model_scores, summarize_metrics
 
-__all__ = ["PARTS", "check_settings", "theorem_predictions", "run_theorems"]
+__all__ = ["PARTS", "check_settings", "stage_count", "theorem_predictions", "run_theorems"]
 
 #: Every part ``run_theorems`` can run (the single-model sweep and ensembles always run).
 PARTS = ("ensemble", "average", "kd", "sd", "rf", "gaussian", "ablation")
@@ -63,6 +64,19 @@ def check_settings(cfg: SimConfig, th: TheoremsConfig, parts: tuple[str, ...]) -
             "once (the experiments train all seeds together); use --seeds "
             f"{fit} or less, or simulate --seed-block for the single models"
         )
+
+
+def stage_count(parts: tuple[str, ...], sim_given: bool = False) -> int:
+    """How many training stages (``progress(label)`` calls) :func:`run_theorems` makes for
+    ``parts``: the display's overall bar, ``stage i of N``."""
+    per_part = {
+        "average": 1,
+        "kd": 2,  # the students, and the students of the oracle teacher
+        "sd": 1,
+        "rf": 3 * len(KernelConfig().kinds),  # single models, KD students, trained averages
+        "gaussian": len(GaussianConfig().variants),
+    }
+    return (0 if sim_given else 1) + sum(per_part.get(p, 0) for p in parts)
 
 
 def run_theorems(

@@ -1,152 +1,211 @@
-"""Two run folders side by side: config differences, prediction and metric deltas, figures in
-pairs (``multiview report RUN_A RUN_B``)."""
+"""Any number of run folders side by side (``multiview report A B C ...``): which seeds they
+share, config differences, every metric with its interval and n, each run's difference to
+the first (A) with its 95% interval, coloured only when the interval excludes 0, a figure of
+the metrics, the predictions, and the runs' figures in rows."""
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
 
+from multiview.report.compare_stats import (
+    comparison_figure,
+    metric_delta,
+    metric_names,
+    metric_stats,
+    seed_sharing,
+)
 from multiview.report.html_parts import (
     esc,
     figure_html,
     fmt_mean_std,
     fmt_num,
     html_table,
-    is_finite,
     page,
     td_num,
     verdict_badge,
     write_page,
 )
-from multiview.report.run_folder import flatten, load_run
+from multiview.report.run_folder import ReportError, flatten, load_run
+from multiview.report.run_tables import read_per_seed
+from multiview.stats import INTERVAL_CONVENTION
 
-__all__ = ["build_comparison"]
-
-
-def _delta(a: Any, b: Any) -> str:
-    if not (is_finite(a) and is_finite(b)):
-        return td_num(fmt_num(None))
-    return f'<td class="num {"pos" if b > a else "neg" if b < a else ""}">{b - a:+.3f}</td>'
-
+__all__ = ["build_comparison", "default_comparison_path"]
 
 ABSENT = '<span class="na">(absent)</span>'
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def _diff_rows(fa: dict[str, Any], fb: dict[str, Any]) -> list[list[str]]:
-    keys = list(fa) + [k for k in fb if k not in fa]
+def _letter(i: int) -> str:
+    return _LETTERS[i] if i < len(_LETTERS) else f"R{i + 1}"
+
+
+def default_comparison_path(runs: list[str | os.PathLike]) -> Path:
+    """Beside the runs, never inside one: ``<parent of A>/compare-A-B-C.html`` (folder
+    names, shortened past five runs)."""
+    names = [Path(r).resolve().name or "run" for r in runs]
+    label = "-".join(names[:5]) + (f"-and-{len(names) - 5}-more" if len(names) > 5 else "")
+    return Path(runs[0]).resolve().parent / f"compare-{label}.html"
+
+
+def _delta_cell(d: dict[str, Any]) -> str:
+    """``+0.012 [−0.003, +0.027] (paired, n 8)``, coloured only when the interval excludes 0."""
+    mean, lo, hi = d["mean"], d["low"], d["high"]
+    if not isinstance(mean, float) or mean != mean:
+        return td_num(fmt_num(None))
+    how = f"{'paired' if d['paired'] else 'Welch'}, n {d['n']}"
+    if lo == lo and hi == hi:  # a finite interval
+        cls = "pos" if lo > 0 else "neg" if hi < 0 else ""
+        text = f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+    else:
+        cls, text = "", f"{mean:+.3f} [no interval]"
+    return f'<td class="num {cls}">{esc(text)} <span class="na">({esc(how)})</span></td>'
+
+
+def _seed_notes(runs: list[dict[str, Any]], letters: list[str]) -> str:
+    notes = []
+    for i in range(1, len(runs)):
+        for j in range(i):
+            shared = seed_sharing(runs[j], runs[i])
+            if shared is None:
+                continue
+            same = (
+                "; their configs differ in the number of seeds only, so these seeds are the "
+                "same models"
+                if shared["same_models"]
+                else ""
+            )
+            notes.append(
+                f"<li>{letters[j]} and {letters[i]} share seeds 0–{shared['n'] - 1} (same data "
+                f"set and initialisations{same}): their differences are paired by seed.</li>"
+            )
+    if not notes:
+        return "<p>No two runs share seeds: differences use Welch's unpaired interval.</p>"
+    return f"<ul>{''.join(notes)}</ul>"
+
+
+def _config_rows(runs: list[dict[str, Any]]) -> list[list[str]]:
+    flats = [flatten(r["config"]) for r in runs]
+    keys = list(dict.fromkeys(k for f in flats for k in f))
     return [
-        [
-            f"<code>{esc(k)}</code>",
-            fmt_num(fa[k], True) if k in fa else ABSENT,
-            fmt_num(fb[k], True) if k in fb else ABSENT,
-        ]
+        [f"<code>{esc(k)}</code>"] + [fmt_num(f[k], True) if k in f else ABSENT for f in flats]
         for k in keys
-        if k not in fa or k not in fb or fa[k] != fb[k]
+        if len({repr(f.get(k, ABSENT)) for f in flats}) > 1
     ]
 
 
-def _numbers(s: dict[str, Any]) -> dict[str, Any]:
-    """The metrics (no ``*_std``), then the mean of each method's statistics (dotted)."""
-    out = {k: v for k, v in (s.get("metrics") or {}).items() if not str(k).endswith("_std")}
-    out.update(
-        {
-            f"methods.{k[:-5]}": v
-            for k, v in flatten(s.get("methods") or {}).items()
-            if k.endswith(".mean")
-        }
+def _metrics_section(runs: list[dict[str, Any]], letters: list[str]) -> list[str]:
+    names = metric_names(runs)
+    if not names:
+        return []
+    rows = []
+    for name in names:
+        cells = [f"<code>{esc(name)}</code>"]
+        for run in runs:
+            st = metric_stats(run, name)
+            cells.append(td_num(fmt_mean_std(st["mean"], st["std"]) + f" (n {st['n']})"))
+        cells += [_delta_cell(metric_delta(runs[0], run, name)) for run in runs[1:]]
+        rows.append(cells)
+    head = ["metric"] + [f"{x} (mean ± std, n)" for x in letters]
+    head += [f"{x} − A [95% interval]" for x in letters[1:]]
+    uri = base64.b64encode(comparison_figure(runs, names, letters)).decode("ascii")
+    return [
+        "<h2>Metrics</h2>",
+        f"<p>A difference is coloured only when its 95% interval excludes 0. Paired: "
+        f"{esc(INTERVAL_CONVENTION)}, over the seeds two runs share; otherwise Welch's "
+        "interval from each run's mean, std and n.</p>",
+        '<div class="tw">' + html_table(head, rows, "metrics-diff") + "</div>",
+        f'<figure class="wide"><img src="data:image/png;base64,{uri}" alt="metrics">'
+        "<figcaption>Each run's mean and the 95% interval of its mean, per metric"
+        "</figcaption></figure>",
+    ]
+
+
+def _predictions_section(runs: list[dict[str, Any]], letters: list[str]) -> list[str]:
+    by_run = [{p.get("id"): p for p in r["summary"].get("predictions", [])} for r in runs]
+    ids = list(dict.fromkeys(pid for preds in by_run for pid in preds))
+    if not ids:
+        return []
+    rows, classes = [], []
+    for pid in ids:
+        ps = [preds.get(pid, {}) for preds in by_run]
+        badges = [verdict_badge(p) for p in ps]
+        classes.append("changed" if len(set(badges)) > 1 else badges[0][0])
+        rows.append(
+            [f"<code>{esc(pid)}</code>"]
+            + [
+                td_num(f"{fmt_measured(p)} {fmt_interval(p)} n = {p.get('n', '?')}")
+                + f' <span class="badge {b[0]}">{b[1]}</span>'
+                for p, b in zip(ps, badges, strict=True)
+            ]
+        )
+    table = html_table(
+        ["id"] + [f"{x}: measured, 95% interval, n, verdict" for x in letters],
+        rows,
+        "prediction-diff",
+        classes,
     )
-    return out
+    return ["<h2>Predictions</h2>", '<div class="tw">' + table + "</div>"]
 
 
 def build_comparison(
-    run_a: str | os.PathLike, run_b: str | os.PathLike, out: str | os.PathLike
+    runs: list[str | os.PathLike] | str | os.PathLike,
+    out_or_run_b: Any = None,
+    out: str | os.PathLike | None = None,
 ) -> Path:
-    """Write a side-by-side page of two runs to ``out``: config differences (dotted keys),
-    prediction deltas, metrics deltas, provenance differences and the figures in pairs."""
-    a, b = load_run(run_a), load_run(run_b)
-    na, nb = a["dir"].resolve().name, b["dir"].resolve().name
-    if na == nb:
-        na, nb = str(a["dir"].resolve()), str(b["dir"].resolve())
+    """Write a page comparing the run folders ``runs`` (two or more; the first, A, is the
+    reference of every difference) to ``out`` (default :func:`default_comparison_path`,
+    beside the runs); returns its path. ``build_comparison(run_a, run_b, out)`` (two runs)
+    is accepted too."""
+    if isinstance(runs, (str, os.PathLike)):
+        runs = [runs, out_or_run_b]
+    elif out is None:
+        out = out_or_run_b
+    if len(runs) < 2:
+        raise ReportError(f"a comparison needs two run folders or more, not {len(runs)}")
+    loaded = [load_run(r) for r in runs]
+    for run in loaded:
+        run["per_seed"] = read_per_seed(run["dir"])
+    letters = [_letter(i) for i in range(len(loaded))]
+    names = [r["dir"].resolve().name or "run" for r in loaded]
     body = [
-        f"<p>A = <code>{esc(na)}</code> ({esc(a['kind'])}), B = <code>{esc(nb)}</code> "
-        f"({esc(b['kind'])}). Differences are B − A.</p>"
+        "<h2>Runs</h2><ul>"
+        + "".join(
+            f"<li>{x} = <code>{esc(n)}</code> ({esc(r['kind'])}, {r['config'].get('seeds', '?')}"
+            " seeds)</li>"
+            for x, n, r in zip(letters, names, loaded, strict=True)
+        )
+        + "</ul><h2>Seeds</h2>"
+        + _seed_notes(loaded, letters)
     ]
-    rows = _diff_rows(flatten(a["config"]), flatten(b["config"]))
+    rows = _config_rows(loaded)
     body.append(
         "<h2>Config differences</h2>"
         + (
-            html_table(["field", "A", "B"], rows, "config-diff")
+            '<div class="tw">' + html_table(["field", *letters], rows, "config-diff") + "</div>"
             if rows
-            else "<p>The two configs are identical.</p>"
+            else "<p>The configs are identical.</p>"
         )
     )
-    pa = {p.get("id"): p for p in a["summary"].get("predictions", [])}
-    pb = {p.get("id"): p for p in b["summary"].get("predictions", [])}
-    rows, classes = [], []
-    for pid in list(pa) + [k for k in pb if k not in pa]:
-        x, y = pa.get(pid, {}), pb.get(pid, {})
-        va, vb = verdict_badge(x), verdict_badge(y)
-        classes.append("changed" if va != vb else va[0])
-        rows.append(
-            [
-                f"<code>{esc(pid)}</code>",
-                esc(x.get("claim") or y.get("claim") or ""),
-                td_num(fmt_mean_std(x.get("measured"), x.get("measured_std"))),
-                td_num(fmt_mean_std(y.get("measured"), y.get("measured_std"))),
-                _delta(x.get("measured"), y.get("measured")),
-                f'<span class="badge {va[0]}">{va[1]}</span>',
-                f'<span class="badge {vb[0]}">{vb[1]}</span>',
-            ]
-        )
-    if rows:
-        body.append(
-            "<h2>Predictions</h2>"
-            + html_table(
-                ["id", "claim", "measured A", "measured B", "B − A", "verdict A", "verdict B"],
-                rows,
-                "prediction-diff",
-                classes,
-            )
-        )
-    ma, mb = _numbers(a["summary"]), _numbers(b["summary"])
-    if names := list(ma) + [k for k in mb if k not in ma]:
-        body.append(
-            "<h2>Metrics</h2>"
-            + html_table(
-                ["metric", "A", "B", "B − A"],
-                [
-                    [
-                        f"<code>{esc(k)}</code>",
-                        td_num(fmt_num(ma.get(k))),
-                        td_num(fmt_num(mb.get(k))),
-                        _delta(ma.get(k), mb.get(k)),
-                    ]
-                    for k in names
-                ],
-                "metrics-diff",
-            )
-        )
-    prov = [flatten({k: v for k, v in r["provenance"].items() if k != "created"}) for r in (a, b)]
-    if rows := _diff_rows(*prov):
-        body.append(
-            "<h2>Provenance differences</h2>" + html_table(["field", "A", "B"], rows, "prov")
-        )
-    fa, fb = dict(a["figures"]), dict(b["figures"])
-    if fa or fb:
-        body.append("<h2>Figures (A left, B right)</h2>")
-        for name in list(fa) + [n for n in fb if n not in fa]:
+    body += _metrics_section(loaded, letters)
+    body += _predictions_section(loaded, letters)
+    figs = [dict(r["figures"]) for r in loaded]
+    names_fig = list(dict.fromkeys(n for f in figs for n in f))
+    if names_fig:
+        body.append(f"<h2>Figures ({', '.join(letters)}, left to right)</h2>")
+        for name in names_fig:
             body.append(
-                '<div class="figs">'
+                '<div class="figs side">'
                 + "".join(
-                    figure_html(f"{side}: {name}", figs.get(name))
-                    if name in figs
-                    else f"<figure><figcaption>{side}: {ABSENT}</figcaption></figure>"
-                    for side, figs in (("A", fa), ("B", fb))
+                    figure_html(f"{x}: {name}", f.get(name))
+                    if name in f
+                    else f"<figure><figcaption>{x}: {ABSENT}</figcaption></figure>"
+                    for x, f in zip(letters, figs, strict=True)
                 )
                 + "</div>"
             )
-    return write_page(
-        Path(out),
-        page(f"multiview comparison: {na} vs {nb}", "two runs side by side", "".join(body)),
-    )
+    target = Path(out) if out is not None else default_comparison_path(runs)
+    title = "multiview comparison: " + " vs ".join(names)
+    return write_page(target, page(title, f"{len(loaded)} runs side by side", "".join(body)))

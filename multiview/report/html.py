@@ -45,7 +45,7 @@ def render_report(run: dict[str, Any]) -> str:
     """The HTML text of one run's report (see :func:`build_report`)."""
     s, preds = run["summary"], run["summary"].get("predictions", [])
     prov, body = run["provenance"], []
-    sub = [f"{esc(run['kind'])} run", f"folder <code>{esc(run['dir'].resolve())}</code>"] + (
+    sub = [f"{esc(run['kind'])} run", f"folder <code>{esc(run['dir'].resolve().name)}</code>"] + (
         [f"created {esc(prov['created'])}"] if prov.get("created") else []
     )
     if preds:  # the verdict table: one row per prediction, classed by its verdict

@@ -14,12 +14,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from multiview.stats import format_mean_std
+
 __all__ = [
     "CAPTIONS",
     "CSS",
     "SKIP_SECTIONS",
+    "WIDE_PX",
     "esc",
     "figure_html",
+    "png_size",
     "fmt_mean_std",
     "fmt_num",
     "fmt_stat",
@@ -38,6 +42,9 @@ __all__ = [
 
 CAPTIONS = {  # by file stem; any other figure is captioned with its name
     "lambda": "Lambda trajectories: largest correlation per (class, view) over training",
+    "lottery": "Lottery: the initial Lambda gap against the view that won",
+    "memorization": "Memorization: flip rates under fresh noise, learned vs unlearned views",
+    "training_curves": "Training loss and accuracy over the steps",
     "learned_views": "Views each seed learned, per class",
     "figure1": "Accuracy by method",
     "accuracy": "Test accuracy over seeds",
@@ -76,7 +83,8 @@ tr.not_converged td:first-child{border-left:4px solid #8250df}
 tr.changed td:first-child{border-left:4px solid #bf8700}.cols{display:grid;
 grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:0 24px}.figs{display:grid;gap:18px;
 margin-bottom:18px;grid-template-columns:repeat(auto-fill,minmax(460px,1fr))}figure{margin:0;
-padding:10px;border:1px solid var(--line);border-radius:6px}figure img{display:block;
+padding:10px;border:1px solid var(--line);border-radius:6px}figure.wide{grid-column:1/-1}.side{grid-template-columns:repeat(auto-fit,minmax(300px,1fr))}
+.side figure.wide{grid-column:auto}figure img{display:block;
 max-width:100%;height:auto;margin:0 auto}figcaption{color:var(--mut);font-size:.88em;
 margin-top:6px}details{margin:1em 0}summary{cursor:pointer;color:var(--mut)}pre{background:#f6f8fa;
 border:1px solid var(--line);padding:10px;overflow:auto;font-size:.85em}"""
@@ -105,7 +113,10 @@ def fmt_num(v: Any, exact: bool = False) -> str:
 
 
 def fmt_mean_std(m: Any, s: Any) -> str:
-    return fmt_num(m) + (f" ± {fmt_num(s)}" if is_finite(s) and is_finite(m) else "")
+    """Mean ± std in the one number format (:func:`multiview.stats.format_mean_std`)."""
+    if not is_finite(m):
+        return fmt_num(m)
+    return esc(format_mean_std(m, s if is_finite(s) else None))
 
 
 def fmt_stat(v: Any) -> str:
@@ -183,7 +194,21 @@ def page(title: str, subtitle: str, body: str) -> str:
     )
 
 
+#: Figures wider than this (pixels) take a whole row of the page's grid (a column is about
+#: 560 px wide; the page 1144 px).
+WIDE_PX = 800
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels from a PNG's header (its IHDR chunk), None if not a PNG."""
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def figure_html(name: str, data: bytes | None) -> str:
+    """A figure with its caption; a wide one (over :data:`WIDE_PX` pixels: a grid of panels)
+    spans the whole row, so its text shows near its own size, not squeezed into a column."""
     stem = Path(name).stem
     cap = f"{esc(CAPTIONS.get(stem, stem.replace('_', ' ')))} <code>{esc(name)}</code>"
     if data is None:
@@ -191,7 +216,11 @@ def figure_html(name: str, data: bytes | None) -> str:
             f'<figure><figcaption>{cap}: <span class="na">unreadable</span></figcaption></figure>'
         )
     uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-    return f'<figure><img src="{uri}" alt="{esc(stem)}"><figcaption>{cap}</figcaption></figure>'
+    size = png_size(data)
+    wide = ' class="wide"' if size and size[0] > WIDE_PX else ""
+    return (
+        f'<figure{wide}><img src="{uri}" alt="{esc(stem)}"><figcaption>{cap}</figcaption></figure>'
+    )
 
 
 def write_page(path: Path, text: str) -> Path:

@@ -36,35 +36,53 @@ def save(fig, path: str | Path) -> Path:
 
 
 def plot_lambda_trajectories(
-    steps: np.ndarray, lam: np.ndarray, seeds=(0, 1, 2), classes=(0, 1, 2), title=None
+    steps: np.ndarray,
+    lam: np.ndarray,
+    seeds=(0, 1, 2),
+    classes=(0, 1, 2),
+    title=None,
+    threshold: float | None = None,
 ):
     """Lambda_{i,l}(t) of a few (seed, class) pairs.
+
+    The y axis is symmetric-log: linear below the initial scale, so a Lambda of exactly 0
+    (no neuron positively correlated with the view) is drawn at 0 instead of dropping out.
 
     Arguments:
         steps: ``(T,)`` step counts (0 is drawn at the left edge of the log axis).
         lam: ``(S, T, k, V)`` trajectories.
+        threshold: the Lambda a view must reach to count as learned (``varrho / 2``),
+            drawn as a dashed line when given.
     """
     seeds = [s for s in seeds if s < lam.shape[0]]
     classes = [c for c in classes if c < lam.shape[2]]
     V = lam.shape[3]
     fig, axes = plt.subplots(
-        len(seeds), len(classes), figsize=(3.2 * len(classes), 2.4 * len(seeds)), squeeze=False
+        len(seeds), len(classes), figsize=(3.0 * len(classes), 2.3 * len(seeds)), squeeze=False
     )
     x = np.maximum(steps, 0.5)
+    shown = np.asarray(lam)[seeds][:, :, classes]
+    positive = shown[shown > 0]
+    floor = float(np.percentile(positive, 5)) if positive.size else 1e-3
+    linthresh = 10.0 ** np.floor(np.log10(max(floor, 1e-6)))
     for a, s in enumerate(seeds):
         for b, c in enumerate(classes):
             ax = axes[a, b]
             for v in range(V):
                 ax.plot(x, lam[s, :, c, v], color=VIEW_COLORS[v % 6], label=f"view {v + 1}")
+            if threshold is not None:
+                ax.axhline(threshold, color="k", ls="--", lw=0.8, label="learned")
             ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_title(f"seed {s}, class {c}", fontsize=9)
+            ax.set_yscale("symlog", linthresh=linthresh)
+            ax.set_ylim(bottom=0)
+            ax.set_title(f"seed {s}, class {c}", fontsize=10)
             if a == len(seeds) - 1:
                 ax.set_xlabel("step")
             if b == 0:
                 ax.set_ylabel(r"$\Lambda_{i,l}(t)$")
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle(title or "Per-view feature correlations: one view wins, the other stalls")
+    line = f" (dashed: learned at $\\varrho/2$ = {threshold:g})" if threshold is not None else ""
+    fig.suptitle(title or f"Per-view feature correlations over training{line}", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -213,18 +231,28 @@ def plot_student_vs_plain(steps, lam_plain, lam_student, classes=(0, 1, 2), stud
 
 
 def plot_method_accuracy(methods: dict[str, tuple[float, float]], title=None, ylabel=None):
-    """Bar chart of accuracy (mean, std) per method."""
+    """Accuracy (mean, std) per method as horizontal bars from 0: one row per method, so
+    long names stay readable, the value written past the end of its error bar.
+
+    Arguments:
+        methods: ``{name: (mean, std)}`` in the order to draw (top to bottom).
+        ylabel: the accuracy axis label (the horizontal axis here).
+    """
     names = list(methods)
-    means = [methods[n][0] for n in names]
-    stds = [methods[n][1] for n in names]
-    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2, 3.6))
-    ax.bar(names, means, yerr=stds, capsize=4, color="#4c72b0")
-    for i, m in enumerate(means):
-        ax.text(i, m + 0.01, f"{m:.3f}", ha="center", fontsize=8)
-    lo = max(0.0, min(means) - 0.15)
-    ax.set_ylim(lo, min(1.02, max(means) + 0.08))
-    ax.set_ylabel(ylabel or "single-view test accuracy")
-    ax.set_title(title or "Accuracy by method (mean ± std)")
-    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
+    means = np.array([methods[n][0] for n in names], dtype=float)
+    stds = np.nan_to_num(np.array([methods[n][1] for n in names], dtype=float))
+    fig, ax = plt.subplots(figsize=(7.2, 0.42 * len(names) + 1.4))
+    rows = np.arange(len(names))
+    ax.barh(rows, means, xerr=stds, capsize=3, color="#4c72b0", height=0.6)
+    for i, (m, sd) in enumerate(zip(means, stds, strict=True)):
+        if np.isfinite(m):
+            ax.text(m + sd + 0.012, i, f"{m:.3f}", va="center", fontsize=9)
+    ax.set_yticks(rows, names)
+    ax.invert_yaxis()
+    top = np.nanmax(means + stds) if np.isfinite(means).any() else 1.0
+    ax.set_xlim(0, max(1.0, top + 0.12))
+    ax.set_xlabel(ylabel or "single-view test accuracy")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title or "Accuracy by method (mean ± std)", fontsize=11)
     fig.tight_layout()
     return fig

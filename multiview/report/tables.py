@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = [
@@ -64,9 +65,11 @@ def fmt_interval(p: dict[str, Any]) -> str:
 
 
 def verdict_of(p: dict[str, Any]) -> str:
-    """A prediction's verdict; a record that has only ``holds`` (a CIFAR table's) reads as
-    holds / fails."""
-    return p.get("verdict") or ("holds" if p.get("holds") else "fails")
+    """A prediction's verdict word: its ``verdict`` when it has one, else ``holds`` /
+    ``fails`` from ``holds`` (a CIFAR table's records), ``n/a`` when neither is known."""
+    if isinstance(p.get("verdict"), str):
+        return p["verdict"]
+    return {True: "holds", False: "fails"}.get(p.get("holds"), "n/a")
 
 
 def verdict_text(p: dict[str, Any]) -> str:
@@ -110,8 +113,8 @@ def predictions_markdown(predictions: list[dict[str, Any]]) -> str:
             if verdict_of(p) != "holds":
                 verdict = f"**{verdict}**"
             cells = [
-                f"`{p['id']}`",
-                p["claim"],
+                f"`{p.get('id', '')}`",
+                p.get("claim", ""),
                 fmt_measured(p),
                 fmt_interval(p),
                 f"{p.get('n', '')} {p.get('unit', '')}".strip(),
@@ -160,14 +163,14 @@ def verdict_table(
         table.add_row(f"[bold]{_SHORT[kind_title]}[/]", *([""] * (5 + verbose)))
         for p in rows:
             style = _STYLE.get(verdict_of(p), "white")
-            claim = [p["claim"]] if verbose else []
+            claim = [escape(str(p.get("claim", "")))] if verbose else []
             table.add_row(
-                p["id"],
+                escape(str(p.get("id", ""))),
                 *claim,
                 fmt_measured(p),
                 fmt_interval(p),
                 str(p.get("n", "")),
-                p.get("expected", ""),
-                f"[{style}]{verdict_text(p)}[/]",
+                escape(str(p.get("expected", ""))),
+                f"[{style}]{escape(verdict_text(p))}[/]",
             )
     return table

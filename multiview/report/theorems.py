@@ -10,6 +10,7 @@ import numpy as np
 from multiview.io import atomic_write_text, write_json
 from multiview.report import plots
 from multiview.report.html import build_report
+from multiview.report.run_tables import write_run_tables
 from multiview.report.simulation import write_config, write_simulation_figures
 from multiview.report.tables import predictions_markdown
 from multiview.report.view_figures import plot_lambda_histograms
@@ -225,6 +226,7 @@ def write_theorems(res: dict[str, Any], out: Path, th_config: dict[str, Any]) ->
     sim = res["sim"]
     summary = theorems_summary(res)
     write_config(out, sim.config, theorems=th_config)
+    write_run_tables(out, sim.per_seed, sim.history.steps, sim.history.records)  # the singles
     write_json(out / "summary.json", summary)
     figs = write_theorem_figures(res, out / "figures")
     lines = [
