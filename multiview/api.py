@@ -185,7 +185,7 @@ def _reuse(cfg: SimConfig, sim: SimulationRun | None) -> SimulationResult | None
         return None
     if sim.config != cfg:
         raise ValueError("sim was trained with another config than cfg: pass sim.config")
-    summary = {"metrics": sim.metrics, "predictions": [p.to_dict() for p in sim.predictions]}
+    summary = sim.summary
     data = make_datasets(cfg.data, data_key(cfg))
     history = History(sim.steps, dict(sim.trajectories))
     return SimulationResult(cfg, data, sim.weights, history, dict(sim.per_seed), summary)

@@ -9,6 +9,7 @@ tuples keeps working.
 from __future__ import annotations
 
 import io
+import math
 import shutil
 from typing import Any
 
@@ -22,8 +23,9 @@ from multiview.report.tables import (
     verdict_table,
     verdict_text,
 )
+from multiview.sim.predictions import Prediction
 
-__all__ = ["Predictions"]
+__all__ = ["Predictions", "predictions_from"]
 
 _HTML_STYLE = {
     "holds": "color:#1a7f37;font-weight:600",
@@ -83,3 +85,34 @@ class Predictions(tuple):
             f"<table class='multiview-verdicts'><thead><tr>{cols}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
+
+
+def _float(v: Any) -> float:
+    return math.nan if v is None else float(v)
+
+
+def predictions_from(items: list[dict[str, Any]]) -> tuple[Prediction, ...]:
+    """:class:`Prediction` records from ``summary.json``'s ``predictions`` (missing or null
+    numbers become NaN)."""
+    out = []
+    for p in items:
+        interval = p.get("interval") or [None, None]
+        verdict = p.get("verdict") or ("holds" if p.get("holds") else "fails")
+        out.append(
+            Prediction(
+                id=str(p.get("id", "")),
+                claim=str(p.get("claim", "")),
+                kind=str(p.get("kind", "paper")),
+                measured=_float(p.get("measured")),
+                interval=(_float(interval[0]), _float(interval[1])),
+                n=int(p.get("n") or 0),
+                unit=str(p.get("unit", "")),
+                expected=str(p.get("expected", "")),
+                verdict=verdict,
+                measured_std=_float(p.get("measured_std")),
+                reason=str(p.get("reason", "")),
+                objective=p.get("objective"),
+                details=dict(p.get("details") or {}),
+            )
+        )
+    return Predictions(out)

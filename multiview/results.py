@@ -25,7 +25,7 @@ from multiview.errors import ConfigError, DataError
 from multiview.experiments.sweep import grid_arrays
 from multiview.io import load_npz, read_json, to_jsonable
 from multiview.outdir import claim_run_dir, holds_run
-from multiview.prediction_list import Predictions
+from multiview.prediction_list import Predictions, predictions_from
 from multiview.report.cifar import write_report
 from multiview.report.html_parts import esc
 from multiview.report.simulation import write_simulation
@@ -36,6 +36,7 @@ from multiview.report.tables import (
 )
 from multiview.report.theorems import write_theorems
 from multiview.sim.config import SimConfig, TheoremsConfig, config_from_dict
+from multiview.sim.grading import convergence
 from multiview.sim.predictions import Prediction
 from multiview.sim.train import History
 
@@ -63,33 +64,6 @@ def _nan(v: Any) -> float:
 def _metrics(d: dict[str, Any]) -> dict[str, float]:
     """Scalar metrics as floats, NaN where JSON stored null."""
     return {k: _nan(v) for k, v in d.items()}
-
-
-def predictions_from(items: list[dict[str, Any]]) -> tuple[Prediction, ...]:
-    """:class:`Prediction` records from ``summary.json``'s ``predictions`` (missing or null
-    numbers become NaN)."""
-    out = []
-    for p in items:
-        interval = p.get("interval") or [None, None]
-        verdict = p.get("verdict") or ("holds" if p.get("holds") else "fails")
-        out.append(
-            Prediction(
-                id=str(p.get("id", "")),
-                claim=str(p.get("claim", "")),
-                kind=str(p.get("kind", "paper")),
-                measured=_nan(p.get("measured")),
-                interval=(_nan(interval[0]), _nan(interval[1])),
-                n=int(p.get("n") or 0),
-                unit=str(p.get("unit", "")),
-                expected=str(p.get("expected", "")),
-                verdict=verdict,
-                measured_std=_nan(p.get("measured_std")),
-                reason=str(p.get("reason", "")),
-                objective=p.get("objective"),
-                details=dict(p.get("details") or {}),
-            )
-        )
-    return Predictions(out)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -200,8 +174,14 @@ class SimulationRun(_Run):
 
     @property
     def summary(self) -> dict[str, Any]:
-        """``summary.json``: ``{"metrics", "predictions"}``."""
-        return {"metrics": self.metrics, "predictions": [p.to_dict() for p in self.predictions]}
+        """``summary.json``: ``{"metrics", "convergence", "learned_cut", "predictions"}``."""
+        cut = self.per_seed.get("learned_cut")
+        return {
+            "metrics": self.metrics,
+            "convergence": convergence(self.config, self.per_seed),
+            "learned_cut": None if cut is None else float(np.asarray(cut).ravel()[0]),
+            "predictions": [p.to_dict() for p in self.predictions],
+        }
 
     @property
     def history(self) -> History:

@@ -57,19 +57,19 @@ def raw_cell_counts(text: str) -> list[tuple[int, int]]:
     expected=st.text(st.sampled_from("ab |<>`\\*-=0.5"), max_size=30),
     claim=st.text(st.sampled_from("xy |`\\"), max_size=20),
 )
-def test_pipes_and_backslashes_in_cells_keep_every_row_at_five_cells(expected, claim):
+def test_pipes_and_backslashes_in_cells_keep_every_row_at_seven_cells(expected, claim):
     p = {"id": "some_id", "claim": claim, "measured": 0.5, "expected": expected, "holds": False}
     text = predictions_markdown([p, {**p, "holds": True, "measured": None}])
     (table,) = table_rows(text)
-    assert [len(r) for r in table] == [5, 5, 5]
+    assert [len(r) for r in table] == [7, 7, 7]
     assert all(a == b for a, b in raw_cell_counts(text))
-    assert table[1][4] == "**fails**" and table[2][4] == "holds"
+    assert table[1][6] == "**fails**" and table[2][6] == "holds"
 
 
 def test_a_bar_in_the_expectation_stays_in_its_cell():
     p = {"id": "x", "claim": "c", "measured": 0.5, "expected": "|avg - single| <= 0.05"}
     (table,) = table_rows(predictions_markdown([{**p, "holds": True}]))
-    assert table[1][3] == "|avg - single| <= 0.05" and table[1][4] == "holds"
+    assert table[1][5] == "|avg - single| <= 0.05" and table[1][6] == "holds"
 
 
 def test_report_md_of_a_run_parses_with_the_headers_cell_count(tmp_path):

@@ -30,6 +30,7 @@ from multiview.report.html_parts import (
 )
 from multiview.report.run_folder import ReportError, flatten, load_run
 from multiview.report.run_tables import read_per_seed
+from multiview.report.tables import fmt_interval, fmt_measured
 from multiview.stats import INTERVAL_CONVENTION
 
 __all__ = ["build_comparison", "default_comparison_path"]

@@ -51,7 +51,8 @@ def plot_lambda_trajectories(
     Arguments:
         steps: ``(T,)`` step counts (0 is drawn at the left edge of the log axis).
         lam: ``(S, T, k, V)`` trajectories.
-        threshold: the Lambda a view must reach to count as learned (``varrho / 2``),
+        threshold: the Lambda a view must reach to count as learned (the run's cut,
+            :func:`multiview.sim.metrics.view_cut`),
             drawn as a dashed line when given.
     """
     seeds = [s for s in seeds if s < lam.shape[0]]
@@ -80,8 +81,8 @@ def plot_lambda_trajectories(
                 ax.set_xlabel("step")
             if b == 0:
                 ax.set_ylabel(r"$\Lambda_{i,l}(t)$")
-    axes[0, 0].legend(fontsize=8)
-    line = f" (dashed: learned at $\\varrho/2$ = {threshold:g})" if threshold is not None else ""
+    axes[0, 0].legend(fontsize=8, loc="upper left")
+    line = f" (dashed: the learned cut, {threshold:.3g})" if threshold is not None else ""
     fig.suptitle(title or f"Per-view feature correlations over training{line}", fontsize=11)
     fig.tight_layout()
     return fig
@@ -131,7 +132,7 @@ def plot_accuracy_distributions(per_seed: dict[str, np.ndarray], expected_single
         ax.axvline(expected_single, color="#d62728", ls="--", lw=1, label="theory, single-view")
     ax.set_xlabel("accuracy")
     ax.set_ylabel("seeds")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     ax.set_title("Accuracy over seeds")
     fig.tight_layout()
     return fig
@@ -224,7 +225,7 @@ def plot_student_vs_plain(steps, lam_plain, lam_student, classes=(0, 1, 2), stud
                 ax.set_xlabel("step")
             if b == 0:
                 ax.set_ylabel(r"$\Lambda_{i,l}(t)$")
-    axes[0, 0].legend(fontsize=8)
+    axes[0, 0].legend(fontsize=8, loc="upper left")
     fig.suptitle("Lambda per view: a single model and a KD student (seed 0 of each)")
     fig.tight_layout()
     return fig

@@ -54,7 +54,7 @@ def plot_lottery(lam0: np.ndarray, lam: np.ndarray, learned: np.ndarray, thresho
         "classes with one view learned, pooled over seeds (blue right of 0)",
         fontsize=10,
     )
-    ax.legend(fontsize=9, loc="best")
+    ax.legend(fontsize=9, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -116,7 +116,7 @@ def plot_training_curves(steps: np.ndarray, loss: np.ndarray, acc: np.ndarray):
         ax.grid(alpha=0.3)
     axes[0].set_yscale("log")
     axes[1].set_ylim(-0.02, 1.02)
-    axes[0].legend(fontsize=9)
+    axes[0].legend(fontsize=9, loc="upper right")
     fig.suptitle(f"Training curves over {np.asarray(loss).shape[0]} seeds", fontsize=11)
     fig.tight_layout()
     return fig

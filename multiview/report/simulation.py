@@ -51,7 +51,7 @@ def write_simulation_figures(result, fig_dir: Path) -> dict[str, Path]:
     learned threshold), the learned-view map, the accuracy distributions, and one figure per
     prediction that needs one: the lottery, memorization, and the training curves."""
     hist, per_seed, cfg = result.history, result.per_seed, result.config
-    threshold = 0.5 * cfg.model.varrho  # learned_views' bar
+    threshold = float(result.per_seed["learned_cut"][0])  # the run's learned-view cut
     figures = {
         "fig_lambda": (
             plots.plot_lambda_trajectories(hist.steps, hist.records["lambda"], threshold=threshold),
