@@ -1,13 +1,19 @@
 """Checkpoints of CIFAR training: the whole training state after every epoch, atomically.
 
 A checkpoint is tagged with a fingerprint of everything that determines the run (recipe,
-distillation, seed, sizes), so a checkpoint of another run is never resumed.
+distillation, seed, sizes, the data's hash), so a checkpoint of another run is never resumed.
+A damaged checkpoint (flipped bits, truncated) is kept beside as ``NAME.npz.damaged`` and its
+training starts again, with a :class:`~multiview.errors.DamagedFileWarning` that says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import warnings
+import zipfile
+import zlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.cifar.config import CifarTrainConfig, DistillConfig
+from multiview.errors import DamagedFileWarning
 from multiview.io import atomic_write_bytes
 
 __all__ = ["checkpoint_tag", "save_checkpoint", "load_checkpoint"]
@@ -58,8 +65,26 @@ def load_checkpoint(path: Path, tag: str, like):
             leaves, treedef = jax.tree_util.tree_flatten(like)
             loaded = [f[f"leaf{i}"] for i in range(len(leaves))]
             epoch = int(f["epoch"])
-    except (OSError, KeyError, ValueError):
+    except KeyError:
+        return None  # another layout: not this run's checkpoint
+    except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as err:
+        _set_aside(path, err)
         return None
     if any(a.shape != b.shape for a, b in zip(loaded, leaves, strict=True)):
         return None
     return epoch, jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in loaded])
+
+
+def _set_aside(path: Path, err: BaseException) -> None:
+    """Keep a damaged checkpoint's bytes under another name and say its part is retrained."""
+    kept = path.with_name(path.name + ".damaged")
+    try:
+        os.replace(path, kept)
+    except OSError:
+        kept = path
+    warnings.warn(
+        f"the checkpoint {path} is damaged ({type(err).__name__}); kept as {kept.name}, "
+        "its models are trained again from the first epoch",
+        DamagedFileWarning,
+        stacklevel=3,
+    )

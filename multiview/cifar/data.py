@@ -23,7 +23,7 @@ import os
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from multiview.io import atomic_write_bytes
 
 __all__ = [
     "CifarData",
+    "data_fingerprint",
     "load_cifar",
     "resolve_cache_dir",
     "verify_cifar",
@@ -63,6 +64,8 @@ class CifarData:
         test_y: ``(N_test,)`` int32.
         classes: class names, index = label.
         name: a short description of the source (layout and path).
+        fingerprint: a hash of the arrays (:func:`data_fingerprint`), computed once when
+            the cache is built: what a checkpoint or a resumed run was trained on.
     """
 
     train_x: np.ndarray
@@ -71,6 +74,7 @@ class CifarData:
     test_y: np.ndarray
     classes: tuple[str, ...]
     name: str = ""
+    fingerprint: str = ""
 
     @property
     def num_classes(self) -> int:
@@ -85,7 +89,20 @@ class CifarData:
             self.test_y,
             self.classes,
             self.name,
+            self.fingerprint,  # the subset is a function of the source and the config
         )
+
+
+def data_fingerprint(data: CifarData) -> str:
+    """A hash of the images, labels and class names (``data.fingerprint`` once computed):
+    two data sets of the same size but other images have different fingerprints."""
+    if data.fingerprint:
+        return data.fingerprint
+    h = hashlib.sha256("|".join(data.classes).encode())
+    for a in (data.train_x, data.train_y, data.test_x, data.test_y):
+        h.update(f"|{a.dtype}{a.shape}|".encode())
+        h.update(np.ascontiguousarray(a).data)
+    return h.hexdigest()[:16]
 
 
 def resolve_cache_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -178,6 +195,7 @@ def load_cifar(
         "zip": _read_zip,
     }[layout]
     data = verify_cifar(reader(root, labels) if layout == "cifar100" else reader(root))
+    data = replace(data, fingerprint=data_fingerprint(data))
     if cache_file is not None:
         _write_cache(cache_file, data)
     return data
@@ -227,6 +245,7 @@ def _read_cache(cache_file: Path) -> CifarData | None:
                 f["test_y"],
                 tuple(str(c) for c in f["classes"]),
                 str(f["name"]),
+                str(f["fingerprint"]),  # a cache without it is rebuilt once
             )
         return verify_cifar(data)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, DataError):
@@ -243,6 +262,7 @@ def _write_cache(cache_file: Path, data: CifarData) -> None:
         test_y=data.test_y,
         classes=np.asarray(data.classes),
         name=np.asarray(data.name),
+        fingerprint=np.asarray(data.fingerprint),
     )
     try:
         atomic_write_bytes(cache_file, buf.getvalue())

@@ -8,6 +8,7 @@ turns into one line and an exit code.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,7 @@ import numpy as np
 import typer
 
 from multiview.cifar.config import SEED_PARALLEL
-from multiview.cifar.data import load_cifar, resolve_cache_dir
+from multiview.cifar.data import data_fingerprint, load_cifar, resolve_cache_dir
 from multiview.cifar.download import ARCHIVES, download_cifar
 from multiview.cifar.experiments import run_cifar
 from multiview.cifar.presets import PRESETS, preset_config
@@ -23,6 +24,7 @@ from multiview.cifar.train import EpochReport
 from multiview.cli.common import ProgressDisplay, add_command, console, interruptible
 from multiview.cli.runs import ForceOpt, print_json, run_folder
 from multiview.errors import ConfigError
+from multiview.outdir import RunDir
 from multiview.report.cifar import format_table, write_report
 
 __all__ = ["cifar_command", "download_command", "register"]
@@ -41,6 +43,22 @@ def _epoch_reporter(display: ProgressDisplay):
         display.epoch(r.name, r.epoch, r.epochs, info)
 
     return report
+
+
+def _kept(run: RunDir):
+    """What an interrupt leaves, said at the moment of the interrupt (only what exists)."""
+
+    def said() -> str:
+        if run.staged:
+            return f"the earlier run in {run.final} is untouched"
+        if not any((run.path / "checkpoints").glob("*.npz")):
+            return "no epoch had finished; nothing was kept"
+        return (
+            f"finished epochs are checkpointed in {run.path}; rerun with --resume "
+            f"--out {run.path} to continue"
+        )
+
+    return said
 
 
 def cifar_command(
@@ -115,8 +133,9 @@ def cifar_command(
     if seed_parallel is not None:
         changes["train__seed_parallel"] = seed_parallel
     cfg = base.replace(**changes)
-    with run_folder(out, "cifar", resume=resume, force=force) as run:
+    with run_folder(out, "cifar", resume=resume, force=force, config=asdict(cfg)) as run:
         dataset = load_cifar(data, cache_dir=resolve_cache_dir(data_dir), labels=labels)
+        run.record_data(data_fingerprint(dataset))  # --resume with other data: refused
         n_train = dataset.train_x.shape[0]
         if train_subset is not None and train_subset > n_train:
             raise ConfigError(
@@ -128,12 +147,7 @@ def cifar_command(
             f"{dataset.name}: {n_train} train / {dataset.test_x.shape[0]} test images, "
             f"{dataset.num_classes} classes; preset {cfg.preset}, {cfg.seeds} seeds"
         )
-        kept = (
-            f"the earlier run in {run.final} is untouched"
-            if run.staged
-            else f"finished epochs are checkpointed in {run.path}; rerun with --resume "
-            f"--out {run.path} to continue"
-        )
+        kept = _kept(run)
         with ProgressDisplay(enabled=not (quiet or json_output)) as display, interruptible(kept):
             summary = run_cifar(
                 cfg, dataset, run.path, resume=resume, progress=_epoch_reporter(display), log=log

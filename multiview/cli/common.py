@@ -10,6 +10,7 @@ import functools
 import inspect
 import time
 import typing
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields as dc_fields
@@ -22,8 +23,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from multiview.cli.runs import print_json
-from multiview.console import caused_by_interrupt, interrupt_reported
-from multiview.errors import ConfigError, MultiviewError
+from multiview.console import caused_by_interrupt, interrupt_reported, stop_word
+from multiview.errors import ConfigError, DamagedFileWarning, MultiviewError
 from multiview.progress import TerminalProgress
 from multiview.report.tables import verdict_table
 from multiview.sim.config import (
@@ -80,16 +81,30 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
 
     A :class:`~multiview.errors.MultiviewError` anywhere in the command (bad configuration,
     missing data) becomes one line on stderr and the error's exit code, never a traceback;
-    Ctrl-C outside the command's own :func:`interruptible` block exits 130 with one line.
+    an ``OSError`` (a full disk, a file that vanished) is one line naming the file, exit 1;
+    Ctrl-C (or SIGTERM) outside the command's own :func:`interruptible` block exits 130
+    (143) with one line; a damaged file the run recomputes is one ``warning:`` line.
     """
 
     @functools.wraps(func)
     def command(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = functools.partial(_show_warning, warnings.showwarning)
+                return func(*args, **kwargs)
         except MultiviewError as err:
             console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
             raise typer.Exit(err.exit_code) from None
+        except OSError as err:
+            if caused_by_interrupt(err):
+                _report_interrupt("no new result was completed")
+            where = f" {err.filename}" if err.filename else ""
+            console.print(
+                f"[bold red]error:[/] cannot access{escape(where)} ({escape(err.strerror or str(err))}); "
+                "every file written before it is intact",
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             _report_interrupt("no new result was completed")
         except Exception as exc:  # a Ctrl-C that library code re-raised as another error
@@ -98,6 +113,14 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
             _report_interrupt("no new result was completed")
 
     target.command(name)(command)
+
+
+def _show_warning(default, message, category, *where, **more) -> None:
+    """A :class:`DamagedFileWarning` as one line; any other warning as ``default`` prints it."""
+    if issubclass(category, DamagedFileWarning):
+        console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+    else:
+        default(message, category, *where, **more)
 
 
 @contextmanager
@@ -117,7 +140,7 @@ def interruptible(kept: str | Callable[[], str]) -> Iterator[None]:
 def _report_interrupt(kept: str | Callable[[], str]) -> NoReturn:
     """Say what an interrupt kept (``kept``, or ``kept()``) and exit 130."""
     said = kept() if callable(kept) else kept
-    console.print(f"\n[yellow]interrupted[/]: {escape(said)}", highlight=False)
+    console.print(f"\n[yellow]{stop_word()}[/]: {escape(said)}", highlight=False)
     console.file.flush()
     interrupt_reported()
     raise typer.Exit(130) from None

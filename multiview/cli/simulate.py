@@ -82,7 +82,7 @@ def simulate(
     else:
         block = plan_seed_block(cfg, seed_block)  # memory check; cut into blocks if needed
     # Processes of a distributed job share --out: each one may find the others' blocks.
-    claim = {"resume": True} if distributed else {"resume": resume, "force": force}
+    claim = {"resume": True, "lock": False} if distributed else {"resume": resume, "force": force}
     with run_folder(out, "simulate", config=config_to_dict(cfg), **claim) as run:
         if resume and not distributed:
             check_saved_blocks(run.path, cfg, block)  # a damaged block: one line, now
