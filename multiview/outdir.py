@@ -152,7 +152,9 @@ class RunDir:
         """Finish the run: record its files in the marker, swap a staged replacement in
         (the old run is removed only after the swap) and release the claim."""
         if self.marker:
-            self.marker["files"] = sorted(p.name for p in self.path.iterdir())
+            self.marker["files"] = sorted(
+                p.name for p in self.path.iterdir() if p.name != LOCK_NAME
+            )
             self.marker["complete"] = True
             self._write_marker()
         if self.staged:
@@ -235,6 +237,8 @@ def claim_run_dir(
     except BaseException:
         if held is not None:
             held.release()
+        if created:  # a failed claim leaves no folder behind (nothing was written yet)
+            shutil.rmtree(final, ignore_errors=True)
         raise
 
 
