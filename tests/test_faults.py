@@ -106,7 +106,9 @@ def test_a_damaged_cifar_checkpoint_is_set_aside_and_retrained(tmp_path_factory,
         assert (path.parent / "single.npz.damaged").read_bytes() == _flip(good, bit)
     elif loaded is not None:  # an unchecked byte: the state is the saved one
         assert loaded[0] == 3
-        for a, b in zip(jax.tree_util.tree_leaves(loaded[1]), jax.tree_util.tree_leaves(tree)):
+        for a, b in zip(
+            jax.tree_util.tree_leaves(loaded[1]), jax.tree_util.tree_leaves(tree), strict=True
+        ):
             np.testing.assert_array_equal(a, b)
     else:  # not this run's checkpoint (the tag's bytes): trained again, file untouched
         assert path.exists()
@@ -256,7 +258,7 @@ def test_sigterm_while_starting_is_143_and_says_nothing_was_done(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_a_run_folder_left_by_sigterm_is_resumable(tmp_path):
+def test_a_lock_of_another_host_is_never_judged_stale(tmp_path):
     body = json.dumps({"pid": 1, "host": "x"})  # another host's lock: not ours to judge
     (tmp_path / LOCK_NAME).write_text(body)
     result = runner.invoke(app, ["simulate", *TINY, "--out", str(tmp_path), "--resume"])

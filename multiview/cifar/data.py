@@ -38,6 +38,7 @@ __all__ = [
     "data_fingerprint",
     "load_cifar",
     "resolve_cache_dir",
+    "expand_user",
     "verify_cifar",
     "class_balanced_subset",
     "CACHE_ENV",
@@ -109,9 +110,18 @@ def resolve_cache_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The cache folder: ``data_dir`` if given, else ``$MULTIVIEW_DATA_DIR``, else
     ``~/.cache/multiview``."""
     if data_dir is not None:
-        return Path(data_dir).expanduser()
+        return expand_user(data_dir)
     env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "multiview"
+    return expand_user(env) if env else expand_user("~/.cache/multiview")
+
+
+def expand_user(path: str | os.PathLike) -> Path:
+    """``path`` with ``~`` or ``~user`` expanded; an unknown user (or no home folder) is a
+    :class:`~multiview.errors.ConfigError` naming the path, not a traceback."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{path} cannot be expanded: no such user or home folder") from None
 
 
 def verify_cifar(data: CifarData) -> CifarData:
@@ -174,7 +184,7 @@ def load_cifar(
     """
     if labels not in ("fine", "coarse"):
         raise ConfigError(f"labels must be 'fine' or 'coarse'; got {labels!r}")
-    path = Path(path).expanduser()
+    path = expand_user(path)
     if not path.exists():
         raise DataError(f"CIFAR data not found at {path}: {_HINT}")
     layout, root = _detect_layout(path)

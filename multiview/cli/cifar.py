@@ -90,7 +90,9 @@ def cifar_command(
         str | None, typer.Option(help=f"How seeds share the device: {', '.join(SEED_PARALLEL)}.")
     ] = None,
     labels: Annotated[str, typer.Option(help="CIFAR-100 labels: fine or coarse.")] = "fine",
-    seed: Annotated[int, typer.Option(help="Base random seed.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=2**31 - 1, help="Base random seed, in [0, 2^31 - 1].")
+    ] = 0,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -181,6 +183,8 @@ def download_command(
     if url is not None and md5 is None:
         raise ConfigError("--url needs --md5 (the archive is always checksummed)")
     target = dest if dest is not None else resolve_cache_dir(data_dir) / "raw"
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"--dest {target} is a file, not a folder")
     path = download_cifar(dataset, target, url=url, md5=md5, force=force)
     if json_output:
         print_json({"dataset": dataset, "path": path})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import time
 import typing
 import warnings
@@ -50,6 +51,7 @@ __all__ = [
     "print_predictions",
     "JsonOpt",
     "OutOpt",
+    "NewOutOpt",
     "QuietOpt",
     "VerboseOpt",
     "ResumeOpt",
@@ -108,11 +110,32 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         except KeyboardInterrupt:
             _report_interrupt("no new result was completed")
         except Exception as exc:  # a Ctrl-C that library code re-raised as another error
+            if _backend_failed(exc):
+                platforms = os.environ.get("JAX_PLATFORMS", "")
+                console.print(
+                    f"[bold red]error:[/] JAX could not start its backend"
+                    f"{escape(f' (JAX_PLATFORMS={platforms!r})' if platforms else '')}: "
+                    f"{escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}; "
+                    "unset JAX_PLATFORMS or install that platform's jax plugin",
+                    highlight=False,
+                )
+                raise typer.Exit(2) from None
             if not caused_by_interrupt(exc):
                 raise
             _report_interrupt("no new result was completed")
 
     target.command(name)(command)
+
+
+def _backend_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` came from JAX starting its backend (a platform that is not there)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "backends" and code.co_filename.endswith("xla_bridge.py"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _show_warning(default, message, category, *where, **more) -> None:
@@ -316,6 +339,15 @@ OutOpt = Annotated[
         "--out",
         help="results folder: created if missing; one holding another run is refused unless "
         "--resume or --force (default runs/COMMAND-TIMESTAMP)",
+    ),
+]
+#: ``--out`` of the commands that have no ``--resume`` (their help names only their options).
+NewOutOpt = Annotated[
+    Optional[str],  # noqa: UP045 - a str, so that --out '' is refused (Path('') is '.')
+    typer.Option(
+        "--out",
+        help="results folder: created if missing; one holding another run is refused unless "
+        "--force (default runs/COMMAND-TIMESTAMP)",
     ),
 ]
 QuietOpt = Annotated[

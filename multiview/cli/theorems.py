@@ -10,7 +10,7 @@ import typer
 
 from multiview.cli.common import (
     JsonOpt,
-    OutOpt,
+    NewOutOpt,
     ProgressDisplay,
     QuietOpt,
     VerboseOpt,
@@ -41,7 +41,7 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
     def command(
         cfg: SimConfig,
         th: TheoremsConfig,
-        out: OutOpt = None,
+        out: NewOutOpt = None,
         as_json: JsonOpt = False,
         quiet: QuietOpt = False,
         force: ForceOpt = False,

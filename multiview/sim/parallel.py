@@ -148,6 +148,9 @@ def process_seed_range(
     return start, start + base + (1 if i < extra else 0)
 
 
+_MAX_PROCESSES = 2**31 - 1  # a C int in the runtime: larger counts overflow, not fail cleanly
+
+
 def distributed_env(env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
     """Arguments for ``jax.distributed.initialize`` from the environment, or None.
 
@@ -172,8 +175,10 @@ def distributed_env(env: Mapping[str, str] | None = None) -> dict[str, Any] | No
                 f"{names[1]} and {names[2]} must be integers, got "
                 f"{env[names[1]]!r} and {env[names[2]]!r}"
             ) from None
-        if num < 1:
-            raise ConfigError(f"{names[1]} = {num} is invalid: must be an integer >= 1")
+        if not 1 <= num <= _MAX_PROCESSES:
+            raise ConfigError(
+                f"{names[1]} = {num} is invalid: must be an integer in [1, {_MAX_PROCESSES}]"
+            )
         if not 0 <= pid < num:
             raise ConfigError(f"{names[2]} = {pid} is invalid: must be in [0, {num - 1}]")
         return {"coordinator_address": env[names[0]], "num_processes": num, "process_id": pid}
@@ -288,6 +293,11 @@ def plan_seed_block(cfg, seed_block: int = 0, available_bytes: int | None = None
     ``seed_block = 0`` (all seeds at once) becomes the largest block that fits, so a sweep
     larger than memory is cut into blocks automatically. Returns 0 when all seeds fit together.
     """
+    if seed_block > cfg.seeds:
+        raise ConfigError(
+            f"--seed-block {seed_block} is more than the {cfg.seeds} seeds: use --seed-block "
+            f"{cfg.seeds} or less (0: all seeds in one block)"
+        )
     fit = auto_seed_block(cfg, available_bytes)
     if seed_block <= 0:
         return 0 if fit >= cfg.seeds else fit
