@@ -20,6 +20,7 @@ from multiview.cifar.data import data_fingerprint, load_cifar, resolve_cache_dir
 from multiview.cifar.download import ARCHIVES, download_cifar
 from multiview.cifar.experiments import run_cifar
 from multiview.cifar.presets import PRESETS, preset_config
+from multiview.cifar.sizes import check_cifar_fits
 from multiview.cifar.train import EpochReport
 from multiview.cli.common import ProgressDisplay, add_command, console, interruptible
 from multiview.cli.runs import ForceOpt, print_json, run_folder
@@ -144,6 +145,9 @@ def cifar_command(
                 f"train_subset = {train_subset} is invalid: must be <= the {n_train} training "
                 f"images of {data}"
             )
+        check_cifar_fits(  # before any training: one line with the estimate
+            cfg, dataset.num_classes, min(n_train, cfg.train_subset or n_train), len(dataset.test_y)
+        )
         log = (lambda msg: None) if (quiet or json_output) else (lambda msg: console.print(msg))
         log(
             f"{dataset.name}: {n_train} train / {dataset.test_x.shape[0]} test images, "

@@ -24,9 +24,9 @@ from multiview.experiments.distill import run_kd, run_self_distill
 from multiview.experiments.ensemble import run_ensemble
 from multiview.experiments.gaussian import run_gaussian_control
 from multiview.experiments.simulate import SimulationResult, run_simulation
-from multiview.sim.config import SimConfig, TheoremsConfig
+from multiview.sim.config import MAX_STEPS, SimConfig, TheoremsConfig
 from multiview.sim.metrics import group_seeds
-from multiview.sim.parallel import auto_seed_block
+from multiview.sim.parallel import auto_seed_block, check_models_fit
 from multiview.sim.predictions import THRESHOLDS, Prediction, at_least, band, compare
 from multiview.sim.single import model_scores, summarize_metrics
 
@@ -211,6 +211,16 @@ def check_settings(cfg: SimConfig, th: TheoremsConfig, parts: tuple[str, ...]) -
             f"teacher_size = {th.teacher_size} is invalid: must be <= seeds = {S} (the "
             "teacher is an ensemble of the seeds)"
         )
+    if "average" in parts:  # K * G members train at once, for steps * K / lr_scale steps
+        K, G = th.average_size, th.average_groups
+        check_models_fit(cfg, K * G, "average_size x average_groups")
+        steps = th.average_steps or round(cfg.train.steps * K / th.average_lr_scale)
+        if steps > MAX_STEPS:
+            raise ConfigError(
+                f"average_lr_scale = {th.average_lr_scale:g} is invalid here: the average "
+                f"would train steps * K / average_lr_scale = {steps:.3g} steps (at most "
+                f"{MAX_STEPS:.0e}); raise it or set --average-steps"
+            )
     fit = auto_seed_block(cfg)  # one line if not even one seed fits
     if fit < S:
         raise ConfigError(
