@@ -14,6 +14,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import typer
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +25,8 @@ from typer.testing import CliRunner
 import multiview.cli.cifar as cli_cifar
 import multiview.cli.simulate as cli_simulate
 import multiview.cli.theorems as cli_theorems
-from multiview.cifar.fixtures import write_cifar10_pickles
+from multiview.cifar.data import load_cifar
+from multiview.cifar.fixtures import write_cifar10_pickles, write_image_folder
 from multiview.cli import app, run_command_line
 
 runner = CliRunner()
@@ -198,3 +200,15 @@ def test_fuzz_a_bad_number_is_one_line_exit_2_no_traceback_no_folder(
     assert result.exit_code == 2, result.output
     _one_line(result)
     assert not out.exists()
+
+
+def test_symlinked_class_folders_are_followed(tmp_path):
+    real = write_image_folder(tmp_path / "real")
+    linked = tmp_path / "linked"
+    for split in ("train", "test"):
+        (linked / split).mkdir(parents=True)
+        for cls in (real / split).iterdir():
+            (linked / split / cls.name).symlink_to(cls, target_is_directory=True)
+    a, b = load_cifar(real, use_cache=False), load_cifar(linked, use_cache=False)
+    assert a.classes == b.classes and a.fingerprint == b.fingerprint
+    np.testing.assert_array_equal(a.train_x, b.train_x)

@@ -369,12 +369,14 @@ def _assemble(entries: list[tuple[str, str, str]], read, name: str) -> CifarData
 
 
 def _read_folder(root: Path) -> CifarData:
-    entries = []
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root).as_posix()
-        m = _IMAGE_RE.fullmatch(rel)
-        if m and p.is_file() and rel.count("/") == 2:
-            entries.append((m.group(1).lower(), m.group(2), str(p)))
+    entries = []  # split/class/image, symlinked folders followed (two levels: no loops)
+    for here, dirs, files in os.walk(root, followlinks=True):
+        depth = len(Path(here).relative_to(root).parts)
+        dirs[:] = dirs if depth < 2 else []
+        for p in (Path(here) / f for f in files if depth == 2):
+            m = _IMAGE_RE.fullmatch(p.relative_to(root).as_posix())
+            if m and p.is_file():
+                entries.append((m.group(1).lower(), m.group(2), str(p)))
     return _assemble(entries, lambda k: Path(k).read_bytes(), f"image folder {root}")
 
 
