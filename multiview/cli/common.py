@@ -93,6 +93,7 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = functools.partial(_show_warning, warnings.showwarning)
+                warnings.simplefilter("always", DamagedFileWarning)  # said, never raised
                 return func(*args, **kwargs)
         except MultiviewError as err:
             console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)

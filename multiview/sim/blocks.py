@@ -4,20 +4,22 @@ A *block* is a contiguous range ``[start, stop)`` of the sweep's seeds, trained 
 (``--seed-block N``: at most N seeds per block; 0: one block). With an output folder every
 finished block is written atomically to ``out/blocks/seeds_<start>_<stop>.npz`` (six-digit
 zero-padded numbers), beside ``out/blocks/config.json``; a resumed sweep loads the blocks
-that are there instead of training them, so an interrupted sweep loses nothing finished.
+that are there instead of training them, so an interrupted sweep loses nothing finished; a
+damaged block is kept beside as ``NAME.npz.damaged`` and its seeds are trained again.
 (A *chunk*, by contrast, is the trainer's unit of jitted steps: ``TrainConfig.chunks``.)
 """
 
 from __future__ import annotations
 
 import json
-import zipfile
+import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from multiview.errors import ConfigError, DataError
+from multiview.errors import ConfigError, DamagedFileWarning, DataError
 from multiview.io import load_npz, read_json, save_npz, to_jsonable, write_json
 from multiview.sim.config import SimConfig, config_to_dict
 from multiview.sim.data import Datasets
@@ -89,20 +91,29 @@ def train_and_measure_block(
     }
 
 
-def _load_block(path: Path) -> dict[str, np.ndarray]:
-    """A saved block, or one line naming the damaged file and what to do."""
+def _load_block(path: Path) -> dict[str, np.ndarray] | None:
+    """A saved block, or None for a damaged one: its bytes are kept beside
+    (``NAME.npz.damaged``) and a :class:`~multiview.errors.DamagedFileWarning` says that its
+    seeds are trained again."""
     try:
         return load_npz(path)
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
-        raise DataError(
-            f"--resume: the block file {path} is corrupt or truncated ({type(err).__name__}); "
-            "delete it (its seeds are retrained) or rerun without --resume"
-        ) from None
+    except (OSError, ValueError) as err:  # DamagedFileError is a ValueError
+        kept = path.with_name(path.name + ".damaged")
+        try:
+            os.replace(path, kept)
+        except OSError:
+            raise DataError(f"--resume: the block file {path} is damaged ({err})") from None
+        warnings.warn(
+            f"the block file {path} is damaged; kept as {kept.name}, its seeds are trained again",
+            DamagedFileWarning,
+            stacklevel=2,
+        )
+        return None
 
 
 def check_saved_blocks(out: Path, cfg: SimConfig, seed_block: int) -> None:
-    """Before a ``--resume``: every saved block of this plan reads back (one line naming the
-    first damaged file otherwise), so the error comes before any compute."""
+    """Before a ``--resume``: every saved block of this plan reads back; a damaged one is set
+    aside (and said so) now, before any compute, and its seeds are trained again."""
     block_dir = Path(out) / BLOCKS_DIR
     for start, stop in seed_blocks(cfg.seeds, seed_block):
         path = block_path(block_dir, start, stop)
@@ -136,10 +147,9 @@ def collect_blocks(
     parts = []
     for start, stop in blocks:
         path = None if block_dir is None else block_path(block_dir, start, stop)
-        reused = bool(resume and path is not None and path.exists())
-        if reused:
-            part = _load_block(path)
-        else:
+        part = _load_block(path) if resume and path is not None and path.exists() else None
+        reused = part is not None
+        if part is None:
             part = train_and_measure_block(cfg, datasets, start, stop, on_chunk)
             if path is not None:
                 save_npz(path, **part)
