@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import tempfile
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -21,7 +22,7 @@ import jax
 import numpy as np
 
 from multiview import __version__
-from multiview.errors import DamagedFileError, WriteError
+from multiview.errors import DamagedFileError, DamagedFileWarning, WriteError
 
 __all__ = [
     "atomic_write_bytes",
@@ -30,6 +31,7 @@ __all__ = [
     "read_json",
     "save_npz",
     "load_npz",
+    "set_aside",
     "run_metadata",
     "default_run_dir",
     "to_jsonable",
@@ -144,6 +146,18 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
             raise DamagedFileError(
                 f"{path} is damaged or truncated ({type(err).__name__}: {err})"
             ) from None
+
+
+def set_aside(path: str | os.PathLike, redone: str) -> Path:
+    """Keep a damaged file's bytes beside it (``NAME.damaged``, never deleted) and say, in a
+    :class:`~multiview.errors.DamagedFileWarning`, what is recomputed instead (``redone``)."""
+    path = Path(path)
+    kept = path.with_name(path.name + ".damaged")
+    os.replace(path, kept)
+    warnings.warn(
+        f"{path} is damaged; kept as {kept.name}, {redone}", DamagedFileWarning, stacklevel=3
+    )
+    return kept
 
 
 def _git_commit() -> str | None:

@@ -114,15 +114,23 @@ def test_a_damaged_cifar_checkpoint_is_set_aside_and_retrained(tmp_path_factory,
         assert path.exists()
 
 
-def test_a_truncated_sweep_cell_names_the_file(tmp_path):
+def test_a_damaged_sweep_cell_is_set_aside_and_measured_again(tmp_path):
     cfg = preset("quick")
-    measure = lambda c, k, on_chunk: {"metrics": {"acc": 1.0}}  # noqa: E731
+    measured = []
+
+    def measure(c, k, on_chunk):
+        measured.append(c)
+        return {"metrics": {"acc": 1.0}}
+
     grid = ("lr", [0.5]), ("width", [2])
-    run_sweep(cfg, *grid, tmp_path, measure=measure)
+    first = run_sweep(cfg, *grid, tmp_path, measure=measure)
     (cell,) = (tmp_path / "cells").glob("*.json")
-    cell.write_bytes(cell.read_bytes()[:40])
-    with pytest.raises(DamagedFileError, match=str(cell)):
-        run_sweep(cfg, *grid, tmp_path, resume=True, measure=measure)
+    good = cell.read_bytes()
+    cell.write_bytes(good[:40])
+    with pytest.warns(DamagedFileWarning, match=str(cell)):
+        again = run_sweep(cfg, *grid, tmp_path, resume=True, measure=measure)
+    assert len(measured) == 2 and again["cells"] == first["cells"]
+    assert cell.with_name(cell.name + ".damaged").read_bytes() == good[:40]
 
 
 # --------------------------------------------------------------------------- the CLI

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import warnings
 import zipfile
 import zlib
 from dataclasses import asdict
@@ -22,8 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.cifar.config import CifarTrainConfig, DistillConfig
-from multiview.errors import DamagedFileWarning
-from multiview.io import atomic_write_bytes
+from multiview.io import atomic_write_bytes, set_aside
 
 __all__ = ["checkpoint_tag", "save_checkpoint", "load_checkpoint"]
 
@@ -68,23 +65,11 @@ def load_checkpoint(path: Path, tag: str, like):
     except KeyError:
         return None  # another layout: not this run's checkpoint
     except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as err:
-        _set_aside(path, err)
+        try:  # kept beside, said, and trained again
+            set_aside(path, f"its models are trained again from the first epoch ({err})")
+        except OSError:
+            pass
         return None
     if any(a.shape != b.shape for a, b in zip(loaded, leaves, strict=True)):
         return None
     return epoch, jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in loaded])
-
-
-def _set_aside(path: Path, err: BaseException) -> None:
-    """Keep a damaged checkpoint's bytes under another name and say its part is retrained."""
-    kept = path.with_name(path.name + ".damaged")
-    try:
-        os.replace(path, kept)
-    except OSError:
-        kept = path
-    warnings.warn(
-        f"the checkpoint {path} is damaged ({type(err).__name__}); kept as {kept.name}, "
-        "its models are trained again from the first epoch",
-        DamagedFileWarning,
-        stacklevel=3,
-    )

@@ -12,15 +12,13 @@ damaged block is kept beside as ``NAME.npz.damaged`` and its seeds are trained a
 from __future__ import annotations
 
 import json
-import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from multiview.errors import ConfigError, DamagedFileWarning, DataError
-from multiview.io import load_npz, read_json, save_npz, to_jsonable, write_json
+from multiview.errors import ConfigError, DataError
+from multiview.io import load_npz, read_json, save_npz, set_aside, to_jsonable, write_json
 from multiview.sim.config import SimConfig, config_to_dict
 from multiview.sim.data import Datasets
 from multiview.sim.single import evaluate_single_models, train_single_models
@@ -98,16 +96,10 @@ def _load_block(path: Path) -> dict[str, np.ndarray] | None:
     try:
         return load_npz(path)
     except (OSError, ValueError) as err:  # DamagedFileError is a ValueError
-        kept = path.with_name(path.name + ".damaged")
         try:
-            os.replace(path, kept)
+            set_aside(path, "its seeds are trained again")
         except OSError:
             raise DataError(f"--resume: the block file {path} is damaged ({err})") from None
-        warnings.warn(
-            f"the block file {path} is damaged; kept as {kept.name}, its seeds are trained again",
-            DamagedFileWarning,
-            stacklevel=2,
-        )
         return None
 
 
