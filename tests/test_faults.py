@@ -244,6 +244,38 @@ def test_a_full_disk_is_one_line_exit_1_and_resume_works_once_space_is_freed(
     assert (out / "summary.json").is_file()
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 96 KiB tmpfs (root and mount allowed; else the patched os.fdopen above stands in)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_a_real_full_disk_is_one_line_and_resume_finishes_once_space_is_freed(small_disk):
+    out = small_disk / "run"
+    args = ["simulate", *TINY, "--out", str(out), "--quiet", "--seed-block", "2"]
+    result = runner.invoke(app, args)
+    line = _one_line(result)
+    assert result.exit_code == 1 and "No space left on device" in line, line
+    assert line.startswith("error: cannot write") and str(out) in line
+    assert [p for p in out.rglob("*") if ".tmp" in p.name or p.name.startswith(".tmp")] == []
+    blocks = sorted(p.name for p in (out / "blocks").glob("seeds_*.npz"))
+    assert blocks == ["seeds_000000_000002.npz", "seeds_000002_000004.npz"]  # kept, whole
+    for name in blocks:
+        load_npz(out / "blocks" / name)
+    subprocess.run(["mount", "-o", "remount,size=8m", str(small_disk)], check=True)
+    again = runner.invoke(app, [*args, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert (out / "summary.json").is_file() and (out / "report.html").is_file()
+
+
 def test_write_error_is_an_oserror_for_callers_that_catch_those(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(OSError) as err:

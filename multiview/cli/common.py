@@ -6,6 +6,7 @@ interrupt handler, result printing. Command modules import from here (not from
 
 from __future__ import annotations
 
+import errno
 import functools
 import inspect
 import os
@@ -101,10 +102,11 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
         except OSError as err:
             if caused_by_interrupt(err):
                 _report_interrupt("no new result was completed")
+            verb = "write" if err.errno in _WRITE_ERRNOS else "access"
             where = f" {err.filename}" if err.filename else ""
             console.print(
-                f"[bold red]error:[/] cannot access{escape(where)} ({escape(err.strerror or str(err))}); "
-                "every file written before it is intact",
+                f"[bold red]error:[/] cannot {verb}{escape(where)} "
+                f"({escape(err.strerror or str(err))}); every file written before it is intact",
                 highlight=False,
             )
             raise typer.Exit(1) from None
@@ -126,6 +128,9 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
             _report_interrupt("no new result was completed")
 
     target.command(name)(command)
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 def _backend_failed(exc: BaseException) -> bool:
