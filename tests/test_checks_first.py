@@ -212,3 +212,18 @@ def test_symlinked_class_folders_are_followed(tmp_path):
     a, b = load_cifar(real, use_cache=False), load_cifar(linked, use_cache=False)
     assert a.classes == b.classes and a.fingerprint == b.fingerprint
     np.testing.assert_array_equal(a.train_x, b.train_x)
+
+
+def test_ctrl_c_before_the_first_cifar_epoch_says_nothing_was_kept(
+    cifar_data, tmp_path, monkeypatch
+):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_cifar, "run_cifar", interrupted)
+    out = tmp_path / "out"
+    args = ["cifar", "--preset", "tiny", "--data", str(cifar_data), "--out", str(out), "--quiet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130
+    assert "no epoch had finished; nothing was kept" in result.output
+    assert "--resume" not in result.output and not out.exists()

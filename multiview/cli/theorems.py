@@ -23,7 +23,7 @@ from multiview.cli.common import (
 from multiview.cli.runs import ForceOpt, run_folder
 from multiview.experiments.theorems import PARTS, check_settings, run_theorems
 from multiview.report.theorems import write_theorems
-from multiview.sim.config import SimConfig, TheoremsConfig
+from multiview.sim.config import SimConfig, TheoremsConfig, config_to_dict
 
 __all__ = ["COMMANDS", "register", "run_and_write"]
 
@@ -49,7 +49,8 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
     ):
         started = time.time()
         check_settings(cfg, th, parts)  # one line before the folder is touched
-        with run_folder(out, prefix, force=force) as run:
+        recorded = {"sim": config_to_dict(cfg), "theorems": dataclasses.asdict(th)}
+        with run_folder(out, prefix, force=force, config=recorded) as run:
             summary = run_and_write(cfg, th, parts, run.path, quiet or as_json)
         shown = {"predictions": summary["predictions"]}
         if as_json:
