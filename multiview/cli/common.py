@@ -66,6 +66,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="multiview: watch the multi-view theory of ensembles and distillation happen.",
+    epilog="Exit codes: 0 done; 1 a write the machine refused (a full disk: the files written "
+    "before it are intact); 2 bad input, found before any compute; 130 Ctrl-C; 143 SIGTERM.",
 )
 console = Console(stderr=True, soft_wrap=True)
 out_console = Console()
