@@ -19,6 +19,7 @@ writes, the folder is claimed (:mod:`multiview.run_lock`), so two runs never sha
 from __future__ import annotations
 
 import datetime as _dt
+import glob
 import json
 import os
 import shutil
@@ -288,6 +289,9 @@ def _plan(final, prefix, resume, force, config, held, created) -> RunDir:
             f"--force: {final} holds files that are not the run's ({', '.join(mine[:5])}"
             f"{', ...' if len(mine) > 5 else ''}): move them away first, or choose another --out"
         )
+    if held is not None:  # staging needs this lock: any other one was left by a killed run
+        for stale in final.parent.glob(f".{glob.escape(final.name)}.new-*"):
+            shutil.rmtree(stale, ignore_errors=True)
     staging = final.with_name(f".{final.name}.new-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     _make_dir(staging)

@@ -116,6 +116,14 @@ def test_force_through_a_symlink_replaces_the_target_and_keeps_the_link(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"]
 
 
+def test_force_clears_the_staging_folder_a_killed_replacement_left(tmp_path):
+    run = _run(tmp_path / "r")
+    (tmp_path / ".r.new-999999" / "blocks").mkdir(parents=True)  # SIGKILL mid --force
+    plan = claim_run_dir(run, "simulate", force=True, config=CFG)
+    plan.commit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
 def test_force_of_the_current_folder(tmp_path, monkeypatch):
     run = _run(tmp_path / "r")
     monkeypatch.chdir(run)
