@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from multiview.errors import ConfigError, DataError
+from multiview.errors import ConfigError, DamagedFileError, DataError
 from multiview.io import load_npz, read_json, save_npz, set_aside, to_jsonable, write_json
 from multiview.sim.config import SimConfig, config_to_dict
 from multiview.sim.data import Datasets
@@ -58,7 +58,14 @@ def prepare_block_dir(cfg: SimConfig, block_dir: Path, resume: bool) -> None:
     manifest = block_dir / "config.json"
     body = {"config": config_to_dict(cfg)}
     if manifest.exists():
-        if read_json(manifest) != json.loads(json.dumps(to_jsonable(body))):
+        try:
+            saved = read_json(manifest)
+        except DamagedFileError as err:  # which config the blocks are of is unknown
+            raise DamagedFileError(
+                f"{err}; the blocks beside it cannot be checked: move {block_dir} away to "
+                "train them again, or use another --out"
+            ) from None
+        if saved != json.loads(json.dumps(to_jsonable(body))):
             if resume:
                 raise ConfigError(
                     f"--resume: the blocks in {block_dir} were made with a different config; "
