@@ -238,8 +238,8 @@ def claim_run_dir(
     except BaseException:
         if held is not None:
             held.release()
-        if created:  # a failed claim leaves no folder behind (nothing was written yet)
-            shutil.rmtree(final, ignore_errors=True)
+        if created and {p.name for p in final.iterdir()} <= _OWN:  # nothing written yet
+            shutil.rmtree(final, ignore_errors=True)  # a failed claim leaves no folder
         raise
 
 
