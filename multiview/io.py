@@ -22,7 +22,7 @@ import jax
 import numpy as np
 
 from multiview import __version__
-from multiview.errors import DamagedFileError, DamagedFileWarning, WriteError
+from multiview.errors import ConfigError, DamagedFileError, DamagedFileWarning, WriteError
 
 __all__ = [
     "atomic_write_bytes",
@@ -34,6 +34,7 @@ __all__ = [
     "set_aside",
     "run_metadata",
     "default_run_dir",
+    "expand_user",
     "to_jsonable",
 ]
 
@@ -189,3 +190,12 @@ def run_metadata() -> dict[str, Any]:
 def default_run_dir(prefix: str = "") -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / (f"{prefix}-{stamp}" if prefix else stamp)
+
+
+def expand_user(path: str | os.PathLike) -> Path:
+    """``path`` with ``~`` or ``~user`` expanded; an unknown user (or no home folder) is a
+    :class:`~multiview.errors.ConfigError` naming the path, not a traceback."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{path} cannot be expanded: no such user or home folder") from None

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from multiview.errors import ConfigError, DamagedFileError
-from multiview.io import default_run_dir, to_jsonable, write_json
+from multiview.io import default_run_dir, expand_user, to_jsonable, write_json
 from multiview.run_lock import LOCK_NAME, RunLock, acquire_lock
 
 __all__ = [
@@ -190,7 +190,7 @@ def _resolve(out: str | os.PathLike | None, prefix: str) -> Path:
                 f"--out {ascii(str(out))} holds bytes that are not UTF-8: "
                 "choose a name that is (the results would name it)"
             ) from None
-    final = Path(out) if out is not None else default_run_dir(prefix)
+    final = expand_user(out) if out is not None else default_run_dir(prefix)
     if final.is_symlink() or final.name in ("", ".."):  # '.', '..': a sibling needs a name
         final = final.resolve()  # a link: stage and swap beside its target, keep the link
     return final

@@ -227,3 +227,15 @@ def test_ctrl_c_before_the_first_cifar_epoch_says_nothing_was_kept(
     assert result.exit_code == 130
     assert "no epoch had finished; nothing was kept" in result.output
     assert "--resume" not in result.output and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["simulate", *TINY, "--out"], ["cifar-download", "--dest"], ["report"]],
+    ids=["out", "dest", "report"],
+)
+def test_an_unknown_home_folder_is_one_line(no_compute, tmp_path, monkeypatch, capsys, args):
+    monkeypatch.chdir(tmp_path)
+    result = _invoke([*args, "~nosuchuser-mv/x"], monkeypatch, capsys)
+    assert result.exit_code == 2 and "~nosuchuser-mv/x" in _one_line(result)
+    assert list(tmp_path.iterdir()) == []  # no literal '~nosuchuser-mv' folder

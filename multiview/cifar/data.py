@@ -31,14 +31,13 @@ from PIL import Image, UnidentifiedImageError
 
 from multiview.cifar.safe_pickle import UnsafePickleError, safe_loads
 from multiview.errors import ConfigError, DataError
-from multiview.io import atomic_write_bytes
+from multiview.io import atomic_write_bytes, expand_user
 
 __all__ = [
     "CifarData",
     "data_fingerprint",
     "load_cifar",
     "resolve_cache_dir",
-    "expand_user",
     "verify_cifar",
     "class_balanced_subset",
     "CACHE_ENV",
@@ -113,15 +112,6 @@ def resolve_cache_dir(data_dir: str | os.PathLike | None = None) -> Path:
         return expand_user(data_dir)
     env = os.environ.get(CACHE_ENV)
     return expand_user(env) if env else expand_user("~/.cache/multiview")
-
-
-def expand_user(path: str | os.PathLike) -> Path:
-    """``path`` with ``~`` or ``~user`` expanded; an unknown user (or no home folder) is a
-    :class:`~multiview.errors.ConfigError` naming the path, not a traceback."""
-    try:
-        return Path(path).expanduser()
-    except RuntimeError:
-        raise ConfigError(f"{path} cannot be expanded: no such user or home folder") from None
 
 
 def verify_cifar(data: CifarData) -> CifarData:

@@ -25,6 +25,7 @@ from multiview.cifar.train import EpochReport
 from multiview.cli.common import ProgressDisplay, add_command, console, interruptible
 from multiview.cli.runs import ForceOpt, print_json, run_folder
 from multiview.errors import ConfigError
+from multiview.io import expand_user
 from multiview.outdir import RunDir
 from multiview.report.cifar import format_table, write_report
 
@@ -186,7 +187,7 @@ def download_command(
     """Download and unpack an official CIFAR python archive (needs internet; checksummed)."""
     if url is not None and md5 is None:
         raise ConfigError("--url needs --md5 (the archive is always checksummed)")
-    target = dest if dest is not None else resolve_cache_dir(data_dir) / "raw"
+    target = expand_user(dest) if dest is not None else resolve_cache_dir(data_dir) / "raw"
     if target.exists() and not target.is_dir():
         raise ConfigError(f"--dest {target} is a file, not a folder")
     path = download_cifar(dataset, target, url=url, md5=md5, force=force)
