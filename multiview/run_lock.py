@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,16 @@ def _holder(path: Path) -> dict:
         return held if isinstance(held, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+_STARTING = 30.0  # seconds a lock may stay unwritten while its process starts
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 @dataclass
@@ -79,11 +90,12 @@ def acquire_lock(folder: Path) -> RunLock:
             if pid is not None
             else "a process that is starting"
         )
-        if host == socket.gethostname() and isinstance(pid, int) and not _alive(pid):
+        dead = host == socket.gethostname() and isinstance(pid, int) and not _alive(pid)
+        if dead or (pid is None and _age(path) > _STARTING):  # unreadable: killed mid-write
+            who = f"{who}, which is no longer running" if dead else "a run killed as it started"
             raise ConfigError(
-                f"--out {folder} has a stale lock from {who}, which is no longer running "
-                f"(killed?): check no other run uses it, then `rm {path}` and rerun "
-                "(--resume keeps what it saved)"
+                f"--out {folder} has a stale lock from {who}: check no other run uses it, "
+                f"then `rm {path}` and rerun (--resume keeps what it saved)"
             ) from None
         if held.get("pid") == os.getpid() and host == socket.gethostname():
             raise ConfigError(f"--out {folder} is already in use by this process") from None

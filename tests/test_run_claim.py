@@ -154,6 +154,16 @@ def test_a_stale_lock_is_reported_with_how_to_clear_it(tmp_path):
     assert (tmp_path / LOCK_NAME).exists()  # never removed behind the user's back
 
 
+def test_an_empty_lock_left_by_a_killed_start_is_reported_as_stale(tmp_path):
+    lock = tmp_path / LOCK_NAME
+    lock.write_text("")
+    with pytest.raises(ConfigError, match="in use by another run .a process that is starting"):
+        acquire_lock(tmp_path)
+    os.utime(lock, (time.time() - 3600, time.time() - 3600))
+    with pytest.raises(ConfigError, match=f"stale lock .*rm {lock}"):
+        acquire_lock(tmp_path)
+
+
 _RACER = """
 import sys, time
 from multiview.errors import ConfigError
