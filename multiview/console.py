@@ -1,10 +1,11 @@
-"""The ``multiview`` console script and ``python -m multiview``: Ctrl-C exits 130, always.
+"""The ``multiview`` console script and ``python -m multiview``: Ctrl-C exits 130, always,
+and SIGTERM (``timeout``, Slurm, a job scheduler) is handled the same way and exits 143.
 
-The command line imports JAX and matplotlib (seconds on a busy machine), so the SIGINT
-handler is installed here, before those imports (this module and the package's lazy
+The command line imports JAX and matplotlib (seconds on a busy machine), so the signal
+handlers are installed here, before those imports (this module and the package's lazy
 ``__init__`` import nothing heavy), and the command line is imported afterwards.
 
-After an interrupt the process leaves with ``os._exit(130)`` once its output is flushed:
+After an interrupt the process leaves with ``os._exit(130)`` (143 after SIGTERM) once its output is flushed:
 every result file is already complete on disk (atomic writes), and a normal interpreter
 shutdown can crash (exit 139) while JAX's compile and dispatch threads are still running.
 """
@@ -19,7 +20,9 @@ import threading
 from collections.abc import Callable
 from typing import NoReturn
 
-__all__ = ["main", "run", "interrupt_reported", "caused_by_interrupt"]
+__all__ = ["main", "run", "interrupt_reported", "caused_by_interrupt", "stop_word"]
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _interrupted: list[int] = []
 # Set once the command has said what an interrupt kept: otherwise the exit says it. A
@@ -40,18 +43,33 @@ def _in_callback(frame) -> bool:
     return False
 
 
-def _on_sigint(signum, frame) -> None:
+def _on_signal(signum, frame) -> None:
     _interrupted.append(signum)
     if not _raising[0]:
         return  # imports half done must not be interrupted (extensions can crash)
     if _in_callback(frame):
-        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
         return
-    raise KeyboardInterrupt
+    raise KeyboardInterrupt  # SIGTERM too: every command's Ctrl-C handling applies
+
+
+def _install() -> None:
+    for sig in _SIGNALS:
+        signal.signal(sig, _on_signal)
+
+
+def _terminated() -> bool:
+    return bool(_interrupted) and _interrupted[-1] == signal.SIGTERM
+
+
+def stop_word() -> str:
+    """How the run was stopped, for the one line that says what was kept."""
+    return "terminated (SIGTERM)" if _terminated() else "interrupted"
 
 
 def _exit_interrupted(message: str = "") -> NoReturn:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot interrupt the exit
+    for sig in _SIGNALS:  # a second signal cannot interrupt the exit
+        signal.signal(sig, signal.SIG_IGN)
     if message:
         sys.stderr.write(f"\n{message}\n")
     for stream in (sys.stdout, sys.stderr):
@@ -59,7 +77,7 @@ def _exit_interrupted(message: str = "") -> NoReturn:
             stream.flush()
         except (OSError, ValueError):
             pass
-    os._exit(130)
+    os._exit(143 if _terminated() else 130)
 
 
 def caused_by_interrupt(exc: BaseException) -> bool:
@@ -87,10 +105,10 @@ def interrupt_reported() -> None:
 
 def run(command_line: Callable[[], int | None]) -> NoReturn:
     """Run ``command_line()`` (it returns the exit code, or exits) and exit with its code;
-    130 after Ctrl-C."""
-    signal.signal(signal.SIGINT, _on_sigint)
+    130 after Ctrl-C, 143 after SIGTERM."""
+    _install()
     if _interrupted:
-        _exit_interrupted("interrupted while starting: nothing was done")
+        _exit_interrupted(f"{stop_word()} while starting: nothing was done")
     _raising[0] = True
     try:
         code = command_line() or 0
@@ -103,16 +121,17 @@ def run(command_line: Callable[[], int | None]) -> NoReturn:
             raise
         code = 130
     if code == 130:  # the command said what was kept, or it never started
-        _exit_interrupted("" if _reported[0] else "interrupted: nothing was done")
+        _exit_interrupted("" if _reported[0] else f"{stop_word()}: nothing was done")
     if _interrupted:  # interrupted outside a command (parsing the options)
-        _exit_interrupted("interrupted: nothing was done")
+        _exit_interrupted(f"{stop_word()}: nothing was done")
     sys.exit(code)
 
 
 def main() -> NoReturn:
-    """Entry point: import the command line with Ctrl-C already handled, then run it."""
-    signal.signal(signal.SIGINT, _on_sigint)  # records only, until the imports are done
+    """Entry point: import the command line with Ctrl-C and SIGTERM already handled, then
+    run it."""
+    _install()  # records only, until the imports are done
     cli = importlib.import_module("multiview.cli")  # seconds: JAX, matplotlib
     if _interrupted:
-        _exit_interrupted("interrupted while starting: nothing was done")
+        _exit_interrupted(f"{stop_word()} while starting: nothing was done")
     run(cli.run_command_line)

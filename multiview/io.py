@@ -12,6 +12,9 @@ import json
 import os
 import subprocess
 import tempfile
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ import jax
 import numpy as np
 
 from multiview import __version__
+from multiview.errors import ConfigError, DamagedFileError, DamagedFileWarning, WriteError
 
 __all__ = [
     "atomic_write_bytes",
@@ -27,8 +31,10 @@ __all__ = [
     "read_json",
     "save_npz",
     "load_npz",
+    "set_aside",
     "run_metadata",
     "default_run_dir",
+    "expand_user",
     "to_jsonable",
 ]
 
@@ -41,20 +47,30 @@ def _umask() -> int:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename),
-    readable as a plain ``open`` would make it (``0666 & ~umask``, e.g. 0644)."""
+    readable as a plain ``open`` would make it (``0666 & ~umask``, e.g. 0644).
+
+    A failed write (a full disk, a quota) raises :class:`~multiview.errors.WriteError`
+    naming the file; the temporary file is removed and ``path`` keeps its old content.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are for the group too
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise WriteError(
+                f"cannot write {path} ({exc.strerror or exc}): it was not written; every "
+                "file written before it is intact"
+            ) from None
         raise
     return path
 
@@ -89,8 +105,13 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    """The JSON value in ``path``; a file that is not JSON (truncated, flipped bits, not
+    UTF-8) raises :class:`~multiview.errors.DamagedFileError` naming it."""
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+            raise DamagedFileError(f"{path} is damaged (not valid JSON: {err})") from None
 
 
 def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
@@ -100,10 +121,44 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+# What numpy raises on a damaged .npz: bad CRC or zip structure, a short read, a bad
+# deflate stream, a member that is not an array (TypeError/AttributeError: not an archive).
+_DAMAGE = (
+    ValueError,
+    EOFError,
+    KeyError,
+    OSError,
+    TypeError,
+    AttributeError,
+    zlib.error,
+    zipfile.BadZipFile,
+)
+
+
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` in ``path``; a damaged file (flipped bits, truncated)
+    raises :class:`~multiview.errors.DamagedFileError` naming it."""
     # The file is opened here so that it is closed even when numpy rejects a damaged one.
-    with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+    with open(path, "rb") as fh:
+        try:
+            with np.load(fh, allow_pickle=False) as f:
+                return {k: f[k] for k in f.files}
+        except _DAMAGE as err:
+            raise DamagedFileError(
+                f"{path} is damaged or truncated ({type(err).__name__}: {err})"
+            ) from None
+
+
+def set_aside(path: str | os.PathLike, redone: str) -> Path:
+    """Keep a damaged file's bytes beside it (``NAME.damaged``, never deleted) and say, in a
+    :class:`~multiview.errors.DamagedFileWarning`, what is recomputed instead (``redone``)."""
+    path = Path(path)
+    kept = path.with_name(path.name + ".damaged")
+    os.replace(path, kept)
+    warnings.warn(
+        f"{path} is damaged; kept as {kept.name}, {redone}", DamagedFileWarning, stacklevel=3
+    )
+    return kept
 
 
 def _git_commit() -> str | None:
@@ -135,3 +190,12 @@ def run_metadata() -> dict[str, Any]:
 def default_run_dir(prefix: str = "") -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / (f"{prefix}-{stamp}" if prefix else stamp)
+
+
+def expand_user(path: str | os.PathLike) -> Path:
+    """``path`` with ``~`` or ``~user`` expanded; an unknown user (or no home folder) is a
+    :class:`~multiview.errors.ConfigError` naming the path, not a traceback."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{path} cannot be expanded: no such user or home folder") from None

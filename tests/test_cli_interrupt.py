@@ -18,7 +18,7 @@ ARGS = [
 ]
 
 
-def _interrupt_after(delay: float, out) -> tuple[int, str]:
+def _interrupt_after(delay: float, out, sig=signal.SIGINT) -> tuple[int, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "multiview", *ARGS, "--out", str(out)],
         stdout=subprocess.PIPE,
@@ -26,17 +26,25 @@ def _interrupt_after(delay: float, out) -> tuple[int, str]:
         text=True,
     )
     time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     output, _ = proc.communicate(timeout=300)
     return proc.returncode, output
 
 
+_SIGINT = (signal.SIGINT, 130, "interrupted")
+_SIGTERM = (signal.SIGTERM, 143, "terminated (SIGTERM)")  # timeout, Slurm, a scheduler
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.2, 1.5, 4.0, 8.0, 15.0])
-def test_ctrl_c_exits_130_without_a_traceback(delay, tmp_path):
+@pytest.mark.parametrize(
+    ("delay", "stop"),
+    [(d, _SIGINT) for d in (0.2, 1.5, 4.0, 8.0, 15.0)] + [(d, _SIGTERM) for d in (0.2, 4.0, 15.0)],
+)
+def test_ctrl_c_exits_130_without_a_traceback(delay, stop, tmp_path):
     out = tmp_path / "run"
-    code, output = _interrupt_after(delay, out)
-    assert code == 130 and "interrupted" in output, output
+    sig, exit_code, word = stop
+    code, output = _interrupt_after(delay, out, sig)
+    assert code == exit_code and word in output, output
     assert "Traceback" not in output and "Exception ignored" not in output, output
     for named in re.findall(r"saved in (\S+);", output):
         assert os.path.isdir(named), output

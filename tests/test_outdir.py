@@ -11,9 +11,10 @@ from multiview.outdir import claim_run_dir, holds_run
 
 
 def _fake_run(path, text="old"):
-    path.mkdir(parents=True, exist_ok=True)
+    plan = claim_run_dir(path, "simulate")
     (path / "summary.json").write_text(text)
     (path / "config.json").write_text(text)
+    plan.commit()
 
 
 def test_new_folder_is_created(tmp_path):
@@ -61,8 +62,9 @@ def test_unrelated_nonempty_folder_is_refused_even_with_force(tmp_path):
 def test_resume_reuses_the_folder(tmp_path):
     run = tmp_path / "run"
     _fake_run(run)
-    plan = claim_run_dir(run, resume=True)
+    plan = claim_run_dir(run, "simulate", resume=True)
     assert plan.path == run and plan.resumed
+    plan.commit()
     with pytest.raises(ConfigError, match="exclude each other"):
         claim_run_dir(run, resume=True, force=True)
 
@@ -70,7 +72,7 @@ def test_resume_reuses_the_folder(tmp_path):
 def test_force_replaces_only_on_commit(tmp_path):
     run = tmp_path / "run"
     _fake_run(run)
-    plan = claim_run_dir(run, force=True)
+    plan = claim_run_dir(run, "simulate", force=True)
     assert plan.staged and plan.path != run
     (plan.path / "summary.json").write_text("new")
     assert (run / "summary.json").read_text() == "old"  # an interrupt here keeps the old run
@@ -83,7 +85,7 @@ def test_force_replaces_only_on_commit(tmp_path):
 def test_force_abort_keeps_the_old_run(tmp_path):
     run = tmp_path / "run"
     _fake_run(run)
-    plan = claim_run_dir(run, force=True)
+    plan = claim_run_dir(run, "simulate", force=True)
     (plan.path / "summary.json").write_text("half")
     plan.abort()
     assert (run / "summary.json").read_text() == "old"

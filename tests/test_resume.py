@@ -79,8 +79,10 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, whole):
     _assert_same(resumed, whole)
 
 
-def test_cli_sweep_stopped_by_ctrl_c_then_resumed(tmp_path):
-    """`multiview simulate --seed-block 1`, SIGINT once a block is on disk, then resume."""
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_cli_sweep_stopped_by_ctrl_c_then_resumed(tmp_path, sig, code):
+    """`multiview simulate --seed-block 1`, SIGINT (Ctrl-C) or SIGTERM (a scheduler) once a
+    block is on disk, then resume: the results of an uninterrupted run."""
     seeds = 12  # enough blocks that the signal lands while later blocks still train
     cfg = with_overrides(CFG, seeds=seeds)
     opts = [
@@ -112,9 +114,9 @@ def test_cli_sweep_stopped_by_ctrl_c_then_resumed(tmp_path):
     deadline = time.time() + 90
     while not first.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err  # it was interrupted midway, not finished
+    assert proc.returncode == code, err  # it was interrupted midway, not finished
     assert "--resume" in err and not (tmp_path / "summary.json").exists()
     saved = sorted(p.name for p in blocks.glob("seeds_*.npz"))
     assert 1 <= len(saved) < seeds

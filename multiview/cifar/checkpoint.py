@@ -1,13 +1,17 @@
 """Checkpoints of CIFAR training: the whole training state after every epoch, atomically.
 
 A checkpoint is tagged with a fingerprint of everything that determines the run (recipe,
-distillation, seed, sizes), so a checkpoint of another run is never resumed.
+distillation, seed, sizes, the data's hash), so a checkpoint of another run is never resumed.
+A damaged checkpoint (flipped bits, truncated) is kept beside as ``NAME.npz.damaged`` and its
+training starts again, with a :class:`~multiview.errors.DamagedFileWarning` that says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
+import zlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.cifar.config import CifarTrainConfig, DistillConfig
-from multiview.io import atomic_write_bytes
+from multiview.io import atomic_write_bytes, set_aside
 
 __all__ = ["checkpoint_tag", "save_checkpoint", "load_checkpoint"]
 
@@ -58,7 +62,13 @@ def load_checkpoint(path: Path, tag: str, like):
             leaves, treedef = jax.tree_util.tree_flatten(like)
             loaded = [f[f"leaf{i}"] for i in range(len(leaves))]
             epoch = int(f["epoch"])
-    except (OSError, KeyError, ValueError):
+    except KeyError:
+        return None  # another layout: not this run's checkpoint
+    except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as err:
+        try:  # kept beside, said, and trained again
+            set_aside(path, f"its models are trained again from the first epoch ({err})")
+        except OSError:
+            pass
         return None
     if any(a.shape != b.shape for a, b in zip(loaded, leaves, strict=True)):
         return None

@@ -23,7 +23,7 @@ import os
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +31,11 @@ from PIL import Image, UnidentifiedImageError
 
 from multiview.cifar.safe_pickle import UnsafePickleError, safe_loads
 from multiview.errors import ConfigError, DataError
-from multiview.io import atomic_write_bytes
+from multiview.io import atomic_write_bytes, expand_user
 
 __all__ = [
     "CifarData",
+    "data_fingerprint",
     "load_cifar",
     "resolve_cache_dir",
     "verify_cifar",
@@ -63,6 +64,8 @@ class CifarData:
         test_y: ``(N_test,)`` int32.
         classes: class names, index = label.
         name: a short description of the source (layout and path).
+        fingerprint: a hash of the arrays (:func:`data_fingerprint`), computed once when
+            the cache is built: what a checkpoint or a resumed run was trained on.
     """
 
     train_x: np.ndarray
@@ -71,6 +74,7 @@ class CifarData:
     test_y: np.ndarray
     classes: tuple[str, ...]
     name: str = ""
+    fingerprint: str = ""
 
     @property
     def num_classes(self) -> int:
@@ -85,16 +89,29 @@ class CifarData:
             self.test_y,
             self.classes,
             self.name,
+            self.fingerprint,  # the subset is a function of the source and the config
         )
+
+
+def data_fingerprint(data: CifarData) -> str:
+    """A hash of the images, labels and class names (``data.fingerprint`` once computed):
+    two data sets of the same size but other images have different fingerprints."""
+    if data.fingerprint:
+        return data.fingerprint
+    h = hashlib.sha256("|".join(data.classes).encode())
+    for a in (data.train_x, data.train_y, data.test_x, data.test_y):
+        h.update(f"|{a.dtype}{a.shape}|".encode())
+        h.update(np.ascontiguousarray(a).data)
+    return h.hexdigest()[:16]
 
 
 def resolve_cache_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The cache folder: ``data_dir`` if given, else ``$MULTIVIEW_DATA_DIR``, else
     ``~/.cache/multiview``."""
     if data_dir is not None:
-        return Path(data_dir).expanduser()
+        return expand_user(data_dir)
     env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "multiview"
+    return expand_user(env) if env else expand_user("~/.cache/multiview")
 
 
 def verify_cifar(data: CifarData) -> CifarData:
@@ -157,7 +174,7 @@ def load_cifar(
     """
     if labels not in ("fine", "coarse"):
         raise ConfigError(f"labels must be 'fine' or 'coarse'; got {labels!r}")
-    path = Path(path).expanduser()
+    path = expand_user(path)
     if not path.exists():
         raise DataError(f"CIFAR data not found at {path}: {_HINT}")
     layout, root = _detect_layout(path)
@@ -178,6 +195,7 @@ def load_cifar(
         "zip": _read_zip,
     }[layout]
     data = verify_cifar(reader(root, labels) if layout == "cifar100" else reader(root))
+    data = replace(data, fingerprint=data_fingerprint(data))
     if cache_file is not None:
         _write_cache(cache_file, data)
     return data
@@ -227,6 +245,7 @@ def _read_cache(cache_file: Path) -> CifarData | None:
                 f["test_y"],
                 tuple(str(c) for c in f["classes"]),
                 str(f["name"]),
+                str(f["fingerprint"]),  # a cache without it is rebuilt once
             )
         return verify_cifar(data)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, DataError):
@@ -243,6 +262,7 @@ def _write_cache(cache_file: Path, data: CifarData) -> None:
         test_y=data.test_y,
         classes=np.asarray(data.classes),
         name=np.asarray(data.name),
+        fingerprint=np.asarray(data.fingerprint),
     )
     try:
         atomic_write_bytes(cache_file, buf.getvalue())
@@ -339,12 +359,14 @@ def _assemble(entries: list[tuple[str, str, str]], read, name: str) -> CifarData
 
 
 def _read_folder(root: Path) -> CifarData:
-    entries = []
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root).as_posix()
-        m = _IMAGE_RE.fullmatch(rel)
-        if m and p.is_file() and rel.count("/") == 2:
-            entries.append((m.group(1).lower(), m.group(2), str(p)))
+    entries = []  # split/class/image, symlinked folders followed (two levels: no loops)
+    for here, dirs, files in os.walk(root, followlinks=True):
+        depth = len(Path(here).relative_to(root).parts)
+        dirs[:] = dirs if depth < 2 else []
+        for p in (Path(here) / f for f in files if depth == 2):
+            m = _IMAGE_RE.fullmatch(p.relative_to(root).as_posix())
+            if m and p.is_file():
+                entries.append((m.group(1).lower(), m.group(2), str(p)))
     return _assemble(entries, lambda k: Path(k).read_bytes(), f"image folder {root}")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from multiview.errors import ConfigError, DataError
+from multiview.io import expand_user
 
 __all__ = ["Archive", "ARCHIVES", "download_cifar"]
 
@@ -67,7 +68,7 @@ def download_cifar(
         raise ConfigError(f"dataset must be one of {', '.join(ARCHIVES)}; got {name!r}")
     arch = ARCHIVES[name]
     url, md5 = url or arch.url, (md5 or arch.md5).lower()
-    dest = Path(dest).expanduser()
+    dest = expand_user(dest)
     target = dest / arch.folder
     if target.is_dir() and not force:
         return target

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.cifar.config import CifarConfig, NetConfig
-from multiview.cifar.data import CifarData, class_balanced_subset
+from multiview.cifar.data import CifarData, class_balanced_subset, data_fingerprint
 from multiview.cifar.losses import accuracy
 from multiview.cifar.nets import Net, build_net, param_count
 from multiview.cifar.predict import predict_logits
@@ -206,6 +206,7 @@ def run_cifar(
     """
     log = log or (lambda _msg: None)
     t_start = time.perf_counter()
+    source = data_fingerprint(data)  # of the full set: the subset follows from the config
     data = prepare_data(data, cfg)
     net = net_for(cfg, data)
     ck = Path(out_dir) / "checkpoints"
@@ -251,6 +252,7 @@ def run_cifar(
             progress=progress,
             name=name,
             data_key=None if data_stream is None else jax.random.fold_in(base, data_stream),
+            data_fingerprint=source,
         )
         test = predict_logits(net, trained, data.test_x, cfg=cfg.train).mean(axis=1)
         seconds[name] = time.perf_counter() - t0

@@ -239,6 +239,7 @@ def train_models(
     progress: Callable[[EpochReport], None] | None = None,
     name: str = "models",
     data_key: jax.Array | None = None,
+    data_fingerprint: str = "",
 ) -> Trained:
     """Train ``runs`` runs of ``members`` averaged models; see the module docstring.
 
@@ -260,6 +261,8 @@ def train_models(
         data_key: when given, run ``r``'s data order and augmentation come from
             ``fold_in(data_key, r)`` instead (its initialization still from ``key``): a
             student given its single model's key sees the same batches (paired comparisons).
+        data_fingerprint: the source data's hash, part of the checkpoint's tag (other data
+            of the same size never resumes this checkpoint).
 
     Returns :class:`Trained` with leaves ``(runs, members, ...)``.
     """
@@ -295,6 +298,7 @@ def train_models(
     start, resumed = 0, False
     path = Path(checkpoint) if checkpoint is not None else None
     label = name if data_key is None else f"{name}|data={jax.random.key_data(data_key).tolist()}"
+    label += f"|source={data_fingerprint}" if data_fingerprint else ""
     tag = checkpoint_tag(
         cfg, distill if teacher is not None else None, key, label, runs, members, n
     )

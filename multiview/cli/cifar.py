@@ -8,6 +8,7 @@ turns into one line and an exit code.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -15,14 +16,17 @@ import numpy as np
 import typer
 
 from multiview.cifar.config import SEED_PARALLEL
-from multiview.cifar.data import load_cifar, resolve_cache_dir
+from multiview.cifar.data import data_fingerprint, load_cifar, resolve_cache_dir
 from multiview.cifar.download import ARCHIVES, download_cifar
 from multiview.cifar.experiments import run_cifar
 from multiview.cifar.presets import PRESETS, preset_config
+from multiview.cifar.sizes import check_cifar_fits
 from multiview.cifar.train import EpochReport
 from multiview.cli.common import ProgressDisplay, add_command, console, interruptible
 from multiview.cli.runs import ForceOpt, print_json, run_folder
 from multiview.errors import ConfigError
+from multiview.io import expand_user
+from multiview.outdir import RunDir
 from multiview.report.cifar import format_table, write_report
 
 __all__ = ["cifar_command", "download_command", "register"]
@@ -41,6 +45,22 @@ def _epoch_reporter(display: ProgressDisplay):
         display.epoch(r.name, r.epoch, r.epochs, info)
 
     return report
+
+
+def _kept(run: RunDir):
+    """What an interrupt leaves, said at the moment of the interrupt (only what exists)."""
+
+    def said() -> str:
+        if run.staged:
+            return f"the earlier run in {run.final} is untouched"
+        if not any((run.path / "checkpoints").glob("*.npz")):
+            return "no epoch had finished; nothing was kept"
+        return (
+            f"finished epochs are checkpointed in {run.path}; rerun with --resume "
+            f"--out {run.path} to continue"
+        )
+
+    return said
 
 
 def cifar_command(
@@ -72,7 +92,9 @@ def cifar_command(
         str | None, typer.Option(help=f"How seeds share the device: {', '.join(SEED_PARALLEL)}.")
     ] = None,
     labels: Annotated[str, typer.Option(help="CIFAR-100 labels: fine or coarse.")] = "fine",
-    seed: Annotated[int, typer.Option(help="Base random seed.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=2**31 - 1, help="Base random seed, in [0, 2^31 - 1].")
+    ] = 0,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -115,25 +137,24 @@ def cifar_command(
     if seed_parallel is not None:
         changes["train__seed_parallel"] = seed_parallel
     cfg = base.replace(**changes)
-    with run_folder(out, "cifar", resume=resume, force=force) as run:
+    with run_folder(out, "cifar", resume=resume, force=force, config=asdict(cfg)) as run:
         dataset = load_cifar(data, cache_dir=resolve_cache_dir(data_dir), labels=labels)
+        run.record_data(data_fingerprint(dataset))  # --resume with other data: refused
         n_train = dataset.train_x.shape[0]
         if train_subset is not None and train_subset > n_train:
             raise ConfigError(
                 f"train_subset = {train_subset} is invalid: must be <= the {n_train} training "
                 f"images of {data}"
             )
+        check_cifar_fits(  # before any training: one line with the estimate
+            cfg, dataset.num_classes, min(n_train, cfg.train_subset or n_train), len(dataset.test_y)
+        )
         log = (lambda msg: None) if (quiet or json_output) else (lambda msg: console.print(msg))
         log(
             f"{dataset.name}: {n_train} train / {dataset.test_x.shape[0]} test images, "
             f"{dataset.num_classes} classes; preset {cfg.preset}, {cfg.seeds} seeds"
         )
-        kept = (
-            f"the earlier run in {run.final} is untouched"
-            if run.staged
-            else f"finished epochs are checkpointed in {run.path}; rerun with --resume "
-            f"--out {run.path} to continue"
-        )
+        kept = _kept(run)
         with ProgressDisplay(enabled=not (quiet or json_output)) as display, interruptible(kept):
             summary = run_cifar(
                 cfg, dataset, run.path, resume=resume, progress=_epoch_reporter(display), log=log
@@ -166,7 +187,9 @@ def download_command(
     """Download and unpack an official CIFAR python archive (needs internet; checksummed)."""
     if url is not None and md5 is None:
         raise ConfigError("--url needs --md5 (the archive is always checksummed)")
-    target = dest if dest is not None else resolve_cache_dir(data_dir) / "raw"
+    target = expand_user(dest) if dest is not None else resolve_cache_dir(data_dir) / "raw"
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"--dest {target} is a file, not a folder")
     path = download_cifar(dataset, target, url=url, md5=md5, force=force)
     if json_output:
         print_json({"dataset": dataset, "path": path})

@@ -6,8 +6,11 @@ interrupt handler, result printing. Command modules import from here (not from
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import version as installed_version
@@ -21,8 +24,8 @@ from rich.table import Table
 
 from multiview.cli.config_options import with_config_options
 from multiview.cli.runs import print_json
-from multiview.console import caused_by_interrupt, interrupt_reported
-from multiview.errors import MultiviewError
+from multiview.console import caused_by_interrupt, interrupt_reported, stop_word
+from multiview.errors import DamagedFileWarning, MultiviewError
 from multiview.progress import TerminalProgress
 from multiview.report.tables import verdict_table
 from multiview.stats import format_mean_std
@@ -40,6 +43,7 @@ __all__ = [
     "print_predictions",
     "JsonOpt",
     "OutOpt",
+    "NewOutOpt",
     "QuietOpt",
     "VerboseOpt",
     "ResumeOpt",
@@ -53,6 +57,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="multiview: watch the multi-view theory of ensembles and distillation happen.",
+    epilog="Exit codes: 0 done; 1 a write the machine refused (a full disk: the files written "
+    "before it are intact); 2 bad input, found before any compute; 130 Ctrl-C; 143 SIGTERM.",
 )
 console = Console(stderr=True, soft_wrap=True)
 out_console = Console()
@@ -104,24 +110,72 @@ def add_command(target: typer.Typer, name: str, func: Callable[..., Any]) -> Non
 
     A :class:`~multiview.errors.MultiviewError` anywhere in the command (bad configuration,
     missing data) becomes one line on stderr and the error's exit code, never a traceback;
-    Ctrl-C outside the command's own :func:`interruptible` block exits 130 with one line.
+    an ``OSError`` (a full disk, a file that vanished) is one line naming the file, exit 1;
+    Ctrl-C (or SIGTERM) outside the command's own :func:`interruptible` block exits 130
+    (143) with one line; a damaged file the run recomputes is one ``warning:`` line.
     """
 
     @functools.wraps(func)
     def command(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = functools.partial(_show_warning, warnings.showwarning)
+                warnings.simplefilter("always", DamagedFileWarning)  # said, never raised
+                return func(*args, **kwargs)
         except MultiviewError as err:
             console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
             raise typer.Exit(err.exit_code) from None
+        except OSError as err:
+            if caused_by_interrupt(err):
+                _report_interrupt("no new result was completed")
+            verb = "write" if err.errno in _WRITE_ERRNOS else "access"
+            where = f" {err.filename}" if err.filename else ""
+            console.print(
+                f"[bold red]error:[/] cannot {verb}{escape(where)} "
+                f"({escape(err.strerror or str(err))}); every file written before it is intact",
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             _report_interrupt("no new result was completed")
         except Exception as exc:  # a Ctrl-C that library code re-raised as another error
+            if _backend_failed(exc):
+                platforms = os.environ.get("JAX_PLATFORMS", "")
+                console.print(
+                    f"[bold red]error:[/] JAX could not start its backend"
+                    f"{escape(f' (JAX_PLATFORMS={platforms!r})' if platforms else '')}: "
+                    f"{escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}; "
+                    "unset JAX_PLATFORMS or install that platform's jax plugin",
+                    highlight=False,
+                )
+                raise typer.Exit(2) from None
             if not caused_by_interrupt(exc):
                 raise
             _report_interrupt("no new result was completed")
 
     target.command(name)(command)
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
+def _backend_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` came from JAX starting its backend (a platform that is not there)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "backends" and code.co_filename.endswith("xla_bridge.py"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _show_warning(default, message, category, *where, **more) -> None:
+    """A :class:`DamagedFileWarning` as one line; any other warning as ``default`` prints it."""
+    if issubclass(category, DamagedFileWarning):
+        console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+    else:
+        default(message, category, *where, **more)
 
 
 @contextmanager
@@ -141,7 +195,7 @@ def interruptible(kept: str | Callable[[], str]) -> Iterator[None]:
 def _report_interrupt(kept: str | Callable[[], str]) -> NoReturn:
     """Say what an interrupt kept (``kept``, or ``kept()``) and exit 130."""
     said = kept() if callable(kept) else kept
-    console.print(f"\n[yellow]interrupted[/]: {escape(said)}", highlight=False)
+    console.print(f"\n[yellow]{stop_word()}[/]: {escape(said)}", highlight=False)
     console.file.flush()
     interrupt_reported()
     raise typer.Exit(130) from None
@@ -225,6 +279,15 @@ OutOpt = Annotated[
         "--out",
         help="results folder: created if missing; one holding another run is refused unless "
         "--resume or --force (default runs/COMMAND-TIMESTAMP)",
+    ),
+]
+#: ``--out`` of the commands that have no ``--resume`` (their help names only their options).
+NewOutOpt = Annotated[
+    Optional[str],  # noqa: UP045 - a str, so that --out '' is refused (Path('') is '.')
+    typer.Option(
+        "--out",
+        help="results folder: created if missing; one holding another run is refused unless "
+        "--force (default runs/COMMAND-TIMESTAMP)",
     ),
 ]
 QuietOpt = Annotated[

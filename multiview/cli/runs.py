@@ -1,7 +1,8 @@
 """The output contract of every command that writes results: the folder is claimed (checked,
-created) before any compute, a folder holding another run is refused unless ``--resume`` (the
-same config) or ``--force`` (replaced once the new run is complete), and a run that fails
-leaves no half-written folder behind. Also the one way to print JSON on stdout.
+locked, marked with the command and its config) before any compute, a folder holding another
+run is refused unless ``--resume`` (the same command and config) or ``--force`` (replaced once
+the new run is complete), and a run that fails leaves no half-written folder behind. Also the
+one way to print JSON on stdout.
 """
 
 from __future__ import annotations
@@ -16,20 +17,22 @@ from typing import Annotated, Any
 
 import typer
 
-from multiview.errors import ConfigError
-from multiview.io import read_json, to_jsonable
-from multiview.outdir import RunDir, claim_run_dir
+from multiview.io import to_jsonable
+from multiview.outdir import MARKER, RunDir, claim_run_dir, same_config
+from multiview.run_lock import LOCK_NAME
 
 __all__ = ["ForceOpt", "run_folder", "print_json", "same_config"]
 
 MANIFEST = "blocks/config.json"  # written before the first block: not a result
+_NOT_RESULTS = {MANIFEST, MARKER, LOCK_NAME}
 
 ForceOpt = Annotated[
     bool,
     typer.Option(
         "--force",
-        help="replace the run already in --out; the old run is kept until the new one is "
-        "complete (default: refuse a folder that holds another run)",
+        help="replace the run already in --out (only a folder a multiview run made, holding "
+        "only its files); the old run is kept until the new one is complete (default: refuse "
+        "a folder that holds another run)",
     ),
 ]
 
@@ -40,14 +43,11 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def same_config(a: Any, b: Any) -> bool:
-    """Whether two configs are equal once both are JSON values (tuples == lists)."""
-    return json.loads(json.dumps(to_jsonable(a))) == json.loads(json.dumps(to_jsonable(b)))
-
-
 def _holds_nothing(path: Path) -> bool:
-    """No result file under ``path`` (folders and the blocks' config manifest only)."""
-    return all(p.is_dir() or p.relative_to(path).as_posix() == MANIFEST for p in path.rglob("*"))
+    """No result file under ``path`` (folders, the marker, the lock, the blocks' manifest)."""
+    return all(
+        p.is_dir() or p.relative_to(path).as_posix() in _NOT_RESULTS for p in path.rglob("*")
+    )
 
 
 @contextmanager
@@ -57,34 +57,27 @@ def run_folder(
     *,
     resume: bool = False,
     force: bool = False,
-    config: dict[str, Any] | None = None,
+    config: Any = None,
+    lock: bool = True,
 ) -> Iterator[RunDir]:
     """Claim ``out`` (see :func:`multiview.outdir.claim_run_dir`) and yield its
     :class:`~multiview.outdir.RunDir`; write under ``run.path``.
 
-    With ``resume``, a folder whose ``config.json`` holds a different ``config`` is refused.
+    ``prefix`` is the command and ``config`` its full config: both are recorded in the
+    folder's marker, and ``--resume`` refuses a folder made by another command or config.
     On success a ``--force`` replacement is swapped in; on failure it is dropped, and a folder
-    this call created that holds no file is removed (an interrupted run keeps its blocks).
+    that holds no result file is left as it was found (removed if this call created it;
+    an interrupted run keeps its blocks). The claim is released either way.
     """
-    existed = out is not None and Path(out).exists()
-    run = claim_run_dir(out, prefix, resume=resume, force=force)
-    saved = run.final / "config.json"
-    if resume and config is not None and saved.is_file():
-        try:
-            old = read_json(saved).get("config")
-        except (OSError, ValueError, AttributeError):
-            old = None
-        if old is not None and not same_config(old, config):
-            run.abort()
-            raise ConfigError(
-                f"--resume: the run in {run.final} was made with a different config; "
-                "give the same options, use another --out, or --force to replace it"
-            )
+    run = claim_run_dir(out, prefix, resume=resume, force=force, config=config, lock=lock)
     try:
         yield run
     except BaseException:
         run.abort()
-        if not existed and run.final.is_dir() and _holds_nothing(run.final):
-            shutil.rmtree(run.final, ignore_errors=True)
+        if not run.resumed and run.final.is_dir() and _holds_nothing(run.final):
+            if run.created:
+                shutil.rmtree(run.final, ignore_errors=True)
+            elif not run.staged and {p.name for p in run.final.iterdir()} <= {MARKER}:
+                (run.final / MARKER).unlink()  # the empty folder it was
         raise
     run.commit()

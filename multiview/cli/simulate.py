@@ -29,7 +29,13 @@ from multiview.cli.runs import ForceOpt, run_folder
 from multiview.errors import ConfigError
 from multiview.sim.blocks import BLOCKS_DIR, check_saved_blocks
 from multiview.sim.config import SimConfig, config_to_dict
-from multiview.sim.parallel import distributed_env, plan_seed_block
+from multiview.sim.launch import (
+    COORDINATOR_TIMEOUT_ENV,
+    coordinator_timeout,
+    distributed_env,
+    maybe_initialize_distributed,
+)
+from multiview.sim.parallel import plan_seed_block
 
 __all__ = ["simulate", "register"]
 
@@ -79,11 +85,19 @@ def simulate(
     seed_block = seed_block or seed_chunk
     started = time.time()
     if distributed:
-        distributed_env()  # bad launch variables stop here, before anything is written
+        launch = distributed_env()  # bad launch variables stop here, before anything is written
+        if launch is not None and not (quiet or as_json):
+            console.print(
+                "waiting for the processes of the distributed job (coordinator "
+                f"{launch.get('coordinator_address', 'from Slurm')}, up to "
+                f"{coordinator_timeout()} s: {COORDINATOR_TIMEOUT_ENV} sets it)",
+                highlight=False,
+            )
+        maybe_initialize_distributed()  # before --out is created: a failure leaves no folder
     else:
         block = plan_seed_block(cfg, seed_block)  # memory check; cut into blocks if needed
     # Processes of a distributed job share --out: each one may find the others' blocks.
-    claim = {"resume": True} if distributed else {"resume": resume, "force": force}
+    claim = {"resume": True, "lock": False} if distributed else {"resume": resume, "force": force}
     with run_folder(out, "simulate", config=config_to_dict(cfg), **claim) as run:
         if resume and not distributed:
             check_saved_blocks(run.path, cfg, block)  # a damaged block: one line, now

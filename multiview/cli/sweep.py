@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -32,7 +32,12 @@ CellResumeOpt = Annotated[
     bool, typer.Option("--resume", help="keep the cells already saved in --out/cells")
 ]
 EnsOpt = Annotated[
-    int, typer.Option("--ensemble-size", min=2, help="K of each cell's ensembles (<= seeds)")
+    Optional[int],  # noqa: UP045 - typer needs Optional here
+    typer.Option(
+        "--ensemble-size",
+        min=2,
+        help="K of each cell's ensembles, at most the seeds (default: 8, or the seeds if fewer)",
+    ),
 ]
 
 
@@ -53,7 +58,7 @@ def sweep(
     y: YOpt,
     out: OutOpt = None,
     resume: CellResumeOpt = False,
-    ensemble_size: EnsOpt = 8,
+    ensemble_size: EnsOpt = None,
     measure: MeasureOpt = "theorem1",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -76,6 +81,18 @@ def sweep(
                     f"cell {xa[0]}={xv}, {ya[0]}={yv}: seeds = {ccfg.seeds} is invalid: must "
                     f"be <= {auto_seed_block(ccfg)} (what fits in memory at once)"
                 )
+    if ensemble_size is None:
+        ensemble_size = min(8, max(2, cfg.seeds))
+    else:
+        for yv in ya[1]:  # a K larger than a cell's seeds is refused, not clamped
+            for xv in xa[1]:
+                seeds = cell_config(cfg, xa[0], xv, ya[0], yv).seeds
+                if ensemble_size > seeds:
+                    raise ConfigError(
+                        f"--ensemble-size {ensemble_size} is more than the {seeds} seeds of "
+                        f"cell {xa[0]}={xv}, {ya[0]}={yv}: give --ensemble-size {seeds} or "
+                        "less, or more --seeds"
+                    )
     n = len(xa[1]) * len(ya[1])
     done = []
     with run_folder(out, "sweep", resume=resume, force=force) as run:

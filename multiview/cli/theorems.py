@@ -10,7 +10,7 @@ import typer
 
 from multiview.cli.common import (
     JsonOpt,
-    OutOpt,
+    NewOutOpt,
     ProgressDisplay,
     QuietOpt,
     VerboseOpt,
@@ -23,7 +23,7 @@ from multiview.cli.common import (
 from multiview.cli.runs import ForceOpt, run_folder
 from multiview.experiments.theorems import PARTS, check_settings, run_theorems, stage_count
 from multiview.report.theorems import write_theorems
-from multiview.sim.config import SimConfig, TheoremsConfig
+from multiview.sim.config import SimConfig, TheoremsConfig, config_to_dict
 
 __all__ = ["COMMANDS", "register", "run_and_write"]
 
@@ -42,7 +42,7 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
     def command(
         cfg: SimConfig,
         th: TheoremsConfig,
-        out: OutOpt = None,
+        out: NewOutOpt = None,
         as_json: JsonOpt = False,
         quiet: QuietOpt = False,
         force: ForceOpt = False,
@@ -50,7 +50,8 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
     ):
         started = time.time()
         check_settings(cfg, th, parts)  # one line before the folder is touched
-        with run_folder(out, prefix, force=force) as run:
+        recorded = {"sim": config_to_dict(cfg), "theorems": dataclasses.asdict(th)}
+        with run_folder(out, prefix, force=force, config=recorded) as run:
             summary = run_and_write(cfg, th, parts, run.path, quiet or as_json)
         shown = {"predictions": summary["predictions"]}
         if as_json:

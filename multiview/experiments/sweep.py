@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from multiview.errors import ConfigError
+from multiview.errors import ConfigError, DamagedFileError
 from multiview.experiments.distill import run_kd
 from multiview.experiments.simulate import run_simulation
-from multiview.io import read_json, to_jsonable, write_json
+from multiview.io import read_json, set_aside, to_jsonable, write_json
 from multiview.sim import metrics as M
 from multiview.sim.config import (
     SimConfig,
@@ -182,6 +182,18 @@ def _same(a: Any, b: Any) -> bool:
     return json.loads(json.dumps(to_jsonable(a))) == json.loads(json.dumps(to_jsonable(b)))
 
 
+def _read_cell(path: Path) -> dict[str, Any] | None:
+    """A saved cell, or None for a damaged one (kept beside, said, and measured again)."""
+    try:
+        body = read_json(path)
+    except DamagedFileError:
+        body = None
+    if not isinstance(body, dict):
+        set_aside(path, "the cell is measured again")
+        return None
+    return body
+
+
 def run_sweep(
     cfg: SimConfig,
     x: tuple[str, list[Any]],
@@ -235,8 +247,8 @@ def run_sweep(
         if kd is not None:
             header["theorems"] = dataclasses.asdict(kd)
         reused = False
-        if resume and path.exists():
-            body = read_json(path)
+        body = _read_cell(path) if resume and path.exists() else None
+        if body is not None:
             if not _same({k: body.get(k) for k in header}, header):
                 raise ConfigError(
                     f"--resume: cell {path} was made with a different config; use another "

@@ -23,11 +23,11 @@ from multiview.experiments.ensemble import run_ensemble
 from multiview.experiments.gaussian import GaussianConfig, run_gaussian_control
 from multiview.experiments.simulate import SimulationResult, run_simulation
 from multiview.experiments.theorem_predictions import theorem_predictions
-from multiview.sim.config import SimConfig, TheoremsConfig
+from multiview.sim.config import MAX_STEPS, SimConfig, TheoremsConfig
 from multiview.sim.grading import convergence, gate
 from multiview.sim.kernels import KernelConfig
 from multiview.sim.metrics import group_seeds
-from multiview.sim.parallel import auto_seed_block
+from multiview.sim.parallel import auto_seed_block, check_models_fit
 from multiview.sim.single import model_scores, summarize_metrics
 
 __all__ = ["PARTS", "check_settings", "stage_count", "theorem_predictions", "run_theorems"]
@@ -57,6 +57,20 @@ def check_settings(cfg: SimConfig, th: TheoremsConfig, parts: tuple[str, ...]) -
             f"teacher_size = {th.teacher_size} is invalid: must be <= seeds = {S} (the "
             "teacher is an ensemble of the seeds)"
         )
+    if "average" in parts:  # K * G members train at once, for steps * K / lr_scale steps
+        K, G = th.average_size, th.average_groups
+        check_models_fit(cfg, K * G, "average_size x average_groups")
+        scales = {"average_lr_scale": th.average_lr_scale}
+        if th.average_extra_lr_scale:
+            scales["average_extra_lr_scale"] = th.average_extra_lr_scale
+        for name, scale in scales.items():
+            steps = th.average_steps or round(cfg.train.steps * K / scale)
+            if steps > MAX_STEPS:
+                raise ConfigError(
+                    f"{name} = {scale:g} is invalid here: the average would train steps * K / "
+                    f"{name} = {steps:.3g} steps (at most {MAX_STEPS:.0e}); raise it or set "
+                    "--average-steps"
+                )
     fit = auto_seed_block(cfg)  # one line if not even one seed fits
     if fit < S:
         raise ConfigError(

@@ -3,9 +3,10 @@ method's paired difference to its single model with a 95% t-interval), a bar cha
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-from multiview.io import atomic_write_text, run_metadata, write_json
+from multiview.io import atomic_write_bytes, atomic_write_text, run_metadata, write_json
 from multiview.report.html import build_report
 from multiview.report.plots import plt
 from multiview.stats import INTERVAL_CONVENTION, STD_CONVENTION
@@ -107,13 +108,10 @@ def plot_bars(summary: dict, path: str | Path) -> Path:
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"CIFAR, preset {summary.get('preset', '')}: CNN (blue), random features (orange)")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    buf = io.BytesIO()  # written atomically: a full disk is one line, nothing half-written
+    fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
-    tmp.replace(path)
-    return path
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def write_report(summary: dict, out_dir: str | Path) -> dict[str, Path]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ if "ipykernel" not in sys.modules:
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
+
+from multiview.io import atomic_write_bytes  # noqa: E402
 
 __all__ = [
     "plot_lambda_trajectories",
@@ -25,14 +28,12 @@ VIEW_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
 
 def save(fig, path: str | Path) -> Path:
-    """Save ``fig`` as PNG atomically-enough (to a temp name, then rename) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    """Save ``fig`` as PNG atomically (:func:`multiview.io.atomic_write_bytes`: a full disk is
+    one line naming the file, nothing half-written) and close it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
-    tmp.replace(path)
-    return path
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def plot_lambda_trajectories(

@@ -4,21 +4,21 @@ A *block* is a contiguous range ``[start, stop)`` of the sweep's seeds, trained 
 (``--seed-block N``: at most N seeds per block; 0: one block). With an output folder every
 finished block is written atomically to ``out/blocks/seeds_<start>_<stop>.npz`` (six-digit
 zero-padded numbers), beside ``out/blocks/config.json``; a resumed sweep loads the blocks
-that are there instead of training them, so an interrupted sweep loses nothing finished.
+that are there instead of training them, so an interrupted sweep loses nothing finished; a
+damaged block is kept beside as ``NAME.npz.damaged`` and its seeds are trained again.
 (A *chunk*, by contrast, is the trainer's unit of jitted steps: ``TrainConfig.chunks``.)
 """
 
 from __future__ import annotations
 
 import json
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from multiview.errors import ConfigError, DataError
-from multiview.io import load_npz, read_json, save_npz, to_jsonable, write_json
+from multiview.errors import ConfigError, DamagedFileError, DataError
+from multiview.io import load_npz, read_json, save_npz, set_aside, to_jsonable, write_json
 from multiview.sim.config import SimConfig, config_to_dict
 from multiview.sim.data import Datasets
 from multiview.sim.single import evaluate_single_models, train_single_models
@@ -58,7 +58,14 @@ def prepare_block_dir(cfg: SimConfig, block_dir: Path, resume: bool) -> None:
     manifest = block_dir / "config.json"
     body = {"config": config_to_dict(cfg)}
     if manifest.exists():
-        if read_json(manifest) != json.loads(json.dumps(to_jsonable(body))):
+        try:
+            saved = read_json(manifest)
+        except DamagedFileError as err:  # which config the blocks are of is unknown
+            raise DamagedFileError(
+                f"{err}; the blocks beside it cannot be checked: move {block_dir} away to "
+                "train them again, or use another --out"
+            ) from None
+        if saved != json.loads(json.dumps(to_jsonable(body))):
             if resume:
                 raise ConfigError(
                     f"--resume: the blocks in {block_dir} were made with a different config; "
@@ -89,20 +96,23 @@ def train_and_measure_block(
     }
 
 
-def _load_block(path: Path) -> dict[str, np.ndarray]:
-    """A saved block, or one line naming the damaged file and what to do."""
+def _load_block(path: Path) -> dict[str, np.ndarray] | None:
+    """A saved block, or None for a damaged one: its bytes are kept beside
+    (``NAME.npz.damaged``) and a :class:`~multiview.errors.DamagedFileWarning` says that its
+    seeds are trained again."""
     try:
         return load_npz(path)
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
-        raise DataError(
-            f"--resume: the block file {path} is corrupt or truncated ({type(err).__name__}); "
-            "delete it (its seeds are retrained) or rerun without --resume"
-        ) from None
+    except (OSError, ValueError) as err:  # DamagedFileError is a ValueError
+        try:
+            set_aside(path, "its seeds are trained again")
+        except OSError:
+            raise DataError(f"--resume: the block file {path} is damaged ({err})") from None
+        return None
 
 
 def check_saved_blocks(out: Path, cfg: SimConfig, seed_block: int) -> None:
-    """Before a ``--resume``: every saved block of this plan reads back (one line naming the
-    first damaged file otherwise), so the error comes before any compute."""
+    """Before a ``--resume``: every saved block of this plan reads back; a damaged one is set
+    aside (and said so) now, before any compute, and its seeds are trained again."""
     block_dir = Path(out) / BLOCKS_DIR
     for start, stop in seed_blocks(cfg.seeds, seed_block):
         path = block_path(block_dir, start, stop)
@@ -136,10 +146,9 @@ def collect_blocks(
     parts = []
     for start, stop in blocks:
         path = None if block_dir is None else block_path(block_dir, start, stop)
-        reused = bool(resume and path is not None and path.exists())
-        if reused:
-            part = _load_block(path)
-        else:
+        part = _load_block(path) if resume and path is not None and path.exists() else None
+        reused = part is not None
+        if part is None:
             part = train_and_measure_block(cfg, datasets, start, stop, on_chunk)
             if path is not None:
                 save_npz(path, **part)

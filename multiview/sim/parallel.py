@@ -6,8 +6,8 @@ its data. This module
 * shards that axis over a 1-D device mesh (axis name ``"seeds"``) and replicates the data,
   padding the seed count to a multiple of the device count (:func:`shard_seeds`);
 * splits a sweep's seeds between the processes of a ``jax.distributed`` job
-  (:func:`process_seed_range`) and starts that runtime from environment variables
-  (:func:`maybe_initialize_distributed`);
+  (:func:`process_seed_range`); the runtime is started from environment variables by
+  :mod:`multiview.sim.launch` (:func:`maybe_initialize_distributed`, re-exported here);
 * estimates the memory a seed needs and picks a seed-block size that fits
   (:func:`estimate_bytes_per_seed`, :func:`auto_seed_block`, :func:`plan_seed_block`).
 
@@ -17,8 +17,7 @@ computes; only the per-device batch of seeds differs.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -27,6 +26,8 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from multiview.errors import ConfigError
+from multiview.memory import available_memory_bytes, gib
+from multiview.sim.launch import distributed_env, maybe_initialize_distributed
 
 __all__ = [
     "SEED_AXIS",
@@ -46,6 +47,9 @@ __all__ = [
     "available_memory_bytes",
     "auto_seed_block",
     "plan_seed_block",
+    "estimate_result_bytes_per_seed",
+    "check_models_fit",
+    "check_results_fit",
 ]
 
 SEED_AXIS = "seeds"
@@ -148,58 +152,6 @@ def process_seed_range(
     return start, start + base + (1 if i < extra else 0)
 
 
-def distributed_env(env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
-    """Arguments for ``jax.distributed.initialize`` from the environment, or None.
-
-    Read, first match wins:
-
-    * ``MULTIVIEW_COORDINATOR`` (``host:port``), ``MULTIVIEW_NUM_PROCESSES``,
-      ``MULTIVIEW_PROCESS_ID`` -- all three, for plain launches;
-    * Slurm (``SLURM_JOB_ID`` with ``SLURM_NTASKS > 1``): returns ``{}``, and JAX's own
-      Slurm cluster detection fills in everything.
-    """
-    env = os.environ if env is None else env
-    names = ("MULTIVIEW_COORDINATOR", "MULTIVIEW_NUM_PROCESSES", "MULTIVIEW_PROCESS_ID")
-    given = [n for n in names if env.get(n)]
-    if given:
-        if len(given) != len(names):
-            missing = ", ".join(n for n in names if n not in given)
-            raise ConfigError(f"multi-process launch: {missing} must be set too")
-        try:
-            num, pid = int(env[names[1]]), int(env[names[2]])
-        except ValueError:
-            raise ConfigError(
-                f"{names[1]} and {names[2]} must be integers, got "
-                f"{env[names[1]]!r} and {env[names[2]]!r}"
-            ) from None
-        if num < 1:
-            raise ConfigError(f"{names[1]} = {num} is invalid: must be an integer >= 1")
-        if not 0 <= pid < num:
-            raise ConfigError(f"{names[2]} = {pid} is invalid: must be in [0, {num - 1}]")
-        return {"coordinator_address": env[names[0]], "num_processes": num, "process_id": pid}
-    ntasks = env.get("SLURM_NTASKS", "1") or "1"
-    if env.get("SLURM_JOB_ID") and not ntasks.strip().isdigit():
-        raise ConfigError(f"SLURM_NTASKS = {ntasks!r} is invalid: must be an integer >= 1")
-    if env.get("SLURM_JOB_ID") and int(ntasks) > 1:
-        return {}
-    return None
-
-
-def maybe_initialize_distributed(env: Mapping[str, str] | None = None) -> bool:
-    """Call ``jax.distributed.initialize`` if the environment asks for several processes.
-
-    A no-op (returns False) for a plain single-process run, or when the runtime is already
-    up. Must run before any JAX computation. See :func:`distributed_env` for the variables.
-    """
-    kwargs = distributed_env(env)
-    if kwargs is None:
-        return False
-    if jax.distributed.is_initialized():
-        return True
-    jax.distributed.initialize(**kwargs)
-    return True
-
-
 # --------------------------------------------------------------------------- memory
 
 _F32 = 4
@@ -240,29 +192,6 @@ def estimate_bytes_per_seed(cfg) -> int:
     return int(1.25 * max(train_bytes, eval_bytes))
 
 
-def available_memory_bytes() -> int:
-    """Memory a run may use: the free memory of the first local device (accelerators), or
-    ``MemAvailable`` of the host for CPU devices, summed over the local devices' share."""
-    dev = jax.local_devices()[0]
-    if dev.platform != "cpu":
-        stats = dev.memory_stats() or {}
-        if "bytes_limit" in stats:
-            free = stats["bytes_limit"] - stats.get("bytes_in_use", 0)
-            return int(free) * jax.local_device_count()
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 8 * 2**30
-
-
-def _gib(b: float) -> str:
-    return f"{b / 2**30:.2f} GiB"
-
-
 def auto_seed_block(cfg, available_bytes: int | None = None, fraction: float = 0.6) -> int:
     """The most seeds of ``cfg`` (up to ``cfg.seeds``) that fit in ``fraction`` of memory.
 
@@ -275,11 +204,46 @@ def auto_seed_block(cfg, available_bytes: int | None = None, fraction: float = 0
     fit = int(budget // per_seed) if budget > 0 else 0
     if fit < 1:
         raise ConfigError(
-            f"this config cannot fit in memory: about {_gib(estimate_shared_bytes(cfg))} of "
-            f"shared data plus {_gib(per_seed)} per seed, but only {_gib(fraction * avail)} "
+            f"this config cannot fit in memory: about {gib(estimate_shared_bytes(cfg))} of "
+            f"shared data plus {gib(per_seed)} per seed, but only {gib(fraction * avail)} "
             "is usable; reduce n_train, n_test, d, patches, width or k"
         )
     return min(fit, cfg.seeds)
+
+
+def estimate_result_bytes_per_seed(cfg) -> int:
+    """Bytes of one seed's results, kept for every seed until the run is summarized: its
+    weights and recorded trajectories (``log_points`` records of ``(k, V)`` views), twice
+    (the blocks and their concatenation)."""
+    d, m, t = cfg.data, cfg.model, cfg.train
+    return 2 * _F32 * (d.k * m.width * d.d + t.log_points * (2 * d.k * d.views + 4) + 64)
+
+
+def check_models_fit(
+    cfg, models: int, what: str, available_bytes: int | None = None, fraction: float = 0.6
+) -> None:
+    """Refuse, before any compute, ``models`` models of ``cfg`` trained at once (an average
+    of K members, a teacher) that do not fit in ``fraction`` of memory, with the estimate."""
+    avail = available_memory_bytes() if available_bytes is None else available_bytes
+    need = estimate_shared_bytes(cfg) + models * estimate_bytes_per_seed(cfg)
+    if need > fraction * avail:
+        raise ConfigError(
+            f"{what} = {models} models trained at once do not fit in memory: about "
+            f"{gib(need)} needed, {gib(fraction * avail)} usable; use fewer"
+        )
+
+
+def check_results_fit(cfg, available_bytes: int | None = None, fraction: float = 0.6) -> None:
+    """Refuse, before any compute, more seeds than their results can hold in memory (the
+    blocks are trained one by one, but summarized together), with the estimate."""
+    avail = available_memory_bytes() if available_bytes is None else available_bytes
+    per = estimate_result_bytes_per_seed(cfg)
+    if cfg.seeds * per > fraction * avail:
+        raise ConfigError(
+            f"seeds = {cfg.seeds} is too many: their results need about "
+            f"{gib(cfg.seeds * per)} of memory, {gib(fraction * avail)} is usable; use "
+            f"--seeds {max(1, int(fraction * avail // per))} or less"
+        )
 
 
 def plan_seed_block(cfg, seed_block: int = 0, available_bytes: int | None = None) -> int:
@@ -288,13 +252,19 @@ def plan_seed_block(cfg, seed_block: int = 0, available_bytes: int | None = None
     ``seed_block = 0`` (all seeds at once) becomes the largest block that fits, so a sweep
     larger than memory is cut into blocks automatically. Returns 0 when all seeds fit together.
     """
+    if seed_block > cfg.seeds:
+        raise ConfigError(
+            f"--seed-block {seed_block} is more than the {cfg.seeds} seeds: use --seed-block "
+            f"{cfg.seeds} or less (0: all seeds in one block)"
+        )
     fit = auto_seed_block(cfg, available_bytes)
+    check_results_fit(cfg, available_bytes)
     if seed_block <= 0:
         return 0 if fit >= cfg.seeds else fit
     if seed_block > fit:
         raise ConfigError(
             f"--seed-block {seed_block} does not fit in memory (about "
-            f"{_gib(estimate_bytes_per_seed(cfg) * seed_block)} for the seeds alone); "
+            f"{gib(estimate_bytes_per_seed(cfg) * seed_block)} for the seeds alone); "
             f"use --seed-block {fit} or less"
         )
     return seed_block

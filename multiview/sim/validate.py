@@ -9,7 +9,7 @@ from typing import Any
 
 from multiview.errors import ConfigError
 
-__all__ = ["config_field", "check", "check_int", "check_float"]
+__all__ = ["config_field", "check", "check_int", "check_float", "FLOAT32_MAX"]
 
 
 def config_field(default: Any, help: str) -> Any:
@@ -29,8 +29,15 @@ def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> None:
     check(ok, name, rng, value)
 
 
+#: The largest finite float32: the simulator computes in float32, so a larger value would
+#: become infinity only after the compute (a figure that cannot be drawn, NaN results).
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def check_float(name: str, value: Any, lo: float, hi: float | None = None, open_lo=False) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and abs(value) > FLOAT32_MAX:
+        check(False, name, f"a number float32 can hold (|x| <= {FLOAT32_MAX:.4g})", value)
     if ok:
         ok = value > lo if open_lo else value >= lo
         ok = ok and (hi is None or value <= hi)
