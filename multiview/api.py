@@ -45,7 +45,7 @@ from multiview.results import (
     load,
     theorems_run,
 )
-from multiview.sim.config import SimConfig, TheoremsConfig, with_overrides
+from multiview.sim.config import SimConfig, TheoremsConfig, theorems_preset, with_overrides
 from multiview.sim.config import preset as named_preset
 from multiview.sim.data import make_datasets
 from multiview.sim.parallel import plan_seed_block
@@ -81,10 +81,15 @@ def preset(name: str = "default", **overrides: Any) -> SimConfig:
     return with_overrides(named_preset(name), **overrides)
 
 
-def theorems_config(**overrides: Any) -> TheoremsConfig:
+def theorems_config(preset: str | None = None, **overrides: Any) -> TheoremsConfig:
     """The experiments' settings (:class:`~multiview.TheoremsConfig`) with fields replaced
-    by name (``ensemble_sizes=(1, 2, 4)``, ``kd_loss="hinton"`` ...)."""
-    return TheoremsConfig(**overrides)
+    by name (``ensemble_sizes=(1, 2, 4)``, ``kd_loss="hinton"`` ...); ``preset`` starts from
+    a named preset's settings (``"separated"``: its KD objective and schedules), as
+    ``multiview theorems --preset`` does."""
+    if preset is None:
+        return TheoremsConfig(**overrides)
+    named_preset(preset)  # one line for an unknown name
+    return theorems_preset(preset, **overrides)
 
 
 def simulate(
