@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared measurement on a lent GPU (issue 11); see benchmarks/gpu.py for the stages.
+# One prepared measurement on a GPU; see benchmarks/gpu.py for the stages.
 #   bash benchmarks/gpu.sh [--out DIR] [--data cifar10-jpeg.zip] [--budget 450]
 #   bash benchmarks/gpu.sh --smoke --out /tmp/gpu-smoke     # CPU check, run by the tests
 set -euo pipefail

@@ -1,4 +1,4 @@
-"""The ``kd_grid`` stage of benchmarks/gpu.py: issue 13's distillation regimes at larger k,
+"""The ``kd_grid`` stage of benchmarks/gpu.py: the scale-separated distillation regimes at larger k,
 one cell per fresh process (``gpu.py --kd-cell SPEC``), cells from ``gpu_kd_grid.json`` in
 order until the time budget is spent, one JSON line each in ``OUT/kd_grid.jsonl``."""
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A second device call after benchmarks/gpu_lease.sh, when its clock cut the step_variants
+# A second device call after benchmarks/gpu_run.sh, when its clock cut the step_variants
 # stage: the matmul peak and that stage's missing part alone, packed into at most 8 files.
 #   bash benchmarks/gpu_step_call.sh OUT PARTS SECONDS   (PARTS: xla, kernels or kernels,xla)
 # SECONDS is the device call's timeout_s: gpu.sh is killed 15 s before it, so the files are

@@ -165,8 +165,8 @@ def theorems(
         cfg: the configuration (default: the ``default`` preset).
         th: the experiments' settings (default :class:`~multiview.TheoremsConfig()`).
         parts: which experiments run (the ensemble curve always does).
-        sim: single models already trained with ``cfg`` (a :class:`SimulationRun` of this
-            session or loaded): reused instead of trained again (None: train them).
+        sim: single models already trained with ``cfg`` (a :class:`SimulationRun` made in
+            this process or loaded): reused instead of trained again (None: train them).
         out: if given, the run folder ``multiview theorems --out`` writes.
         progress: True, False or an open display.
     """

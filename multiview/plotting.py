@@ -29,7 +29,7 @@ def _simulation(run: SimulationRun | TheoremsRun) -> SimulationRun:
     if not isinstance(sim, SimulationRun):
         raise ValueError(
             "this figure needs the single models' per-seed arrays: a SimulationRun, or a "
-            "TheoremsRun made in this session (a loaded theorems folder does not store them)"
+            "TheoremsRun made in this process (a loaded theorems folder does not store them)"
         )
     return sim
 

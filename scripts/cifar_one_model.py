@@ -3,7 +3,7 @@
     python scripts/cifar_one_model.py --data ../shared/data/cifar10-jpeg.zip --out F.json \
         [--preset gpu] [--fp32] [--epochs N] [--width W] [--train-subset N] [--seed S]
 
-Written for checking the ``gpu`` preset's airbench94 recipe where no GPU is lent: on the CPU
+Written for checking the ``gpu`` preset's airbench94 recipe where no GPU is available: on the CPU
 in float32 (``--fp32``; bfloat16 convolutions are slow there). Per-epoch training loss and
 accuracy, the test accuracy without TTA, with flip TTA and with flip + translate TTA, and the
 wall time go to ``--out`` (JSON, rewritten after the model finishes) and stdout.

@@ -3,8 +3,8 @@
     python scripts/cifar_partial_table.py OUT/checkpoints/runs.json
 
 ``multiview cifar`` rewrites ``OUT/checkpoints/runs.json`` after each method (per-run test
-accuracies, ensemble groups, seconds). A run cut short, e.g. by a lent GPU's time limit
-(``benchmarks/gpu_lease.sh`` brings the file back in ``extra.tar.gz``), still has the paired
+accuracies, ensemble groups, seconds). A run cut short, e.g. by a GPU run's time limit
+(``benchmarks/gpu_run.sh`` brings the file back in ``extra.tar.gz``), still has the paired
 differences of what it finished; this prints them as ``table.md`` would (Markdown).
 """
 

@@ -1,13 +1,13 @@
 """Training the average of K CNNs, with each member moving as fast as a single model.
 
     python scripts/cifar_train_average.py --data .data/cifar10-jpeg.zip \\
-        --run runs/cifar-cpu-s26-0 --out results/cifar_train_average.jsonl --variants lrK,epochsK
+        --run runs/cifar-cpu-0 --out results/cifar_train_average.jsonl --variants lrK,epochsK
 
 ``run_cifar``'s ``train_average`` trains K models through their averaged logits with one
 model's recipe. The gradient reaching member m is ``(1/K) dL/dF_m``, so early in training
 (before batch norm's scale invariance and the decay settle the step) each member moves K
 times slower than a single model: at the ``cpu`` preset the averages fit their training
-images *less* than a single model (stop 26). "Training the average gains nothing" may then
+images *less* than a single model (measured 2026-11-28). "Training the average gains nothing" may then
 say only that it trained less. This retrains the same runs as the folder ``--run`` (its
 configuration, initialization stream and data order) in these variants:
 

@@ -9,7 +9,7 @@ where a linear head over more features than it can use over-fits and a teacher's
 regularize it (docs/cifar.md, "Stronger random features"). This runs the same protocol as
 ``run_cifar``'s random-feature rows on the full data, one feature set in memory at a time (the
 pipeline keeps every single's features, 0.8 GB each at 4,096 features: fine on a GPU, not in
-24 GB), so the full-data contrast is measured here before a lease runs the ``gpu`` preset's
+24 GB), so the full-data contrast is measured here before a GPU runs the ``gpu`` preset's
 table.
 
 Per setting (an ``RFConfig`` and the KD settings to try), with S seeds and groups of K:
@@ -52,7 +52,7 @@ from multiview.stats import paired_interval
 
 # name -> (random features, KD settings (alpha, temperature) to try; the first is the preset's)
 SETTINGS: dict[str, tuple[RFConfig, tuple[tuple[float, float], ...]]] = {
-    # the `gpu` preset's random features until stop 25 (64 filters on raw pixels, 8x8 grid:
+    # the `gpu` preset's random features before 2026-11-28 (64 filters on raw pixels, 8x8 grid:
     # 4,096) and its KD (alpha 0.9, T 4), plus the cpu KD; its features are now "w4096"'s
     "gpu": (RFConfig(64, 4, 30, lr=0.02), ((0.9, 4.0), (0.5, 1.0))),
     # the `cpu` preset's random features (256) and KD (alpha 0.5, T 1), plus the gpu KD

@@ -9,7 +9,7 @@ import os
 import re
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
-# A persistent compilation cache, shared by this session, the next one (CI runs the fast tests,
+# A persistent compilation cache, shared by this pytest run, the next one (CI runs the fast tests,
 # then the slow ones) and every subprocess the tests start (the CLI, the GPU script's smoke
 # run, the notebook): ~60% of the suite's time is XLA compiling, and many tests compile the
 # same programs (measured on 2 cores: the slow tests after the fast ones 5:00 -> 3:42; a warm

@@ -71,5 +71,5 @@ def make_runs(root: Path, noise_scales=NOISE_SCALES) -> list[Path]:
 
 
 def tiny_runs(tmp_path_factory) -> list[Path]:
-    """The session's two runs (made by the first module that asks, reused after)."""
+    """The test session's two runs (made by the first module that asks, reused after)."""
     return make_runs(tmp_path_factory.getbasetemp() / "tiny-runs")

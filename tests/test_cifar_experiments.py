@@ -161,7 +161,7 @@ def test_bad_preset_and_values(app, tiny_zip, tmp_path):
         preset_config("tiny", train__epochs=0)
 
 
-def test_presets_match_the_issue():
+def test_cpu_small_and_gpu_presets_have_their_documented_sizes():
     cpu, gpu = preset_config("cpu-small"), preset_config("gpu")
     assert cpu.seeds == 5 and cpu.ensemble_size == 5 and cpu.train_subset is not None
     assert cpu.net.arch == "tiny" and cpu.test_subset is None
@@ -192,7 +192,7 @@ def test_whole_ensemble_line_only_when_it_is_not_the_ensemble_row():
     whole = {"models": 4, "ensemble": 0.71}
     table = format_table({**summary, "whole_ensemble": whole})
     assert "Ensemble of all 4 single models" in table and "71.00 (+13.50 vs" in table
-    assert "Ensemble of all" not in format_table(summary)  # summaries before stop 27
+    assert "Ensemble of all" not in format_table(summary)  # a cut run's table has none
     same = {**summary, "config": {"ensemble_size": 4}, "whole_ensemble": whole}
     assert "Ensemble of all" not in format_table(same)  # S == K: the ensemble row itself
 

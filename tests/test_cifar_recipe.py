@@ -224,7 +224,7 @@ def test_whitening_is_fitted_on_every_class_not_the_first_files(monkeypatch):
 
 @pytest.mark.parametrize("arch", ["tiny", "wrn"])
 def test_trainer_decays_kernels_but_not_biases_of_its_member_stacked_models(arch):
-    # The trainer's leaves carry a members axis, (members, C) for a bias: until stop 27 that
+    # The trainer's leaves carry a members axis, (members, C) for a bias: before 2026-11-28 that
     # made every bias look rank 2, and the trainer decayed the dense biases (and, before the
     # path-based batch-norm group, the batch-norm parameters) contrary to the documented
     # "kernels only". One step of the trainer's own jitted step from the same point with and

@@ -1,6 +1,6 @@
 """The fused weight-gradient kernel (multiview/bench/fused_wgrad.py): right in Pallas's
 interpreter, the same merged over seeds as one seed at a time, and it lowers to Triton for a
-GPU on this CPU machine, so a lowering error shows here and not on a lent device."""
+GPU on this CPU machine, so a lowering error shows here and not on a GPU."""
 
 import re
 

@@ -17,7 +17,7 @@ from multiview.cifar.fixtures import write_image_zip
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "gpu.sh"
-LEASE = ROOT / "benchmarks" / "gpu_lease.sh"
+GPU_RUN = ROOT / "benchmarks" / "gpu_run.sh"
 
 
 def _run(*args: str, timeout: float) -> subprocess.CompletedProcess:
@@ -50,16 +50,16 @@ def test_gpu_script_refuses_unknown_step_parts(tmp_path):
 
 
 @pytest.mark.slow
-def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
-    """benchmarks/gpu_lease.sh, the one device call, on the CPU: the tiny CIFAR table, then
+def test_gpu_run_script_smoke_runs_the_table_and_every_stage(tmp_path):
+    """benchmarks/gpu_run.sh, the one device call, on the CPU: the tiny CIFAR table, then
     gpu.sh --smoke with every stage; what comes back fits the device tool's 8 files."""
     data = tmp_path / "tiny.zip"
     write_image_zip(data, classes=tuple("abcdefghij"), per_class_train=8, per_class_test=4)
     out, work = tmp_path / "out", tmp_path / "work"
     env = {**os.environ, "PYTHON": sys.executable, "JAX_PLATFORMS": "cpu", "SMOKE": "1"}
-    env.update(PRESET="tiny", SKIP="", LEASE_WORK=str(work))
+    env.update(PRESET="tiny", SKIP="", GPU_RUN_WORK=str(work))
     proc = subprocess.run(
-        ["bash", str(LEASE), str(out), str(data), "300", "500"],
+        ["bash", str(GPU_RUN), str(out), str(data), "300", "500"],
         capture_output=True,
         text=True,
         timeout=900,
@@ -76,13 +76,13 @@ def test_lease_script_smoke_runs_the_table_and_every_stage(tmp_path):
         names = set(tar.getnames())  # and the distillation cells' lines when kd_grid ran
         assert {"cifar_log.txt", "cifar/checkpoints/runs.json", "bench/kd_grid.jsonl"} <= names
         assert "bench/isolated.json" in names  # the kernels' child, for a cut stage
-    # what the next session runs on the returned folder: filed in a new run folder, read
-    # against the bars (benchmarks/file_lease.py; tests/test_file_lease.py has the details)
+    # what is run on the returned folder afterwards: filed in a new run folder, read against
+    # the targets (benchmarks/file_gpu_results.py; tests/test_file_gpu_results.py: details)
     results = tmp_path / "results"
     filed = subprocess.run(
         [
             sys.executable,
-            str(LEASE.with_name("file_lease.py")),
+            str(GPU_RUN.with_name("file_gpu_results.py")),
             str(out),
             "--results",
             str(results),
@@ -178,7 +178,7 @@ def _bench(name: str):
 
 
 def test_a_cut_kernel_child_still_gives_its_tuning_rows(tmp_path, monkeypatch):
-    # The child writes its JSON after tuning; cut later (the lease's clock), the stage keeps
+    # The child writes its JSON after tuning; cut later (the GPU run's clock), the stage keeps
     # the tuning rows and says the child was cut, instead of losing the child's work.
     gv = _bench("gpu_variants")
     partial = {"rows": [], "errors": [], "hlo": {}, "kernels": [{"dtype": "float32"}]}

@@ -1,7 +1,7 @@
 """Reading a compiled XLA program (``jit(f).lower(...).compile().as_text()``) offline.
 
-The GPU script saves the optimized HLO of every step variant it times, so what the device
-ran can be read after the lease: which kernels, how many GEMMs, and how many full writes of
+The GPU script saves the optimized HLO of every step variant it times, so what the GPU
+ran can be read after the run: which kernels, how many GEMMs, and how many full writes of
 the big pre-activation tensor (each is one more pass over HBM, the step's bound).
 """
 

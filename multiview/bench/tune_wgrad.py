@@ -1,7 +1,7 @@
 """Choosing the fused weight-gradient kernel's tiles by timing the kernel alone.
 
 Why: the tiles of :mod:`multiview.bench.fused_wgrad` are guesses made without a GPU, and a
-lent GPU is there for one call of a few minutes. So the GPU script times each of a few
+GPU run is one call of a few minutes. So the GPU script times each of a few
 candidates (:data:`~multiview.bench.fused_wgrad.CANDIDATES`) on the operands of the step it
 is about to time, in interleaved rounds, and times the whole step with the fastest. A
 candidate that fails to compile (Triton out of shared memory or registers) is a row with its

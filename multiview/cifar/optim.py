@@ -95,8 +95,8 @@ def make_optimizer(
 
     ``model_axes``: leading axes of every leaf that index models rather than weights (the
     trainer's ``members`` axis: 1), left out of a leaf's rank when telling kernels from
-    biases. Until stop 27 the trainer passed none, so a bias ``(members, C)`` read as a
-    rank-2 kernel and was decayed (docs/cifar.md, "Why the CNN rows moved").
+    biases. Before 2026-11-28 the trainer passed none, so a bias ``(members, C)`` read
+    as a rank-2 kernel and was decayed (docs/cifar.md, "Why the CNN rows moved").
     """
 
     def decayed(params):

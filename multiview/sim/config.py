@@ -252,7 +252,7 @@ PRESETS: dict[str, SimConfig] = {
         train=TrainConfig(steps=4000, chunks=40),
         seeds=64,
     ),
-    # issue 13: the scale-separated regime (multiview.sim.regimes, results/kd_search/)
+    # the scale-separated regime (multiview.sim.regimes, results/kd_search/)
     **{
         name: SimConfig(
             data=DataConfig(**r["data"]),

@@ -1,5 +1,5 @@
 """Diagnostics of distillation: where the teacher's dark knowledge is, and whether a student
-can use it (issue 13).
+can use it (the scale-separated regime, :mod:`multiview.sim.regimes`).
 
 - :func:`teacher_contrast`: on the training data, the mean score and tempered probability of
   the off-target classes whose feature is present in a sample against those whose feature

@@ -13,8 +13,8 @@ Distillation (``TheoremsConfig.kd_loss``):
   with ``(a)^- = min(a, 0)``: the term only pushes a class score *up* toward the teacher's.
   It is written as a surrogate loss ``CE + (eta'/eta) E[sum_i stop_grad(c_i) F_i]`` with
   ``c = (softmax(F/tau) - softmax(G/tau))^-``, whose gradient is exactly that update.
-  **The temperature's reading is an inference** (the paper's body is not available here;
-  ``/work/shared/paper-notes.md``, CORRECTION): ``TheoremsConfig.kd_reading = "softening"``
+  **The temperature's reading is an inference** (the paper's formula alone does not settle
+  it): ``TheoremsConfig.kd_reading = "softening"``
   (the default) reads the paper's ``logit^tau_i(F) = e^{tau F_i} / sum_j e^{tau F_j}``, i.e.
   ``softmax(F / T)`` with ``T = 1/tau = log^2 k``, a Hinton-like temperature that keeps the
   teacher's off-target scores (its dark knowledge). ``"sharpening"`` is the older reading

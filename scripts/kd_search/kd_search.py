@@ -1,4 +1,4 @@
-"""Search for the `separated` regime (issue 13): run cells, one JSON line each.
+"""Search for the `separated` regime (scale-separated KD): run cells, one JSON line each.
 
 Usage: python scripts/kd_search/kd_search.py SPECS.jsonl [--out results/kd_search/runs.jsonl]
        python scripts/kd_search/kd_search.py --spec '{"name": ..., "cfg": {...}, "th": {...}}'

@@ -1,4 +1,4 @@
-"""One line per kd_search cell: the key numbers of issue 13 (markdown table)."""
+"""One line per kd_search cell: the key numbers of the regime search (markdown table)."""
 
 import json
 import sys

@@ -1,4 +1,4 @@
-"""Lanes of the first GPU screen of issue 13 (one jsonl per lane)."""
+"""Lanes of the first GPU screen of the regime search (one jsonl per lane)."""
 
 import json
 import math

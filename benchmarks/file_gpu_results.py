@@ -1,8 +1,8 @@
-"""File what a lent GPU brought back, and read it against issue 11's bars.
+"""File what a GPU run brought back, and read it against the GPU targets.
 
-    python benchmarks/file_lease.py FILES_AT [--results benchmarks/results] [--run N]
+    python benchmarks/file_gpu_results.py FILES_AT [--results benchmarks/results] [--run N]
 
-``FILES_AT`` is the folder the device tool returned for ``benchmarks/gpu_lease.sh``'s ``$OUT``:
+``FILES_AT`` is the folder copied back from ``benchmarks/gpu_run.sh``'s ``$OUT``:
 ``gpu.json``, ``gpu.md``, ``gpu_log.txt``, the CIFAR table's ``table.md``, ``summary.json``,
 ``figure1.png`` and ``report.html`` (absent if the table was cut), and ``extra.tar.gz`` (the
 compiled programs, the table's log and per-run accuracies, the distillation cells).
@@ -141,7 +141,7 @@ def verdicts(results: dict, files: Path, runs_file: Path | None) -> tuple[str, s
     st = results["stages"]
     dev = st.get("device", {})
     lines = [
-        f"# Against issue 11's bars ({', '.join(dev.get('devices', ['?']))}, jax {dev.get('jax', '?')})",
+        f"# Against the GPU targets ({', '.join(dev.get('devices', ['?']))}, jax {dev.get('jax', '?')})",
         "",
         f"- GPU script within 8 minutes: its stages took {results.get('elapsed_s', 0):.0f} s "
         f"of a {results.get('budget_s', 0):.0f} s budget "
@@ -175,7 +175,7 @@ def verdicts(results: dict, files: Path, runs_file: Path | None) -> tuple[str, s
     return "\n".join(lines) + "\n", partial
 
 
-def file_lease(files: Path, results: Path, run: int | None = None) -> Path:
+def file_gpu_results(files: Path, results: Path, run: int | None = None) -> Path:
     """Copy and unpack ``files`` into ``results/gpu_run<run>/``; return that folder."""
     if not files.is_dir():
         raise FilingError(f"{files} is not a folder")
@@ -221,12 +221,12 @@ def file_lease(files: Path, results: Path, run: int | None = None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("files", type=Path, help="what the lease brought back ($OUT's copy)")
+    ap.add_argument("files", type=Path, help="what the GPU run brought back ($OUT's copy)")
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--run", type=int, default=None, help="run number (default: the next)")
     a = ap.parse_args(argv)
     try:
-        dest = file_lease(a.files, a.results, a.run)
+        dest = file_gpu_results(a.files, a.results, a.run)
     except FilingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
-# Everything a lent GPU should measure (issue 11), in one call: the 10-seed Figure-1 table of
-# the `gpu` CIFAR preset first (the bar still unmet after two leases), then benchmarks/gpu.py's
-# stages in the time left. Results are packed into at most 8 files, the device tool's limit on
+# Everything a GPU run should measure, in one call: the 10-seed Figure-1 table of
+# the `gpu` CIFAR preset first (the target still unmet after two GPU runs), then benchmarks/gpu.py's
+# stages in the time left. Results are packed into at most 8 files, the GPU machine's limit on
 # what comes back (the HLO dumps and the logs go in one tarball).
-#   bash benchmarks/gpu_lease.sh OUT DATA_ZIP [TABLE_LIMIT_S=420] [TOTAL_S=520]
+#   bash benchmarks/gpu_run.sh OUT DATA_ZIP [TABLE_LIMIT_S=420] [TOTAL_S=520]
 # The bench gets what the table leaves of TOTAL_S (at least 60 s) and is killed 60 s past
 # it, so TOTAL_S + 60 plus the packing (seconds) must stay under the device call's timeout_s:
 # 520 with timeout_s 600. The table's files are copied out as soon as it ends. The table
 # gets 420 s: run 2's CNN methods took 331 s of it, and the random-feature rows come after.
 # Each part runs under its own timeout, so the packing at the end always happens; the table
 # prints a line per method with its seconds (no --json), so a cut run still says where it was.
-# CPU rehearsal (tests/test_gpu_script.py): SMOKE=1 PRESET=tiny bash benchmarks/gpu_lease.sh \
+# CPU rehearsal (tests/test_gpu_script.py): SMOKE=1 PRESET=tiny bash benchmarks/gpu_run.sh \
 #   /tmp/x tiny.zip 120 180; SKIP (default kd_grid,cifar,sim_step: measured in runs 1 and 2;
-#   cifar_epochs still trains the preset; step_variants has new variants) and LEASE_WORK (the
+#   cifar_epochs still trains the preset; step_variants has new variants) and GPU_RUN_WORK (the
 #   scratch folder, default a fresh temporary one) are environment settings too.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$1 data=$2 table_s=${3:-420} total_s=${4:-520}
 start=$(date +%s)
-work=${LEASE_WORK:-$(mktemp -d)}
+work=${GPU_RUN_WORK:-$(mktemp -d)}
 mkdir -p "$work/bench" "$out"
 export PYTHONPATH="$PWD" PYTHONUNBUFFERED=1 MPLBACKEND=Agg XLA_PYTHON_CLIENT_PREALLOCATE=false
 export COLUMNS=120

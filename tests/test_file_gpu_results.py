@@ -1,4 +1,4 @@
-"""benchmarks/file_lease.py: what a lease brought back is filed in a new folder, never over an
+"""benchmarks/file_gpu_results.py: what a GPU run brought back is filed in a new folder, never over an
 earlier run, bad input stops with one line, and the bars are read from the numbers (a step
 variant that the on-card check found wrong does not count, however fast)."""
 
@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "benchmarks" / "file_lease.py"
+SCRIPT = ROOT / "benchmarks" / "file_gpu_results.py"
 TF32, BF16 = 400e12, 800e12
 
 
@@ -25,7 +25,7 @@ def _file(files: Path, results: Path, *extra: str) -> subprocess.CompletedProces
     )
 
 
-def _lease(folder: Path, rows: list[dict], elapsed: float = 300.0) -> Path:
+def _gpu_results(folder: Path, rows: list[dict], elapsed: float = 300.0) -> Path:
     """A returned folder whose gpu.json times ``rows`` (step variants at 1,024 seeds)."""
     folder.mkdir()
     gpu = {
@@ -62,7 +62,7 @@ def test_bars_are_read_from_the_rows_and_a_wrong_variant_does_not_count(tmp_path
         _row("bf16_pallas", 0.90, agrees=False, process="child"),  # fastest, but wrong
         _row("bf16_store", 0.64),  # 32% of the bf16 peak
     ]
-    files = _lease(tmp_path / "back", rows)
+    files = _gpu_results(tmp_path / "back", rows)
     results = tmp_path / "results"
     results.mkdir()
     (results / "gpu.json").write_text("{}")  # run 2
@@ -80,14 +80,14 @@ def test_bars_are_read_from_the_rows_and_a_wrong_variant_does_not_count(tmp_path
     assert "10-seed Figure-1 table: nothing came back" in text
     assert "stages not measured: kd_grid (skipped)" in text
     assert text in proc.stdout
-    # the same lease again, or onto an earlier run: refused, and that run is untouched
+    # the same results again, or onto an earlier run: refused, and that run is untouched
     again = _file(files, results, "--run", "3")
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "exists" in again.stderr
     assert (dest / "verdicts.md").read_text() == text
 
 
 def test_a_missed_bar_says_so(tmp_path):
-    files = _lease(tmp_path / "back", [_row("baseline", 0.36), _row("bf16_store", 0.64)], 500)
+    files = _gpu_results(tmp_path / "back", [_row("baseline", 0.36), _row("bf16_store", 0.64)], 500)
     proc = _file(files, tmp_path / "results")
     text = (tmp_path / "results" / "gpu_run1" / "verdicts.md").read_text()
     assert proc.returncode == 0 and "(strict): missed, best baseline at 36%" in text
@@ -98,7 +98,7 @@ def test_a_mixed_variant_counts_against_tf32_and_is_named_so_even_from_a_cut_sta
     # fp32 operands (TF32 GEMMs) with a bf16 store: its own peak is TF32's, and the verdict
     # says what it stored; a stage cut after the kernels ("partial") still counts its rows
     rows = [_row("baseline", 0.36, process="child"), _row("mixed_pallas", 0.52, process="child")]
-    files = _lease(tmp_path / "back", rows)
+    files = _gpu_results(tmp_path / "back", rows)
     gpu = json.loads((files / "gpu.json").read_text())
     gpu["stages"]["step_variants"]["status"] = "partial"
     (files / "gpu.json").write_text(json.dumps(gpu))
@@ -122,7 +122,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert not results.exists() or not any(results.iterdir())
     # a damaged archive: refused, nothing filed
-    files = _lease(tmp_path / "back", [_row("baseline", 0.36)])
+    files = _gpu_results(tmp_path / "back", [_row("baseline", 0.36)])
     (files / "extra.tar.gz").write_bytes(b"not a gzip file")
     proc = _file(files, results)
     assert proc.returncode == 2 and "not a readable archive" in proc.stderr
@@ -130,7 +130,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
 
 
 def test_an_archive_member_cannot_land_outside_the_run_folder(tmp_path):
-    files = _lease(tmp_path / "back", [_row("baseline", 0.36)])
+    files = _gpu_results(tmp_path / "back", [_row("baseline", 0.36)])
     outside = tmp_path / "escaped.txt"
     with tarfile.open(files / "extra.tar.gz", "w:gz") as tar:
         info = tarfile.TarInfo(str(outside))  # an absolute name
@@ -144,7 +144,7 @@ def test_an_archive_member_cannot_land_outside_the_run_folder(tmp_path):
 
 
 def test_a_cut_table_is_read_from_its_runs(tmp_path):
-    files = _lease(tmp_path / "back", [_row("baseline", 0.36)])
+    files = _gpu_results(tmp_path / "back", [_row("baseline", 0.36)])
     runs = {
         "runs": {"single": [0.90, 0.91, 0.92, 0.90], "ensemble": [0.93, 0.94], "kd": [0.91] * 4},
         "groups": [[0, 1], [2, 3]],
