@@ -32,6 +32,7 @@ from multiview.sim.config import (
     all_fields,
     field_help,
     preset,
+    scale_schedule,
     theorems_preset,
     with_overrides,
 )
@@ -164,8 +165,9 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Give ``func(cfg: SimConfig, [th: TheoremsConfig,] **rest)`` ``--preset`` and one option
     per config field (and per experiment field when it takes ``th``).
 
-    The wrapper resolves the preset, applies the given fields and validates once; errors
-    are reported by :func:`add_command`.
+    The wrapper resolves the preset, applies the given fields and validates once; without
+    ``--steps`` the preset's steps scale with k and N (:func:`~multiview.sim.config.scale_schedule`).
+    Errors are reported by :func:`add_command`.
     """
     sig = inspect.signature(func)
     hints = typing.get_type_hints(func, include_extras=True)  # string annotations resolved
@@ -207,6 +209,8 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         overrides = {n: kwargs.pop(n) for n in field_names}
         name = kwargs.pop("preset_name")
         cfg = with_overrides(preset(name), **overrides)
+        if overrides.get("steps") is None:  # not given: the preset's schedule, scaled
+            cfg = scale_schedule(preset(name), cfg)
         if wants_th:
             kwargs["th"] = _theorems_config({n: kwargs.pop(n) for n in th_names}, name)
         return func(cfg, **kwargs)
