@@ -45,7 +45,13 @@ from multiview.results import (
     load,
     theorems_run,
 )
-from multiview.sim.config import SimConfig, TheoremsConfig, theorems_preset, with_overrides
+from multiview.sim.config import (
+    SimConfig,
+    TheoremsConfig,
+    scale_schedule,
+    theorems_preset,
+    with_overrides,
+)
 from multiview.sim.config import preset as named_preset
 from multiview.sim.data import make_datasets
 from multiview.sim.parallel import plan_seed_block
@@ -74,11 +80,16 @@ def preset(name: str = "default", **overrides: Any) -> SimConfig:
     Arguments:
         name: the preset.
         overrides: any leaf config field, wherever it lives (``k``, ``steps``, ``lr``,
-            ``noise_scale``, ``seeds`` ...); the result is validated once.
+            ``noise_scale``, ``seeds`` ...); the result is validated once. Without ``steps``
+            (or with ``steps=None``), raising ``k`` or ``n_train`` scales the preset's steps
+            by ``max(1, k / k_preset, n_train / n_train_preset)``
+            (:func:`multiview.sim.config.scale_schedule`); given steps are kept.
 
     Raises :class:`~multiview.ConfigError` for an unknown preset or field, or a bad value.
     """
-    return with_overrides(named_preset(name), **overrides)
+    base = named_preset(name)
+    cfg = with_overrides(base, **overrides)
+    return cfg if overrides.get("steps") is not None else scale_schedule(base, cfg)
 
 
 def theorems_config(preset: str | None = None, **overrides: Any) -> TheoremsConfig:

@@ -21,6 +21,7 @@ from multiview.sim.config import (
     all_fields,
     field_help,
     preset,
+    scale_schedule,
     theorems_preset,
     with_overrides,
 )
@@ -161,7 +162,10 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         _given_twice(th_flags, extra.theorems)
         file = read_config_file(path) if path is not None else ConfigValues()
         given = {k: v for k, v in flags.items() if v is not None}
-        cfg = with_overrides(preset(name), **{**file.sim, **given, **extra.sim})
+        values = {**file.sim, **given, **extra.sim}
+        cfg = with_overrides(preset(name), **values)
+        if values.get("steps") is None:  # not given: the preset's schedule, scaled with k, N
+            cfg = scale_schedule(preset(name), cfg)
         if wants_th:
             th_given = {k: v for k, v in th_flags.items() if v is not None}
             th_values = {**file.theorems, **th_given, **extra.theorems}

@@ -39,7 +39,9 @@ def convergence(cfg: SimConfig, per_seed: dict[str, np.ndarray]) -> dict[str, An
             f"the single models did not converge (training accuracy {train:.3f}, needs >= "
             f"{T['converged_train']:g}; multi-view test accuracy {multi:.3f}, needs >= "
             f"{T['converged_multi_view']:g}): train longer (--steps {2 * steps}) or with a "
-            f"larger step (--lr, now {cfg.train.lr:g})"
+            f"larger step (--lr, now {cfg.train.lr:g}); a model that fits its training set but "
+            f"not the multi-view test set needs more samples (--n-train, about 20 k = "
+            f"{20 * cfg.data.k})"
         )
     )
     return {
