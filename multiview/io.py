@@ -114,10 +114,17 @@ def read_json(path: str | os.PathLike) -> Any:
             raise DamagedFileError(f"{path} is damaged (not valid JSON: {err})") from None
 
 
+#: The zip comment of every ``.npz`` this package writes: its array names, so a damaged
+#: central directory that drops or renames a member is caught (CRCs guard the data only).
+_KEYS_TAG = b"multiview-keys:"
+
+
 def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
-    """Save arrays to a compressed ``.npz`` atomically."""
+    """Save arrays to a compressed ``.npz`` atomically, its array names in the zip comment."""
     buf = _io.BytesIO()
     np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    with zipfile.ZipFile(buf, "a") as zf:
+        zf.comment = _KEYS_TAG + json.dumps(sorted(arrays)).encode()
     return atomic_write_bytes(path, buf.getvalue())
 
 
@@ -142,7 +149,13 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     with open(path, "rb") as fh:
         try:
             with np.load(fh, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
+                out = {k: f[k] for k in f.files}
+                comment = f.zip.comment
+            if comment.startswith(_KEYS_TAG):
+                names = json.loads(comment[len(_KEYS_TAG) :])
+                if sorted(out) != names:
+                    raise ValueError(f"holds arrays {sorted(out)}, written with {names}")
+            return out
         except _DAMAGE as err:
             raise DamagedFileError(
                 f"{path} is damaged or truncated ({type(err).__name__}: {err})"
