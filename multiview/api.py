@@ -151,6 +151,7 @@ def theorems(
     sim: SimulationRun | None = None,
     out: PathLike | None = None,
     progress: Any = True,
+    resume: bool = False,
 ) -> TheoremsRun:
     """Single models, then the requested experiments (``parts`` of ``ensemble``,
     ``average``, ``kd``, ``sd``, ``rf``, ``gaussian``, ``ablation``; default all), every
@@ -162,15 +163,22 @@ def theorems(
         parts: which experiments run (the ensemble curve always does).
         sim: single models already trained with ``cfg`` (a :class:`SimulationRun` of this
             session or loaded): reused instead of trained again (None: train them).
-        out: if given, the run folder ``multiview theorems --out`` writes.
+        out: if given, the run folder ``multiview theorems --out`` writes; each stage is
+            saved there as it finishes (the single models in ``out/blocks``, each
+            experiment in ``out/stages``).
         progress: True, False or an open display.
+        resume: reuse the stages already saved in ``out`` by a run of the same config (an
+            interrupted one): the results are bit for bit those of an uninterrupted run.
     """
     cfg = cfg if cfg is not None else (sim.config if sim is not None else named_preset("default"))
     th = th if th is not None else TheoremsConfig()
     with progress_display(progress) as display:
         reused = _reuse(cfg, sim)
         expect_stages(display, stage_count(tuple(parts), sim_given=reused is not None))
-        res = run_theorems(cfg, th, progress=display, parts=tuple(parts), sim=reused)
+        where = None if out is None else Path(out)
+        res = run_theorems(
+            cfg, th, progress=display, parts=tuple(parts), sim=reused, out=where, resume=resume
+        )
     if out is not None:
         summary = write_theorems(res, Path(out), dataclasses.asdict(th))
     else:
