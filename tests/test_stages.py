@@ -84,13 +84,18 @@ def test_every_kind_of_value_comes_back_as_it_was(tmp_path):
     assert back["predictions"][0].to_dict().keys() == tree["predictions"][0].to_dict().keys()
 
 
-@pytest.mark.parametrize(
-    "value", [np.array([object()]), {1, 2}, lambda: 0, np.float32], ids=str
-)
+@pytest.mark.parametrize("value", [np.array([object()]), {1, 2}, lambda: 0, np.float32], ids=str)
 def test_a_value_that_would_need_pickle_is_refused_and_nothing_is_written(tmp_path, value):
     with pytest.raises(TypeError):
         save_stage(tmp_path / "s.npz", {"x": value}, KEY)
     assert not (tmp_path / "s.npz").exists()
+
+
+def test_a_result_that_cannot_be_saved_warns_and_the_run_goes_on(tmp_path):
+    store = StageStore(tmp_path, KEY)
+    with pytest.warns(DamagedFileWarning, match="'kd' was not saved"):
+        store.save("kd", {"x": {1, 2}})
+    assert not store.path("kd").exists()
 
 
 def test_a_stage_of_another_config_is_not_reused(tmp_path):

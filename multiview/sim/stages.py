@@ -76,10 +76,11 @@ def _array(value: Any, arrays: dict[str, np.ndarray]) -> dict[str, str]:
 def encode_tree(tree: Any) -> tuple[Any, dict[str, np.ndarray]]:
     """``(node, arrays)``: the JSON-able shape of ``tree`` and its arrays by name.
 
-    Every node that is not a string, an int, a bool or None is a one-key tagged object
-    (``float``, ``list``, ``tuple``, ``dict`` as ``[key, value]`` pairs so that keys keep
-    their type and order, ``array``, ``type``), so nothing in a tree can be mistaken for
-    a tag. Raises ``TypeError`` for a value of any other type.
+    Every node that is not a string, an int, a bool or None is an object tagged by its first
+    key (``float``, ``list``, ``tuple``, ``dict`` as ``[key, value]`` pairs so that keys keep
+    their type and order, ``array`` with ``as``, ``type`` with ``fields``): a dict of the
+    tree is never written as a JSON object, so nothing in a tree can be mistaken for a tag.
+    Raises ``TypeError`` for a value of any other type.
     """
     arrays: dict[str, np.ndarray] = {}
 
@@ -225,6 +226,17 @@ class StageStore:
         return self.saved[name]
 
     def save(self, name: str, tree: Any) -> None:
-        """Write stage ``name`` (atomically: a reader sees the whole stage or none)."""
-        save_stage(self.path(name), tree, self.stage_key(name))
+        """Write stage ``name`` (atomically: a reader sees the whole stage or none).
+
+        A result holding a value no stage file can hold is not written, with a warning (a
+        resumed run computes it again): saving is for resuming, and must never end the run
+        that has just computed the result."""
+        try:
+            save_stage(self.path(name), tree, self.stage_key(name))
+        except TypeError as err:
+            warnings.warn(
+                f"the stage {name!r} was not saved ({err}); a resumed run computes it again",
+                DamagedFileWarning,
+                stacklevel=2,
+            )
         self.saved[name] = tree
