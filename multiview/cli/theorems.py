@@ -56,22 +56,24 @@ def run_and_write(
     out: Path,
     quiet: bool,
     resume: bool = False,
-    kept: str | Callable[[], str] = "nothing of this report was written",
+    kept: str | Callable[[], str] | None = None,
 ):
     """Run the requested parts with progress bars and write the report into ``out``; each
     finished stage is saved there as it finishes (``resume``: reused), and an interrupt
-    says what was ``kept``."""
+    says what was ``kept`` (default: the stages saved in ``out``)."""
     check_settings(cfg, th, parts)  # before anything is trained
+    kept = _kept(out) if kept is None else kept
     with ProgressDisplay(enabled=not quiet) as display:
         display.expect(stage_count(parts))
         with interruptible(kept):
             res = run_theorems(cfg, th, progress=display, parts=parts, out=out, resume=resume)
-    return write_theorems(res, out, dataclasses.asdict(th))
+    with interruptible(kept):  # every stage is saved: a resumed run only writes the report
+        return write_theorems(res, out, dataclasses.asdict(th))
 
 
-def _kept(out: Path, final: Path) -> Callable[[], str]:
-    """What an interrupt leaves in ``out`` (resumed as ``final``), said at the moment of the
-    interrupt: only what exists."""
+def _kept(out: Path) -> Callable[[], str]:
+    """What an interrupt leaves in ``out``, said at the moment of the interrupt: only what
+    exists."""
 
     def said() -> str:
         names = {path.stem for path in (out / STAGES_DIR).glob("*.npz")}
@@ -81,8 +83,8 @@ def _kept(out: Path, final: Path) -> Callable[[], str]:
         if not done:
             return "no stage had finished; nothing was kept"
         return (
-            f"{len(done)} finished stage(s) are saved in {final} ({', '.join(done)}); "
-            f"rerun with --resume --out {final} to continue"
+            f"{len(done)} finished stage(s) are saved in {out} ({', '.join(done)}); "
+            f"rerun with --resume --out {out} to continue"
         )
 
     return said
@@ -107,7 +109,7 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
         check_settings(cfg, th, parts)  # one line before the folder is touched
         recorded = {"sim": config_to_dict(cfg), "theorems": dataclasses.asdict(th)}
         with run_folder(out, prefix, resume=resume, force=force, config=recorded) as run:
-            kept = _replaced(run.final) if run.staged else _kept(run.path, run.final)
+            kept = _replaced(run.final) if run.staged else _kept(run.path)
             summary = run_and_write(
                 cfg, th, parts, run.path, quiet or as_json, resume=resume, kept=kept
             )
