@@ -199,26 +199,32 @@ def _reuse(cfg: SimConfig, sim: SimulationRun | None) -> SimulationResult | None
     return SimulationResult(cfg, data, sim.weights, history, dict(sim.per_seed), summary)
 
 
-def ensemble(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
+def ensemble(cfg=None, th=None, *, sim=None, out=None, progress=True, resume=False) -> TheoremsRun:
     """Ensembles of K independently trained models (Theorem 2): :func:`theorems` with
     ``parts=("ensemble",)``."""
-    return theorems(cfg, th, parts=("ensemble",), sim=sim, out=out, progress=progress)
+    return theorems(
+        cfg, th, parts=("ensemble",), sim=sim, out=out, progress=progress, resume=resume
+    )
 
 
-def distill(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
+def distill(cfg=None, th=None, *, sim=None, out=None, progress=True, resume=False) -> TheoremsRun:
     """Knowledge distillation from an ensemble into one model (Theorem 3): :func:`theorems`
     with ``parts=("kd",)``."""
-    return theorems(cfg, th, parts=("kd",), sim=sim, out=out, progress=progress)
+    return theorems(cfg, th, parts=("kd",), sim=sim, out=out, progress=progress, resume=resume)
 
 
-def self_distill(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
+def self_distill(
+    cfg=None, th=None, *, sim=None, out=None, progress=True, resume=False
+) -> TheoremsRun:
     """Self-distillation, a fresh model distilled from one (Theorem 4)."""
-    return theorems(cfg, th, parts=("sd",), sim=sim, out=out, progress=progress)
+    return theorems(cfg, th, parts=("sd",), sim=sim, out=out, progress=progress, resume=resume)
 
 
-def train_average(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
+def train_average(
+    cfg=None, th=None, *, sim=None, out=None, progress=True, resume=False
+) -> TheoremsRun:
     """Training the average of K models jointly (no gain over one model)."""
-    return theorems(cfg, th, parts=("average",), sim=sim, out=out, progress=progress)
+    return theorems(cfg, th, parts=("average",), sim=sim, out=out, progress=progress, resume=resume)
 
 
 def _axis(axis: str | tuple[str, Any]) -> tuple[str, list[Any]]:
