@@ -167,6 +167,7 @@ def theorems(
     sim: SimulationRun | None = None,
     out: PathLike | None = None,
     progress: Any = True,
+    resume: bool = False,
 ) -> TheoremsRun:
     """Single models, then the requested experiments (``parts`` of ``ensemble``,
     ``average``, ``kd``, ``sd``, ``rf``, ``gaussian``, ``ablation``; default all), every
@@ -178,15 +179,22 @@ def theorems(
         parts: which experiments run (the ensemble curve always does).
         sim: single models already trained with ``cfg`` (a :class:`SimulationRun` made in
             this process or loaded): reused instead of trained again (None: train them).
-        out: if given, the run folder ``multiview theorems --out`` writes.
+        out: if given, the run folder ``multiview theorems --out`` writes; each stage is
+            saved there as it finishes (the single models in ``out/blocks``, each
+            experiment in ``out/stages``).
         progress: True, False or an open display.
+        resume: reuse the stages already saved in ``out`` by a run of the same config (an
+            interrupted one): the results are bit for bit those of an uninterrupted run.
     """
     cfg = cfg if cfg is not None else (sim.config if sim is not None else named_preset("default"))
     th = th if th is not None else TheoremsConfig()
     with progress_display(progress) as display:
         reused = _reuse(cfg, sim)
         expect_stages(display, stage_count(tuple(parts), sim_given=reused is not None))
-        res = run_theorems(cfg, th, progress=display, parts=tuple(parts), sim=reused)
+        where = None if out is None else Path(out)
+        res = run_theorems(
+            cfg, th, progress=display, parts=tuple(parts), sim=reused, out=where, resume=resume
+        )
     if out is not None:
         summary = write_theorems(res, Path(out), dataclasses.asdict(th))
     else:
@@ -207,26 +215,32 @@ def _reuse(cfg: SimConfig, sim: SimulationRun | None) -> SimulationResult | None
     return SimulationResult(cfg, data, sim.weights, history, dict(sim.per_seed), summary)
 
 
-def ensemble(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
+def ensemble(cfg=None, th=None, *, sim=None, out=None, progress=True, resume=False) -> TheoremsRun:
     """Ensembles of K independently trained models (Theorem 2): :func:`theorems` with
     ``parts=("ensemble",)``."""
-    return theorems(cfg, th, parts=("ensemble",), sim=sim, out=out, progress=progress)
+    return theorems(
+        cfg, th, parts=("ensemble",), sim=sim, out=out, progress=progress, resume=resume
+    )
 
 
-def distill(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
+def distill(cfg=None, th=None, *, sim=None, out=None, progress=True, resume=False) -> TheoremsRun:
     """Knowledge distillation from an ensemble into one model (Theorem 3): :func:`theorems`
     with ``parts=("kd",)``."""
-    return theorems(cfg, th, parts=("kd",), sim=sim, out=out, progress=progress)
+    return theorems(cfg, th, parts=("kd",), sim=sim, out=out, progress=progress, resume=resume)
 
 
-def self_distill(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
+def self_distill(
+    cfg=None, th=None, *, sim=None, out=None, progress=True, resume=False
+) -> TheoremsRun:
     """Self-distillation, a fresh model distilled from one (Theorem 4)."""
-    return theorems(cfg, th, parts=("sd",), sim=sim, out=out, progress=progress)
+    return theorems(cfg, th, parts=("sd",), sim=sim, out=out, progress=progress, resume=resume)
 
 
-def train_average(cfg=None, th=None, *, sim=None, out=None, progress=True) -> TheoremsRun:
+def train_average(
+    cfg=None, th=None, *, sim=None, out=None, progress=True, resume=False
+) -> TheoremsRun:
     """Training the average of K models jointly (no gain over one model)."""
-    return theorems(cfg, th, parts=("average",), sim=sim, out=out, progress=progress)
+    return theorems(cfg, th, parts=("average",), sim=sim, out=out, progress=progress, resume=resume)
 
 
 def _axis(axis: str | tuple[str, Any]) -> tuple[str, list[Any]]:

@@ -53,6 +53,7 @@ RUN_MARKERS = (
     "report.html",
     "chunks",
     "blocks",
+    "stages",
     "checkpoints",
     "cells",
     "per_seed.npz",

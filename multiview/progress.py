@@ -6,9 +6,9 @@ captured output holds HTML and plain text, never terminal control codes, and no
 ``ipywidgets`` is needed. With ``progress=False`` nothing is shown.
 
 Every display has the interface the experiments call: ``display(label)`` starts a stage and
-returns its ``on_chunk(done, total)`` callback, ``note(text)`` prints a line, ``block(start,
-stop, reused)`` reports a finished block of seeds and ``epoch(name, epoch, epochs, info)``
-advances a CIFAR training group.
+returns its ``on_chunk(done, total)`` callback, ``skip(label, count)`` counts stages reused
+from disk, ``note(text)`` prints a line, ``block(start, stop, reused)`` reports a finished
+block of seeds and ``epoch(name, epoch, epochs, info)`` advances a CIFAR training group.
 """
 
 from __future__ import annotations
@@ -104,6 +104,15 @@ class _Stages:
         self.rows[stage] = {"first": None, "done": 0, "total": None}
         self.current[stage], self.runs[stage] = stage, 1
         return stage
+
+    def skip(self, label: str, count: int) -> str:
+        """``count`` stages reused from disk: counted as done, one finished row for all."""
+        if self.auto:
+            self.started += count
+            self.label = f"{label} (reused)"
+        row = f"{label}: reused from disk"
+        self.rows[row] = {"first": None, "done": 1, "total": 1}
+        return row
 
     def name_next(self, stage: str, name: str) -> None:
         self.next_name[stage] = name
@@ -215,6 +224,13 @@ class TerminalProgress:
 
         return update
 
+    def skip(self, label: str, count: int = 1) -> None:
+        """``count`` stages reused from disk (a resumed run): the overall bar counts them as
+        done and one finished row says so (``KD students: reused from disk``)."""
+        row = self.stages.skip(label, count)
+        self._overall()
+        self.tasks[row] = self.progress.add_task(row, total=1, completed=1)
+
     def note(self, text: str) -> None:
         if not self.progress.disable:
             self.progress.console.print(text, highlight=False, markup=False)
@@ -323,6 +339,11 @@ class NotebookProgress:
             self._redraw()
 
         return update
+
+    def skip(self, label: str, count: int = 1) -> None:
+        """As :meth:`TerminalProgress.skip`."""
+        self.order.append(self.stages.skip(label, count))
+        self._redraw()
 
     def note(self, text: str) -> None:
         self.notes.append(text)

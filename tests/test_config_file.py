@@ -101,7 +101,9 @@ def test_theorems_settings_come_from_the_file_and_the_overrides(tmp_path, monkey
     seen = {}
     monkeypatch.setattr(
         "multiview.cli.theorems.run_and_write",
-        lambda cfg, th, parts, out, quiet: seen.update(cfg=cfg, th=th) or {"predictions": []},
+        lambda cfg, th, parts, out, quiet, **more: (
+            seen.update(cfg=cfg, th=th) or {"predictions": []}
+        ),
     )
     cfg = tmp_path / "th.toml"
     cfg.write_text("seeds = 8\n[theorems]\nteacher_size = 4\nkd_tau = 2.5\n")

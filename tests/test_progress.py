@@ -69,6 +69,25 @@ def test_next_block_of_seeds_gets_its_own_row():
         assert "single models: seeds 4..7" in _rows(display)
 
 
+def test_stages_reused_from_disk_count_and_say_so(monkeypatch):
+    with _terminal() as display:
+        display.expect(4)
+        display.skip("single models", 1)
+        display.skip("KD students", 2)
+        rows = _rows(display)
+        assert rows["single models: reused from disk"] == (1, 1)
+        assert rows["KD students: reused from disk"] == (1, 1)
+        display("self-distillation")(1, 10)
+        assert _rows(display)["stage 4/4: self-distillation"] == (3, 4)
+    shown = _fake_ipython(monkeypatch)
+    with NotebookProgress() as display:
+        display.expect(2)
+        display.skip("single models", 1)
+        display("KD students")
+    assert "single models: reused from disk: 1/1" in shown[-1]["text/plain"]
+    assert "stage 2/2: KD students: 2/2" in shown[-1]["text/plain"]
+
+
 def _fake_ipython(monkeypatch) -> list[dict]:
     shown: list[dict] = []
 

@@ -168,7 +168,7 @@ def test_preset_brings_its_experiment_settings_and_options_override_them(monkeyp
 
     seen = {}
 
-    def fake(cfg, th, parts, out, quiet):
+    def fake(cfg, th, parts, out, quiet, **more):
         seen["cfg"], seen["th"] = cfg, th
         return {"predictions": [], "methods": {}}
 

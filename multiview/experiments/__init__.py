@@ -8,7 +8,8 @@ runs the others, ``sweep`` runs ``simulate`` per grid cell.
 from collections.abc import Callable
 
 #: ``progress(label)`` -> an ``on_chunk(steps_done, total)`` callback for one training stage
-#: (or None): how experiments report to a progress display without knowing about it.
+#: (or None): how experiments report to a progress display without knowing about it. A
+#: display may also count stages reused from disk (a resumed run): ``skip(label, count)``.
 Progress = Callable[[str], Callable[[int, int], None] | None]
 
 

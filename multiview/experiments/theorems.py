@@ -11,6 +11,9 @@ start from fresh seeds too.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from multiview.errors import ConfigError
@@ -23,17 +26,42 @@ from multiview.experiments.ensemble import run_ensemble
 from multiview.experiments.gaussian import GaussianConfig, run_gaussian_control
 from multiview.experiments.simulate import SimulationResult, run_simulation
 from multiview.experiments.theorem_predictions import theorem_predictions
-from multiview.sim.config import MAX_STEPS, SimConfig, TheoremsConfig
+from multiview.sim.blocks import BLOCKS_DIR, block_path, check_saved_blocks
+from multiview.sim.config import MAX_STEPS, SimConfig, TheoremsConfig, config_to_dict
 from multiview.sim.grading import convergence, gate
 from multiview.sim.kernels import KernelConfig
 from multiview.sim.metrics import group_seeds
 from multiview.sim.parallel import auto_seed_block, check_models_fit
 from multiview.sim.single import model_scores, summarize_metrics
+from multiview.sim.stages import STAGES_DIR, StageStore
 
-__all__ = ["PARTS", "check_settings", "stage_count", "theorem_predictions", "run_theorems"]
+__all__ = [
+    "PARTS",
+    "PART_STAGES",
+    "SINGLE_MODELS",
+    "check_settings",
+    "stage_count",
+    "theorem_predictions",
+    "run_theorems",
+]
 
 #: Every part ``run_theorems`` can run (the single-model sweep and ensembles always run).
 PARTS = ("ensemble", "average", "kd", "sd", "rf", "gaussian", "ablation")
+
+#: The label of the single-model sweep's stage.
+SINGLE_MODELS = "single models"
+
+#: Part -> (its label, how many training stages, i.e. ``progress(label)`` calls, it makes).
+#: Each of these parts is saved as ``out/stages/<part>.npz`` once it is done; the ensemble
+#: curve trains nothing and is recomputed from the single models.
+PART_STAGES = {
+    "average": ("training the average", 1),
+    "kd": ("KD students", 2),  # the students, and the students of the oracle teacher
+    "sd": ("self-distillation", 1),
+    "rf": ("kernel baselines", 3 * len(KernelConfig().kinds)),  # singles, KD, averages
+    "gaussian": ("Gaussian-like control", len(GaussianConfig().variants)),
+    "ablation": ("view ablation", 0),
+}
 
 
 def check_settings(cfg: SimConfig, th: TheoremsConfig, parts: tuple[str, ...]) -> None:
@@ -82,15 +110,41 @@ def check_settings(cfg: SimConfig, th: TheoremsConfig, parts: tuple[str, ...]) -
 
 def stage_count(parts: tuple[str, ...], sim_given: bool = False) -> int:
     """How many training stages (``progress(label)`` calls) :func:`run_theorems` makes for
-    ``parts``: the display's overall bar, ``stage i of N``."""
-    per_part = {
-        "average": 1,
-        "kd": 2,  # the students, and the students of the oracle teacher
-        "sd": 1,
-        "rf": 3 * len(KernelConfig().kinds),  # single models, KD students, trained averages
-        "gaussian": len(GaussianConfig().variants),
-    }
-    return (0 if sim_given else 1) + sum(per_part.get(p, 0) for p in parts)
+    ``parts``: the display's overall bar, ``stage i of N`` (a stage reused from disk on
+    resume is counted too: the display's ``skip``)."""
+    return (0 if sim_given else 1) + sum(PART_STAGES[p][1] for p in parts if p in PART_STAGES)
+
+
+def _reused(progress: Progress, label: str, count: int) -> None:
+    """Tell the display that ``count`` stages of ``label`` were read from disk, if it can
+    count them (``skip``): the overall bar stays right and says so."""
+    skip = getattr(progress, "skip", None)
+    if callable(skip):
+        skip(label, count)
+
+
+def _single_models(cfg: SimConfig, progress: Progress, out: Path | None, resume: bool):
+    """The sweep, its seeds saved as one block in ``out/blocks`` (or read from there)."""
+    if out is not None and resume:
+        check_saved_blocks(out, cfg, 0)  # a damaged block: set aside (said so) now
+        if block_path(out / BLOCKS_DIR, 0, cfg.seeds).exists():
+            _reused(progress, SINGLE_MODELS, 1)
+            return run_simulation(cfg, out=out, resume=True)
+    return run_simulation(cfg, on_chunk=progress(SINGLE_MODELS), out=out, resume=resume)
+
+
+def _stage(
+    stages: StageStore | None, progress: Progress, name: str, compute: Callable[[], Any]
+) -> Any:
+    """Part ``name``: read back from ``stages`` if it was saved there, else computed and
+    saved (atomically) as soon as it is done."""
+    if stages is not None and name in stages:
+        _reused(progress, *PART_STAGES[name])
+        return stages[name]
+    result = compute()
+    if stages is not None:
+        stages.save(name, result)
+    return result
 
 
 def run_theorems(
@@ -100,50 +154,72 @@ def run_theorems(
     progress: Progress = no_progress,
     parts: tuple[str, ...] = ("ensemble", "average", "kd", "sd"),
     sim: SimulationResult | None = None,
+    out: Path | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Run the sweep and the requested experiments (of :data:`PARTS`); return results and
-    predictions. Settings are checked first (:func:`check_settings`)."""
+    predictions. Settings are checked first (:func:`check_settings`).
+
+    Arguments:
+        out: if given, what is finished is saved in this folder as it finishes, so that an
+            interrupted run keeps it: the single models as a block of seeds
+            (``out/blocks``, :mod:`multiview.sim.blocks`), each part of
+            :data:`PART_STAGES` as ``out/stages/<part>.npz`` (:mod:`multiview.sim.stages`),
+            keyed by ``cfg``, ``th`` and ``parts``.
+        resume: reuse what ``out`` holds of this config instead of computing it again; the
+            results are bit for bit those of an uninterrupted run. Damaged files are set
+            aside (with a warning) before any compute and their parts computed again.
+    """
     check_settings(cfg, th, parts)
+    out = None if out is None else Path(out)
+    stages = None
+    if out is not None:
+        key = {"sim": config_to_dict(cfg), "theorems": dataclasses.asdict(th), "parts": parts}
+        names = [p for p in parts if p in PART_STAGES]
+        stages = StageStore(out / STAGES_DIR, key, names, resume=resume)
     if sim is None:
-        sim = run_simulation(cfg, on_chunk=progress("single models"))
+        sim = _single_models(cfg, progress, out, resume)
     scores = model_scores(cfg, sim.data, sim.weights)
     ens = run_ensemble(cfg, th, sim, scores)
-    avg = kd = sd = None
-    if "average" in parts:
-        avg = run_train_average(
-            cfg,
-            th,
-            sim.data,
-            float(sim.per_seed["learned_cut"][0]),
-            on_chunk=progress("training the average"),
-        )
-    if "kd" in parts:
-        kd = run_kd(
+    cut = float(sim.per_seed["learned_cut"][0])
+
+    def part(name: str, compute: Callable[[], Any]) -> Any:
+        return _stage(stages, progress, name, compute) if name in parts else None
+
+    avg = part(
+        "average",
+        lambda: run_train_average(
+            cfg, th, sim.data, cut, on_chunk=progress(PART_STAGES["average"][0])
+        ),
+    )
+    kd = part(
+        "kd",
+        lambda: run_kd(
             cfg,
             th,
             sim,
             scores,
-            on_chunk=progress("KD students"),
+            on_chunk=progress(PART_STAGES["kd"][0]),
             oracle_chunk=progress("KD from the oracle teacher"),
-        )
-    if "sd" in parts:
-        sd = run_self_distill(cfg, th, sim, scores, on_chunk=progress("self-distillation"))
-    extra: dict[str, Any] = {}
-    if "rf" in parts:
-        extra["rf"] = run_kernel_baselines(cfg, th, sim.data, progress)
-    if "gaussian" in parts:
-        extra["gaussian"] = run_gaussian_control(cfg, th, progress)
-    if "ablation" in parts:
-        groups = group_seeds(cfg.seeds, min(8, cfg.seeds))
-        extra["ablation"] = run_view_ablation(
-            cfg, sim, groups, None if kd is None else kd["w"], None if sd is None else sd["w"]
-        )
+        ),
+    )
+    sd = part(
+        "sd",
+        lambda: run_self_distill(cfg, th, sim, scores, on_chunk=progress(PART_STAGES["sd"][0])),
+    )
+    rf = part("rf", lambda: run_kernel_baselines(cfg, th, sim.data, progress))
+    gaussian = part("gaussian", lambda: run_gaussian_control(cfg, th, progress))
+    groups = group_seeds(cfg.seeds, min(8, cfg.seeds))
+    kd_w, sd_w = (None if r is None else r["w"] for r in (kd, sd))
+    ablation = part("ablation", lambda: run_view_ablation(cfg, sim, groups, kd_w, sd_w))
+    extra = {"rf": rf, "gaussian": gaussian, "ablation": ablation}
+    extra = {name: result for name, result in extra.items() if name in parts}
     conv = convergence(cfg, sim.per_seed)
     preds = list(sim.summary["predictions"])
     preds += [p.to_dict() for p in theorem_predictions(cfg, th, sim.per_seed, ens, avg, kd, sd)]
-    for name, part in extra.items():
+    for name, result in extra.items():
         # the view ablation reads the single models' learned views: gated like them
-        own = gate(part["predictions"], conv) if name == "ablation" else part["predictions"]
+        own = gate(result["predictions"], conv) if name == "ablation" else result["predictions"]
         preds += [p.to_dict() for p in own]
     return {
         "sim": sim,
@@ -154,7 +230,7 @@ def run_theorems(
         **extra,
         "predictions": preds,
         "convergence": conv,
-        "learned_cut": float(sim.per_seed["learned_cut"][0]),
+        "learned_cut": cut,
         "objective": th.objective(cfg.data.k),
         "metrics": summarize_metrics(sim.per_seed),
     }
