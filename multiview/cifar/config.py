@@ -168,7 +168,7 @@ class CifarTrainConfig:
 
 
 #: Parts of a run that :attr:`CifarConfig.skip` may leave out.
-SKIPPABLE = ("average", "rf")
+SKIPPABLE = ("average", "rf", "self_distill")
 
 #: Where a KD / self-distillation student's teacher logits come from (:class:`DistillConfig`).
 TEACHER_MODES = ("consistent", "precomputed", "both")
@@ -280,8 +280,8 @@ class CifarConfig:
         labels: ``fine`` or ``coarse`` (CIFAR-100).
         seed: base seed of everything.
         skip: parts of the run left out, any of :data:`SKIPPABLE`: ``average`` (training the
-            average) and ``rf`` (the random-feature models), for runs that measure only the
-            single models, the ensembles and the distilled students.
+            average), ``rf`` (the random-feature models) and ``self_distill`` (the
+            self-distilled students), for runs that measure only some of the students.
     """
 
     preset: str = "custom"

@@ -95,10 +95,10 @@ def train_students(
         # One mode: its students are kd and self_distill (the mode is in ``teacher_modes``).
         one = len(cfg.distill.modes) == 1
         kd_name, sd_name = ("kd", "self_distill") if one else STUDENT_NAMES[mode]
-        for name, stream, logits, models in (
-            (kd_name, 1, kd_logits, kd_models),
-            (sd_name, sd_stream, sd_logits, sd_models),
-        ):
+        students = [(kd_name, 1, kd_logits, kd_models)]
+        if "self_distill" not in cfg.skip:
+            students.append((sd_name, sd_stream, sd_logits, sd_models))
+        for name, stream, logits, models in students:
             consistent = mode == "consistent"
             test = train(
                 name,

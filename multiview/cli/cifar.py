@@ -99,7 +99,7 @@ def cifar_command(
         list[str] | None,
         typer.Option(
             help=f"Leave a part out (repeatable): {', '.join(SKIPPABLE)} (training the "
-            "average, the random-feature models)."
+            "average, the random-feature models, the self-distilled students)."
         ),
     ] = None,
     labels: Annotated[str, typer.Option(help="CIFAR-100 labels: fine or coarse.")] = "fine",

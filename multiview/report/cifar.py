@@ -99,13 +99,13 @@ def format_table(summary: dict) -> str:
             + " (consistent: on the student's own augmented batch; precomputed: once, on the "
             "un-augmented training images)."
         )
-    if vs := summary.get("versus_ensemble"):  # summaries before stop 26 have none
+    if vs := summary.get("versus_ensemble"):  # older summaries have none
         cells = [f"{LABELS[m]} {_difference_cell(d)}" for m, d in vs.items()]
         lines.append(
             "\nTrained averages vs the ensemble (points, run j vs ensemble j, 95% CI; they "
             "share no model): " + "; ".join(cells) + "."
         )
-    # Summaries before stop 27 have none; with S == K it is the ensemble row itself.
+    # Older summaries have none; with S == K it is the ensemble row itself.
     whole = summary.get("whole_ensemble", {})
     if whole and whole["models"] != summary.get("config", {}).get("ensemble_size"):
         means = {m: stats["mean"] for m, stats in summary["methods"].items()}
@@ -119,7 +119,7 @@ def format_table(summary: dict) -> str:
             f"\nEnsemble of all {whole['models']} single models (one ensemble, no interval; the "
             "paper's Figure 1 ensembles its 10 seeds): " + "; ".join(cells) + "."
         )
-    if fit := summary.get("train_accuracy"):  # summaries before stop 26 have none
+    if fit := summary.get("train_accuracy"):  # older summaries have none
         cells = [f"{LABELS[m]} {100 * sum(v) / len(v):.2f}" for m, v in fit.items() if v]
         lines.append(
             "\nTraining-set accuracy (%, mean over runs; the training images evaluated as the "
