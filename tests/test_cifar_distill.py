@@ -42,10 +42,11 @@ def _setup(**train_kw):
     return x, y, cfg, student, Trained(*teacher[:2]), (perms, keys, flips)
 
 
-def test_consistent_teacher_sees_the_students_augmented_batch():
+@pytest.mark.parametrize("strategy", ["unroll", "vmap"])  # the CPU's and the GPU's
+def test_consistent_teacher_sees_the_students_augmented_batch(strategy):
     x, y, cfg, (params, state, opt), teacher, (perms, keys, flips) = _setup()
     distill = DistillConfig(alpha=1.0, temperature=2.0, teacher="consistent")
-    step = make_step(NET, cfg, distill, "unroll", B, N // B, "models")
+    step = make_step(NET, cfg, distill, strategy, B, N // B, "models")
     xa, ya = jnp.asarray(x), jnp.asarray(y)
     loss = step(params, state, opt, perms, keys, flips, tuple(teacher), 0, 1, xa, ya)[3]
 
