@@ -35,6 +35,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--label", required=True)
     ap.add_argument("--command", required=True)
     ap.add_argument("--note", default="")
+    ap.add_argument("--commit", default=None, help="the commit the run ran at (default HEAD)")
+    ap.add_argument("--started", default=None, help="when the run started (UTC, ISO 8601)")
     ap.add_argument("--results", type=Path, default=Path("results/cifar_distillation.jsonl"))
     a = ap.parse_args(argv)
     summary_path = a.run_dir / "summary.json"
@@ -59,7 +61,8 @@ def main(argv: list[str]) -> int:
         "status": status,
         "run": str(a.run_dir),
         "command": a.command,
-        "commit": _commit(),
+        "commit": a.commit or _commit(),
+        "started": a.started,
         "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "wall_seconds": summary.get("wall_seconds"),
         "seconds": summary.get("seconds"),
