@@ -299,6 +299,8 @@ class CifarConfig:
     skip: tuple[str, ...] = ()
 
     def __post_init__(self):
+        if isinstance(self.skip, list):  # a summary.json's config, read back
+            object.__setattr__(self, "skip", tuple(self.skip))
         bad = [p for p in self.skip if p not in SKIPPABLE]
         if bad or not isinstance(self.skip, tuple):
             raise ConfigError(f"skip must hold only {', '.join(SKIPPABLE)}; got {self.skip!r}")
