@@ -233,3 +233,11 @@ def test_distill_config_is_validated():
     with pytest.raises(ConfigError, match="skip"):
         CifarConfig(skip=("single",))
     assert DistillConfig(teacher="both").modes == ("consistent", "precomputed")
+
+
+def test_skipping_self_distillation_trains_only_the_kd_students():
+    cfg = CifarConfig(
+        seeds=4, ensemble_size=2, distill=DistillConfig(teacher="both"), skip=("self_distill",)
+    )
+    calls, modes, _, _ = _fake_students(cfg)
+    assert set(calls) == set(modes) == {"kd", "kd_precomputed"}
