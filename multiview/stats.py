@@ -21,6 +21,7 @@ __all__ = [
     "difference_interval",
     "bootstrap_interval",
     "welch_interval",
+    "ratio_interval",
 ]
 
 #: How "± std" is computed, for table captions.
@@ -193,3 +194,35 @@ def welch_interval(mean_a, std_a, n_a, mean_b, std_b, n_b) -> dict[str, float]:
     df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
     half = t_quantile_975(max(1, int(df))) * se
     return {**out, "low": mean - half, "high": mean + half, "half_width": half}
+
+
+def ratio_interval(numerator, denominator) -> dict[str, float]:
+    """The ratio of two means, ``mean(numerator) / mean(denominator)``, with its 95% Fieller
+    interval, the two samples taken as independent.
+
+    Used for a share of a gain (e.g. the part of the ensemble's gain a distilled student
+    recovers: per-seed differences over per-group differences). A ratio's interval is not
+    symmetric, and when the denominator's own interval reaches 0 it is unbounded: then
+    ``low``/``high`` are ``-inf``/``inf``. The t-quantile takes ``min(n) - 1`` degrees of
+    freedom (conservative). Returns ``{"mean", "low", "high", "n_numerator",
+    "n_denominator"}``; NaN where either sample has fewer than 2 finite values.
+    """
+    a = np.asarray(numerator, dtype=float).ravel()
+    b = np.asarray(denominator, dtype=float).ravel()
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    out = {"n_numerator": int(a.size), "n_denominator": int(b.size)}
+    nan = float("nan")
+    if a.size < 2 or b.size < 2 or b.mean() == 0:
+        ratio = nan if a.size == 0 or b.size == 0 or b.mean() == 0 else a.mean() / b.mean()
+        return {"mean": float(ratio), "low": nan, "high": nan, **out}
+    ma, mb = float(a.mean()), float(b.mean())
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size  # squared standard errors
+    t2 = t_quantile_975(min(a.size, b.size) - 1) ** 2
+    # (ma - r mb)^2 <= t^2 (va + r^2 vb): a quadratic in r, bounded iff mb^2 > t^2 vb.
+    qa, qb, qc = mb * mb - t2 * vb, -2 * ma * mb, ma * ma - t2 * va
+    disc = qb * qb - 4 * qa * qc
+    if qa <= 0 or disc < 0:
+        return {"mean": ma / mb, "low": -float("inf"), "high": float("inf"), **out}
+    root = float(np.sqrt(disc))
+    lo, hi = (-qb - root) / (2 * qa), (-qb + root) / (2 * qa)
+    return {"mean": ma / mb, "low": float(lo), "high": float(hi), **out}

@@ -160,6 +160,7 @@ def test_a_cut_table_is_read_from_its_runs(tmp_path):
     run = tmp_path / "results" / "gpu_run1"
     text = (run / "verdicts.md").read_text()
     assert "10-seed Figure-1 table: cut; finished single, ensemble, kd (runs.json)" in text
-    assert "(the cut table's single models): missed, 90.75% (n=4)" in text
+    # The bar: within 0.3 points of airbench94's own code on this data (90.83%).
+    assert "(the cut table's single models): met, 90.75% (n=4)" in text
     table = (run / "table_partial.md").read_text()
     assert "knowledge distillation" in table and "ensemble" in table and table in proc.stdout

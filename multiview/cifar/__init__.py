@@ -3,7 +3,7 @@ average, random-feature baselines) with seed-parallel CNN training in plain JAX.
 
 Layers, low to high: ``config`` -> ``presets`` -> ``data`` / ``download`` / ``fixtures`` ->
 ``augment`` -> ``layers`` -> ``nets`` -> ``losses`` -> ``optim`` -> ``checkpoint`` -> ``train``
--> ``predict`` / ``random_features`` -> ``experiments``. Its report is
+-> ``predict`` / ``random_features`` / ``summary`` -> ``distill`` -> ``experiments``. Its report is
 :mod:`multiview.report.cifar`, its commands :mod:`multiview.cli.cifar`. See ``docs/cifar.md``.
 """
 

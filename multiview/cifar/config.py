@@ -14,6 +14,8 @@ from multiview.errors import ConfigError
 __all__ = [
     "ARCHS",
     "SEED_PARALLEL",
+    "TEACHER_MODES",
+    "SKIPPABLE",
     "NetConfig",
     "CifarTrainConfig",
     "DistillConfig",
@@ -165,18 +167,56 @@ class CifarTrainConfig:
         return jnp.bfloat16 if self.mixed_precision else jnp.float32
 
 
+#: Parts of a run that :attr:`CifarConfig.skip` may leave out.
+SKIPPABLE = ("average", "rf", "self_distill")
+
+#: Where a KD / self-distillation student's teacher logits come from (:class:`DistillConfig`).
+TEACHER_MODES = ("consistent", "precomputed", "both")
+
+
 @dataclass(frozen=True)
 class DistillConfig:
-    """Hinton distillation: ``alpha`` weights the soft term (in [0, 1]); ``temperature`` > 0."""
+    """Hinton distillation of the KD and self-distilled students.
+
+    Attributes:
+        alpha: weight of the soft (teacher) term, in [0, 1].
+        temperature: T > 0 of the soft term.
+        teacher: ``consistent`` (the teacher models run inside the training step on the very
+            augmented batch the student sees: Beyer et al. 2022, "a good teacher is patient
+            and consistent"), ``precomputed`` (the teachers' logits on the un-augmented
+            training images, computed once: offline distillation) or ``both`` (two students
+            each, ``kd`` / ``self_distill`` consistent and ``kd_precomputed`` /
+            ``self_distill_precomputed``, same initialization, data order and teachers, so
+            that the two modes are paired).
+        epochs_multiplier: students train this many times the single model's epochs
+            (the patient student), >= 1. Above 1 the run also trains ``single_long``, single
+            model i's initialization and data order trained as long as the students without a
+            teacher: the control that keeps "longer" from being read as "distilled".
+    """
 
     alpha: float = 0.9
     temperature: float = 4.0
+    teacher: str = "consistent"
+    epochs_multiplier: int = 1
 
     def __post_init__(self):
         if not 0 <= self.alpha <= 1:
             raise ConfigError(f"distill.alpha must be in [0, 1]; got {self.alpha}")
         if not self.temperature > 0:
             raise ConfigError(f"distill.temperature must be > 0; got {self.temperature}")
+        if self.teacher not in TEACHER_MODES:
+            raise ConfigError(
+                f"distill.teacher must be one of {', '.join(TEACHER_MODES)}; got {self.teacher!r}"
+            )
+        if not (isinstance(self.epochs_multiplier, int) and self.epochs_multiplier >= 1):
+            raise ConfigError(
+                f"distill.epochs_multiplier must be an integer >= 1; got {self.epochs_multiplier!r}"
+            )
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The teacher modes students are trained in: ``both`` -> consistent, precomputed."""
+        return ("consistent", "precomputed") if self.teacher == "both" else (self.teacher,)
 
 
 @dataclass(frozen=True)
@@ -239,6 +279,9 @@ class CifarConfig:
         test_subset: class-balanced test subset size, seeded like ``train_subset`` (None: all).
         labels: ``fine`` or ``coarse`` (CIFAR-100).
         seed: base seed of everything.
+        skip: parts of the run left out, any of :data:`SKIPPABLE`: ``average`` (training the
+            average), ``rf`` (the random-feature models) and ``self_distill`` (the
+            self-distilled students), for runs that measure only some of the students.
     """
 
     preset: str = "custom"
@@ -253,8 +296,14 @@ class CifarConfig:
     test_subset: int | None = None
     labels: str = "fine"
     seed: int = 0
+    skip: tuple[str, ...] = ()
 
     def __post_init__(self):
+        if isinstance(self.skip, list):  # a summary.json's config, read back
+            object.__setattr__(self, "skip", tuple(self.skip))
+        bad = [p for p in self.skip if p not in SKIPPABLE]
+        if bad or not isinstance(self.skip, tuple):
+            raise ConfigError(f"skip must hold only {', '.join(SKIPPABLE)}; got {self.skip!r}")
         if self.seeds < 1:
             raise ConfigError(f"seeds must be >= 1; got {self.seeds}")
         if not 1 <= self.ensemble_size <= self.seeds:

@@ -10,6 +10,9 @@ the average, and their random-feature counterparts.
   model i's initialization and data order, so that the pair differs only by the teacher;
 - ``self_distill``: student i, with single model i's initialization and data order,
   distilled from single model i - 1 (another initialization: the paper's self-distillation);
+- ``kd_precomputed``, ``self_distill_precomputed`` (``distill.teacher = "both"``) and
+  ``single_long`` (``distill.epochs_multiplier`` > 1): the students' teacher modes and the
+  patient student's as-long control (:mod:`multiview.cifar.distill`);
 - ``train_average``: R runs of K models whose average is trained jointly;
 - ``rf_*``: the same four for random-feature models (frozen random conv features),
   ``rf_fresh_single``: cross-entropy heads on the RF students' features (their paired
@@ -19,8 +22,10 @@ the average, and their random-feature counterparts.
   learning rate and weight decay: for the weights that is the learning rate / K^2 and the
   decay x K^2 of this head, a more regularized model of the same class; docs/cifar.md).
 
-Teachers' logits are taken on the un-augmented training images; the students see augmented
-images (offline distillation). Training state is checkpointed under ``out/checkpoints``.
+``distill.teacher`` says where the students' teacher logits come from (consistent: on their
+own augmented batches; precomputed: on the un-augmented training images). ``skip`` leaves out
+training the average and the random-feature models. The pairings, differences and shares are
+:mod:`multiview.cifar.summary`'s. Training state is checkpointed under ``out/checkpoints``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import numpy as np
 
 from multiview.cifar.config import CifarConfig, NetConfig
 from multiview.cifar.data import CifarData, class_balanced_subset, data_fingerprint
+from multiview.cifar.distill import train_students
 from multiview.cifar.losses import accuracy
 from multiview.cifar.nets import Net, build_net, param_count
 from multiview.cifar.predict import predict_logits
@@ -45,9 +51,16 @@ from multiview.cifar.random_features import (
     rf_logits,
     train_rf_heads,
 )
+from multiview.cifar.summary import (
+    METHODS,
+    PAIRING,
+    ensemble_groups,
+    paired_differences,
+    runs_summary,
+    versus_ensemble,
+)
 from multiview.cifar.train import EpochReport, train_models
 from multiview.io import write_json
-from multiview.stats import mean_std_dict, paired_interval
 
 __all__ = [
     "METHODS",
@@ -60,94 +73,6 @@ __all__ = [
     "versus_ensemble",
     "runs_summary",
 ]
-
-METHODS = (
-    "single",
-    "ensemble",
-    "kd",
-    "self_distill",
-    "train_average",
-    "rf_single",
-    "rf_ensemble",
-    "rf_kd",
-    "rf_train_average",
-    "rf_concat_head",
-    "rf_fresh_single",
-)
-
-#: How each method is paired with its baseline for the paired difference (``differences``).
-PAIRING = {
-    "ensemble": "ensemble of group g vs the mean accuracy of its K members; n = S // K groups",
-    "kd": "student i vs single model i (same initialization, data order and augmentation); n = S",
-    "self_distill": "student i, taught by single model i - 1, vs single model i (same "
-    "initialization, data order and augmentation); n = S",
-    "train_average": "run j vs the mean accuracy of single group j; n = min(R, S // K)",
-    "rf_ensemble": "RF ensemble of group g vs the mean of its K RF members; n = S // K",
-    "rf_kd": "RF student i (fresh features) vs a cross-entropy RF model on the same fresh "
-    "features (rf_fresh_single i), same data order; n = S",
-    "rf_train_average": "run j vs the mean of RF single group j; n = min(R, S // K)",
-    "rf_concat_head": "one head on run j's K concatenated feature sets, trained like an RF "
-    "single (its data order) vs the mean of RF single group j; n = min(R, S // K)",
-}
-
-
-def runs_summary(runs: dict[str, list[float]], groups: list[list[int]]) -> dict:
-    """``methods`` (mean, std), ``runs`` and paired ``differences`` of the methods ``runs``
-    holds, a finished run's or a cut one's (``OUT/checkpoints/runs.json``): what
-    :func:`multiview.report.cifar.format_table` reads."""
-    return {
-        "methods": {m: mean_std_dict(runs[m]) for m in METHODS if m in runs},
-        "runs": runs,
-        "differences": paired_differences(runs, groups),
-        "versus_ensemble": versus_ensemble(runs),
-    }
-
-
-#: Trained averages and the ensembles they are compared with (the paper's contrast: for deep
-#: nets training the average falls short of the ensemble, for random features it beats it).
-AVERAGE_VS_ENSEMBLE = {
-    "train_average": "ensemble",
-    "rf_train_average": "rf_ensemble",
-    "rf_concat_head": "rf_ensemble",
-}
-
-
-def versus_ensemble(runs: dict[str, list[float]]) -> dict:
-    """Each trained average's paired difference (points) to the ensemble: run j vs ensemble j,
-    n = the smaller count. They share no model, so the pairing removes no variance: the
-    interval is that of two independent samples of equal size."""
-    out = {}
-    for avg, ens in AVERAGE_VS_ENSEMBLE.items():
-        if runs.get(avg) and runs.get(ens):
-            n = min(len(runs[avg]), len(runs[ens]))
-            a, e = (100 * np.asarray(runs[m][:n], dtype=float) for m in (avg, ens))
-            out[avg] = {**paired_interval(a, e), "pairing": f"run j vs {ens} j; n = {n}"}
-    return out
-
-
-def paired_differences(runs: dict[str, list[float]], groups: list[list[int]]) -> dict:
-    """Paired differences in percentage points (:func:`paired_interval`) of every method to
-    its single model, paired as :data:`PAIRING` says (``rf_kd`` against ``rf_fresh_single``,
-    cross-entropy heads on the students' own features, when the runs have it)."""
-    out = {}
-    for name, pairing in PAIRING.items():
-        prefix = "rf_" if name.startswith("rf_") else ""
-        if name not in runs:
-            continue
-        single = np.asarray(runs[prefix + "single"], dtype=float)
-        vals = 100 * np.asarray(runs[name], dtype=float)
-        if name == "rf_kd" and "rf_fresh_single" in runs:
-            base = 100 * np.asarray(runs["rf_fresh_single"], dtype=float)
-        elif name.endswith(("kd", "self_distill")):
-            base = 100 * single[: len(vals)]
-            if name == "rf_kd":
-                pairing = "RF student i (fresh features) vs RF single i (other features); n = S"
-        else:
-            group_means = np.array([single[g].mean() for g in groups])
-            vals = vals[: len(group_means)]
-            base = 100 * group_means[: len(vals)]
-        out[name] = {**paired_interval(vals, base), "pairing": pairing}
-    return out
 
 
 def prepare_data(data: CifarData, cfg: CifarConfig) -> CifarData:
@@ -168,11 +93,6 @@ def net_for(cfg: CifarConfig, data: CifarData) -> Net:
     if cfg.net.num_classes == data.num_classes:
         return build_net(cfg.net)
     return build_net(NetConfig(cfg.net.arch, cfg.net.width, cfg.net.depth, data.num_classes))
-
-
-def ensemble_groups(n_models: int, k: int) -> list[list[int]]:
-    """Disjoint groups of ``k`` consecutive model indices out of ``n_models``."""
-    return [list(range(g * k, (g + 1) * k)) for g in range(n_models // k)]
 
 
 def _acc(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -235,29 +155,36 @@ def run_cifar(
             },
         )
 
-    def train(name, stream, n_runs, members=1, teacher=None, data_stream=None):
+    def train(name, stream, n_runs, members=1, data_stream=None, train_cfg=None, **teach):
+        """Train, time and evaluate one method; ``teach``: ``teacher_logits`` or
+        ``teacher_models``, and ``distill``. Returns (trained, test logits (runs, N, C))."""
         t0 = time.perf_counter()
+        tcfg = train_cfg or cfg.train
         trained = train_models(
             net,
-            cfg.train,
+            tcfg,
             data.train_x,
             data.train_y,
             key=jax.random.fold_in(base, stream),
             runs=n_runs,
             members=members,
-            teacher_logits=teacher,
-            distill=cfg.distill,
+            distill=teach.pop("distill", cfg.distill),
             checkpoint=ck / f"{name}.npz",
             resume=resume,
             progress=progress,
             name=name,
             data_key=None if data_stream is None else jax.random.fold_in(base, data_stream),
             data_fingerprint=source,
+            **teach,
         )
-        test = predict_logits(net, trained, data.test_x, cfg=cfg.train).mean(axis=1)
+        test = predict_logits(net, trained, data.test_x, cfg=tcfg).mean(axis=1)
         seconds[name] = time.perf_counter() - t0
         log(f"{name}: {n_runs} run(s) of {members} model(s) in {seconds[name]:.1f} s")
-        return trained, test  # test: (n_runs, N_test, C)
+        return trained, test
+
+    def record_method(name: str, test: np.ndarray) -> None:
+        runs[name] = _acc(test, data.test_y).tolist()
+        record()
 
     # ------------------------------------------------------------------ CNN
     single, single_test = train("single", 1, s)
@@ -270,32 +197,63 @@ def run_cifar(
     record()
     single_train = predict_logits(net, single, data.train_x, cfg=cfg.train)[:, 0]  # (S, N, C)
     fit["single"] = _acc(single_train, data.train_y).tolist()
-    teacher = np.broadcast_to(single_train[groups[0]].mean(0), single_train.shape)
-    # Common random numbers: student i starts from single model i's initialization and sees
-    # its batches, so the paired difference measures the teacher alone (init-to-init spread,
-    # about a point here, would otherwise swamp a KD gain of that size).
-    _, kd_test = train("kd", 1, s, teacher=np.ascontiguousarray(teacher), data_stream=1)
-    runs["kd"] = _acc(kd_test, data.test_y).tolist()
-    record()
-    # Self-distillation needs a teacher with another initialization (the student's own init
-    # would re-learn the teacher's views): student i is taught by single model i - 1. With one
-    # seed there is no other model; the student then gets a fresh initialization instead.
-    sd_teacher = np.roll(single_train, 1, axis=0)
-    _, sd_test = train("self_distill", 1 if s > 1 else 3, s, teacher=sd_teacher, data_stream=1)
-    runs["self_distill"] = _acc(sd_test, data.test_y).tolist()
-    record()
-    avg, avg_test = train("train_average", 4, r, members=k)
-    runs["train_average"] = _acc(avg_test, data.test_y).tolist()
-    avg_train = predict_logits(net, avg, data.train_x, cfg=cfg.train).mean(axis=1)
-    fit["train_average"] = _acc(avg_train, data.train_y).tolist()
-    del avg, avg_train
-    record()
-    log(
-        f"kd {np.mean(runs['kd']):.4f}, self_distill {np.mean(runs['self_distill']):.4f}, "
-        f"train_average {np.mean(runs['train_average']):.4f}"
+    teacher_modes = train_students(
+        lambda *a, **kw: train(*a, **kw)[1],
+        cfg,
+        single,
+        single_train,
+        groups,
+        record_method,
     )
+    if "average" not in cfg.skip:
+        avg, avg_test = train("train_average", 4, r, members=k)
+        runs["train_average"] = _acc(avg_test, data.test_y).tolist()
+        avg_train = predict_logits(net, avg, data.train_x, cfg=cfg.train).mean(axis=1)
+        fit["train_average"] = _acc(avg_train, data.train_y).tolist()
+        del avg, avg_train
+        record()
+    log(", ".join(f"{m} {np.mean(runs[m]):.4f}" for m in runs if m not in ("single", "ensemble")))
+    if "rf" not in cfg.skip:
+        _random_features(cfg, data, base, runs, fit, whole, seconds, log, record)
 
-    # ------------------------------------------------------------------ random features
+    summary = runs_summary(runs, groups)
+    methods = summary["methods"]
+    gains = {
+        m: 100
+        * (methods[m]["mean"] - methods[("rf_" if m.startswith("rf_") else "") + "single"]["mean"])
+        for m in methods
+        if m not in ("single", "rf_single", "rf_fresh_single")
+    }
+    return {
+        "preset": cfg.preset,
+        "methods": methods,
+        "runs": runs,
+        "gains_points": gains,
+        "differences": summary["differences"],
+        "contrasts": summary["contrasts"],
+        "recovered_share": summary["recovered_share"],
+        "teacher_modes": teacher_modes,
+        "versus_ensemble": summary["versus_ensemble"],
+        "train_accuracy": fit,
+        "whole_ensemble": whole,
+        "seconds": seconds,
+        "wall_seconds": time.perf_counter() - t_start,
+        "config": asdict(cfg),
+        "net_params": param_count(jax.tree_util.tree_map(lambda a: a[0, 0], single.params)),
+        "data": {
+            "name": data.name,
+            "classes": list(data.classes),
+            "n_train": int(data.train_x.shape[0]),
+            "n_test": int(data.test_x.shape[0]),
+        },
+    }
+
+
+def _random_features(cfg, data, base, runs, fit, whole, seconds, log, record) -> None:
+    """The random-feature counterparts (module docstring); fills ``runs``, ``fit`` (training
+    accuracy), ``whole`` and ``seconds`` in place, calling ``record`` after each part."""
+    s, k, r = cfg.seeds, cfg.ensemble_size, cfg.train_average_runs
+    groups = ensemble_groups(s, k)
     t0 = time.perf_counter()
     rf_key = jax.random.fold_in(base, 5)
     feature_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -358,36 +316,3 @@ def run_cifar(
         f"{np.mean(runs['rf_concat_head']):.4f} "
         f"({seconds['random_features']:.1f} s)"
     )
-
-    summary = runs_summary(runs, groups)
-    methods = summary["methods"]
-    gains = {
-        m: 100 * (methods[m]["mean"] - methods["single"]["mean"])
-        for m in ("ensemble", "kd", "self_distill", "train_average")
-    }
-    gains.update(
-        {
-            m: 100 * (methods[m]["mean"] - methods["rf_single"]["mean"])
-            for m in ("rf_ensemble", "rf_kd", "rf_train_average", "rf_concat_head")
-        }
-    )
-    return {
-        "preset": cfg.preset,
-        "methods": methods,
-        "runs": runs,
-        "gains_points": gains,
-        "differences": summary["differences"],
-        "versus_ensemble": summary["versus_ensemble"],
-        "train_accuracy": fit,
-        "whole_ensemble": whole,
-        "seconds": seconds,
-        "wall_seconds": time.perf_counter() - t_start,
-        "config": asdict(cfg),
-        "net_params": param_count(jax.tree_util.tree_map(lambda a: a[0, 0], single.params)),
-        "data": {
-            "name": data.name,
-            "classes": list(data.classes),
-            "n_train": int(data.train_x.shape[0]),
-            "n_test": int(data.test_x.shape[0]),
-        },
-    }

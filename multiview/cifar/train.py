@@ -22,6 +22,7 @@ resumes from its last finished epoch with bit-identical data order.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,8 @@ __all__ = [
     "make_init",
     "make_epoch_keys",
     "make_step",
+    "step_batch",
+    "TEACHER_INPUTS",
     "EpochReport",
     "Trained",
     "map_models",
@@ -149,6 +152,27 @@ def make_epoch_keys(n: int):
     return epoch_keys
 
 
+def step_batch(
+    cfg: CifarTrainConfig, perm, key, flips, step, batch: int, x_all, y_all
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Mini-batch ``step`` of one run's epoch: ``(indices (B,), augmented normalized images
+    (B, 32, 32, 3), labels (B,))``. ``perm`` ``(N,)``, ``key``, ``flips`` ``(N,)``: the run's
+    row of :func:`make_epoch_keys`. The student and a consistent teacher both read this batch."""
+    idx = lax.dynamic_slice(perm, (step * batch,), (batch,))
+    xb = augment(
+        jax.random.fold_in(key, step),
+        x_all[idx],
+        crop_padding=cfg.crop_padding,
+        flip=cfg.flip,
+        pad_mode=cfg.crop_pad_mode,
+        flip_mask=flips[idx] if cfg.flip_mode == "alternating" else None,
+    )
+    return idx, xb, y_all[idx]
+
+
+TEACHER_INPUTS = (None, "logits", "models")
+
+
 @functools.lru_cache(maxsize=16)
 def make_step(
     net: Net,
@@ -157,14 +181,23 @@ def make_step(
     strategy: str,
     batch: int,
     steps_per_epoch: int,
+    teacher_input: str | None = "logits",
 ):
-    """The jitted training step of all runs (cached per net, recipe and shapes).
+    """The jitted training step of all runs (cached per net, recipe, shapes and teacher input).
 
     ``step(params, state, opt_state, perms (runs, N), keys (runs,), flips (runs, N),
-    teacher (runs, N, C) | None, epoch, step, x_all (N, 32, 32, 3) uint8, y_all (N,))`` ->
+    teacher, epoch, step, x_all (N, 32, 32, 3) uint8, y_all (N,))`` ->
     ``(params, state, opt_state, loss (runs,), accuracy (runs,))``; ``step`` counts within
     the epoch, ``perms``/``keys``/``flips`` come from :func:`make_epoch_keys`.
+
+    ``teacher`` by ``teacher_input``: ``"logits"``: ``(runs, N, C)`` logits computed once
+    (or None: cross-entropy only); ``"models"``: a ``(params, state)`` pair with leaves
+    ``(runs, teacher members, ...)``, run in evaluation mode on the step's own augmented batch
+    (:func:`step_batch`) and averaged over members: the consistent teacher, seed-parallel like
+    the students (``strategy``), outside the gradient.
     """
+    if teacher_input not in TEACHER_INPUTS:
+        raise ConfigError(f"teacher_input must be one of {TEACHER_INPUTS}; got {teacher_input!r}")
     opt = make_optimizer(cfg, steps_per_epoch, model_axes=1)  # leaves: (members, ...)
     dtype = cfg.dtype
     total = cfg.epochs * steps_per_epoch
@@ -172,16 +205,12 @@ def make_step(
     def run_step(
         params, state, opt_state, perm, key, flips, teacher_run, epoch, step, x_all, y_all
     ):
-        idx = lax.dynamic_slice(perm, (step * batch,), (batch,))
-        xb = augment(
-            jax.random.fold_in(key, step),
-            x_all[idx],
-            crop_padding=cfg.crop_padding,
-            flip=cfg.flip,
-            pad_mode=cfg.crop_pad_mode,
-            flip_mask=flips[idx] if cfg.flip_mode == "alternating" else None,
-        )
-        yb = y_all[idx]
+        idx, xb, yb = step_batch(cfg, perm, key, flips, step, batch, x_all, y_all)
+        if teacher_input == "models":
+            t_logits, _ = _members_logits(net, strategy, *teacher_run, xb, train=False, dtype=dtype)
+            teacher_b = lax.stop_gradient(jnp.mean(t_logits.astype(jnp.float32), axis=0))
+        elif teacher_run is not None:
+            teacher_b = teacher_run[idx]
 
         def loss_fn(p):
             member_logits, new_state = _members_logits(
@@ -194,7 +223,7 @@ def make_step(
                 loss = distillation_loss(
                     logits,
                     yb,
-                    teacher_run[idx],
+                    teacher_b,
                     alpha=distill.alpha,
                     temperature=distill.temperature,
                     smoothing=cfg.label_smoothing,
@@ -233,6 +262,7 @@ def train_models(
     runs: int,
     members: int = 1,
     teacher_logits: np.ndarray | None = None,
+    teacher_models: Trained | None = None,
     distill: DistillConfig | None = None,
     checkpoint: str | Path | None = None,
     resume: bool = True,
@@ -252,7 +282,11 @@ def train_models(
         runs: independent runs (seeds), >= 1.
         members: models averaged inside each run, >= 1.
         teacher_logits: ``(runs, N, C)`` logits of each run's teacher on the (un-augmented)
-            training images; with it the loss is :func:`distillation_loss`.
+            training images (the precomputed teacher); with it the loss is
+            :func:`distillation_loss`.
+        teacher_models: instead of ``teacher_logits``, each run's teacher models (leaves
+            ``(runs, teacher members, ...)``), run on the student's own augmented batches
+            inside the step (the consistent teacher, :func:`make_step`).
         distill: the distillation settings (default :class:`DistillConfig`).
         checkpoint: ``.npz`` path written after every epoch; read on start when ``resume``.
         resume: continue from ``checkpoint`` if it exists and matches this call.
@@ -273,17 +307,25 @@ def train_models(
         raise ConfigError(
             f"teacher_logits must be (runs={runs}, N={n}, C); got {teacher_logits.shape}"
         )
+    if teacher_models is not None and (
+        teacher_logits is not None
+        or jax.tree_util.tree_leaves(teacher_models.params)[0].shape[0] != runs
+    ):
+        raise ConfigError(f"teacher_models need leaves (runs={runs}, members, ...), no logits")
     distill = distill or DistillConfig()
     strategy = resolve_strategy(cfg.seed_parallel)
     batch = min(cfg.batch_size, n)
     steps_per_epoch = n // batch
     init = make_init(net, cfg, members, steps_per_epoch)
-    step_fn = make_step(net, cfg, distill, strategy, batch, steps_per_epoch)
+    teacher_input = "models" if teacher_models is not None else "logits"
+    step_fn = make_step(net, cfg, distill, strategy, batch, steps_per_epoch, teacher_input)
     epoch_keys = make_epoch_keys(n)
 
     x_all = jnp.asarray(images)
     y_all = jnp.asarray(labels, jnp.int32)
     teacher = None if teacher_logits is None else jnp.asarray(teacher_logits, jnp.float32)
+    if teacher_models is not None:
+        teacher = jax.tree_util.tree_map(jnp.asarray, (teacher_models.params, teacher_models.state))
     run_keys = jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.arange(runs))
     dkey = key if data_key is None else data_key
     data_keys = jax.vmap(lambda r: jax.random.fold_in(dkey, r))(jnp.arange(runs))
@@ -299,9 +341,10 @@ def train_models(
     path = Path(checkpoint) if checkpoint is not None else None
     label = name if data_key is None else f"{name}|data={jax.random.key_data(data_key).tolist()}"
     label += f"|source={data_fingerprint}" if data_fingerprint else ""
-    tag = checkpoint_tag(
-        cfg, distill if teacher is not None else None, key, label, runs, members, n
-    )
+    # The teacher mode is part of the tag: a consistent and a precomputed student differ.
+    mode = "consistent" if teacher_models is not None else "precomputed"
+    tag_distill = dataclasses.replace(distill, teacher=mode) if teacher is not None else None
+    tag = checkpoint_tag(cfg, tag_distill, key, label, runs, members, n)
     if path is not None and resume and path.exists():
         loaded = load_checkpoint(path, tag, (params, state, opt_state))
         if loaded is not None:

@@ -15,7 +15,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from multiview.cifar.config import SEED_PARALLEL
+from multiview.cifar.config import SEED_PARALLEL, SKIPPABLE, TEACHER_MODES
 from multiview.cifar.data import data_fingerprint, load_cifar, resolve_cache_dir
 from multiview.cifar.download import ARCHIVES, download_cifar
 from multiview.cifar.experiments import run_cifar
@@ -91,6 +91,37 @@ def cifar_command(
     seed_parallel: Annotated[
         str | None, typer.Option(help=f"How seeds share the device: {', '.join(SEED_PARALLEL)}.")
     ] = None,
+    kd_teacher: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Where the KD and self-distillation teachers' logits come from: "
+            f"{', '.join(TEACHER_MODES)}. consistent: the teachers run on each student's own "
+            "augmented batch (the presets' default); precomputed: once, on the un-augmented "
+            "images; both: a student of each, paired."
+        ),
+    ] = None,
+    student_epochs_multiplier: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Students train this many times the single model's epochs; above 1 the run "
+            "also trains single_long, each single model trained as long (the control).",
+        ),
+    ] = None,
+    label_smoothing: Annotated[
+        float | None,
+        typer.Option(
+            help="Label smoothing of every CNN (the singles, hence the teachers, and the "
+            "students' hard term); the presets use 0: smoothed teachers teach worse."
+        ),
+    ] = None,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"Leave a part out (repeatable): {', '.join(SKIPPABLE)} (training the "
+            "average, the random-feature models, the self-distilled students)."
+        ),
+    ] = None,
     labels: Annotated[str, typer.Option(help="CIFAR-100 labels: fine or coarse.")] = "fine",
     seed: Annotated[
         int, typer.Option(min=0, max=2**31 - 1, help="Base random seed, in [0, 2^31 - 1].")
@@ -136,6 +167,14 @@ def cifar_command(
         changes["train__warmup_epochs"] = min(base.train.warmup_epochs, epochs)
     if seed_parallel is not None:
         changes["train__seed_parallel"] = seed_parallel
+    if kd_teacher is not None:
+        changes["distill__teacher"] = kd_teacher
+    if student_epochs_multiplier is not None:
+        changes["distill__epochs_multiplier"] = student_epochs_multiplier
+    if label_smoothing is not None:
+        changes["train__label_smoothing"] = label_smoothing
+    if skip:
+        changes["skip"] = tuple(dict.fromkeys(skip))
     cfg = base.replace(**changes)
     with run_folder(out, "cifar", resume=resume, force=force, config=asdict(cfg)) as run:
         dataset = load_cifar(data, cache_dir=resolve_cache_dir(data_dir), labels=labels)

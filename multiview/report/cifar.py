@@ -17,7 +17,10 @@ LABELS = {
     "single": "single model",
     "ensemble": "ensemble",
     "kd": "knowledge distillation",
+    "kd_precomputed": "knowledge distillation, precomputed teacher",
     "self_distill": "self-distillation",
+    "self_distill_precomputed": "self-distillation, precomputed teacher",
+    "single_long": "single model, as long as the students",
     "train_average": "training the average",
     "rf_single": "RF single",
     "rf_ensemble": "RF ensemble",
@@ -35,6 +38,24 @@ def _difference_cell(d: dict | None) -> str:
         return f"{d['mean']:+.2f} (n = {d['n']}, no interval)"
     mark = " *" if d["low"] > 0 or d["high"] < 0 else ""
     return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]{mark}"
+
+
+def _share_label(key: str) -> str:
+    method, _, over = key.partition(" over ")
+    return LABELS[method] + (f" (over the {LABELS[over]})" if over else "")
+
+
+def _share_cell(d: dict) -> str:
+    if d["low"] != d["low"]:  # NaN: fewer than two values on a side
+        return f"{d['mean']:.0f} (no interval)"
+    if d["low"] == -float("inf"):
+        return f"{d['mean']:.0f} (interval unbounded: the ensemble's gain is not clear of 0)"
+    return f"{d['mean']:.0f} [{d['low']:.0f}, {d['high']:.0f}]"
+
+
+def _contrast_label(key: str) -> str:
+    a, _, b = key.partition(" - ")
+    return f"{LABELS[a]} - {LABELS[b]}"
 
 
 def format_table(summary: dict) -> str:
@@ -58,6 +79,26 @@ def format_table(summary: dict) -> str:
         lines.append(
             f"| {label} | {100 * stats['mean']:.2f} +- {100 * stats['std']:.2f} | {n} "
             f"| {cell} | {pairs} |"
+        )
+    if shares := summary.get("recovered_share"):  # none in summaries before 2026-12-08
+        lines.append(
+            "\nShare of the ensemble's gain recovered (%, mean student gain / mean ensemble "
+            "gain, 95% Fieller interval): "
+            + "; ".join(f"{_share_label(m)} {_share_cell(d)}" for m, d in shares.items())
+            + "."
+        )
+    if con := summary.get("contrasts"):
+        lines.append(
+            "\nSame initialization and data order, another teacher (points, paired, 95% CI): "
+            + "; ".join(f"{_contrast_label(c)} {_difference_cell(d)}" for c, d in con.items())
+            + "."
+        )
+    if modes := summary.get("teacher_modes"):
+        lines.append(
+            "\nTeacher logits: "
+            + ", ".join(f"{LABELS.get(m, m)}: {mode}" for m, mode in modes.items())
+            + " (consistent: on the student's own augmented batch; precomputed: once, on the "
+            "un-augmented training images)."
         )
     if vs := summary.get("versus_ensemble"):  # none in summaries from before 2026-11-28
         cells = [f"{LABELS[m]} {_difference_cell(d)}" for m, d in vs.items()]
@@ -98,7 +139,7 @@ def plot_bars(summary: dict, path: str | Path) -> Path:
     methods = [m for m in LABELS if m in summary["methods"]]
     means = [100 * summary["methods"][m]["mean"] for m in methods]
     stds = [100 * summary["methods"][m]["std"] for m in methods]
-    colors = ["tab:blue"] * 5 + ["tab:orange"] * (len(methods) - 5)
+    colors = ["tab:orange" if m.startswith("rf_") else "tab:blue" for m in methods]
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.bar(range(len(methods)), means, yerr=stds, color=colors, capsize=3)
     ax.set_xticks(
