@@ -84,7 +84,11 @@ def test_every_kind_of_value_comes_back_as_it_was(tmp_path):
     assert back["predictions"][0].to_dict().keys() == tree["predictions"][0].to_dict().keys()
 
 
-@pytest.mark.parametrize("value", [np.array([object()]), {1, 2}, lambda: 0, np.float32], ids=str)
+@pytest.mark.parametrize(
+    "value",
+    [np.array([object()]), {1, 2}, lambda: 0, np.float32],
+    ids=["object-array", "set", "function", "type"],
+)
 def test_a_value_that_would_need_pickle_is_refused_and_nothing_is_written(tmp_path, value):
     with pytest.raises(TypeError):
         save_stage(tmp_path / "s.npz", {"x": value}, KEY)
