@@ -14,6 +14,7 @@ the CIFAR figure comes from ``multiview cifar``.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import time
 from pathlib import Path
@@ -23,11 +24,48 @@ import multiview as mv
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _cell(p: dict) -> str:
+    lo, hi = p["interval"]
+    interval = "" if lo is None or hi is None else f" [{lo:.2f}, {hi:.2f}]"
+    measured = "n/a" if p["measured"] is None else f"{p['measured']:.2f}"
+    word = p["verdict"].replace("_", " ")
+    word = word if p["verdict"] == "holds" else f"**{word}**"
+    return f"{word}: {measured}{interval}, n {p['n']}"
+
+
+def verdict_table(presets: list[str]) -> str:
+    """The README's table: one row per prediction, one column per preset (its committed
+    ``theorems_summary.json``), each cell the verdict, the measured value, its 95% interval
+    and n."""
+    runs = {}
+    for name in presets:
+        folder = ROOT / "figures" / ("" if name == "default" else name)
+        summary = json.loads((folder / "theorems_summary.json").read_text())
+        runs[name] = {p["id"]: p for p in summary["predictions"]}
+    ids = list(dict.fromkeys(i for preds in runs.values() for i in preds))
+    lines = ["| prediction | kind | " + " | ".join(f"`{n}`" for n in presets) + " |"]
+    lines.append("|---|---|" + "---|" * len(presets))
+    for i in ids:
+        kind = next(preds[i]["kind"] for preds in runs.values() if i in preds)
+        cells = [_cell(runs[n][i]) if i in runs[n] else "–" for n in presets]
+        lines.append(f"| `{i}` | {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default")
     parser.add_argument("--out", default=None, help="run folder (default runs/figures-PRESET)")
+    parser.add_argument(
+        "--table",
+        nargs="+",
+        metavar="PRESET",
+        help="print the README's verdict table of these presets' committed reports and stop",
+    )
     args = parser.parse_args()
+    if args.table:
+        print(verdict_table(args.table))
+        return
     out = Path(args.out or f"runs/figures-{args.preset}")
     started = time.time()
     mv.theorems(mv.preset(args.preset), mv.theorems_config(args.preset), out=out)

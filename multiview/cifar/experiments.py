@@ -142,7 +142,7 @@ def run_cifar(
 
     def record():
         """The per-run accuracies so far, rewritten after each method: a run cut short (a
-        lent GPU's time limit) still leaves the paired data of the methods it finished."""
+        GPU run's time limit) still leaves the paired data of the methods it finished."""
         ck.mkdir(parents=True, exist_ok=True)
         write_json(
             ck / "runs.json",

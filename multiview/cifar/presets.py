@@ -123,7 +123,7 @@ def _gpu() -> CifarConfig:
         # model on the full data, the paper's NTK-style 66.68% and more; the earlier 64 filters
         # on raw pixels, pooled to 8x8, reached 60% (docs/cifar.md, "Whitened random features")
         rf=RFConfig(channels=256, pool=8, epochs=30, lr=0.02, whiten=True),
-        # The 10 seeds in two disjoint 5-ensembles, so that the ensemble and the trained
+        # The paper's 10 seeds in two disjoint 5-ensembles, so that the ensemble and the trained
         # averages (2 runs of 5, each paired with its group) have a spread (n = 2); the paper's
         # ensemble of all 10 seeds is reported beside them (``whole_ensemble``). Formerly
         # one 10-ensemble: n = 1, no interval, and the second trained average went unpaired.
