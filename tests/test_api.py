@@ -173,7 +173,7 @@ def test_api_runs_without_a_notebook_and_prints_no_control_codes():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Prediction(id='learn_subset'" in proc.stdout
+    assert "learn_subset" in proc.stdout and "paper predictions hold" in proc.stdout  # the table
     assert "\x1b" not in proc.stdout + proc.stderr
 
 
