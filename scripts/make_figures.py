@@ -30,7 +30,7 @@ def _cell(p: dict) -> str:
     measured = "n/a" if p["measured"] is None else f"{p['measured']:.2f}"
     word = p["verdict"].replace("_", " ")
     word = word if p["verdict"] == "holds" else f"**{word}**"
-    return f"{word}: {measured}{interval}, n {p['n']}"
+    return f"{word} {measured}{interval} ({p['n']})"
 
 
 def verdict_table(presets: list[str]) -> str:
