@@ -132,6 +132,7 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
 # deflate stream, a member that is not an array (TypeError/AttributeError: not an archive).
 _DAMAGE = (
     ValueError,
+    NotImplementedError,  # a flipped compression-method field
     EOFError,
     KeyError,
     OSError,

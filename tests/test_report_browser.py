@@ -25,6 +25,7 @@ import pytest
 from run_folders import tiny_runs
 
 from multiview.report.html import build_comparison, build_report
+from multiview.report.tables import verdict_of
 
 BINARIES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 CHROMIUM = next((p for p in map(shutil.which, BINARIES) if p), None)
@@ -232,15 +233,22 @@ def test_report_renders_without_errors_or_requests(browser, runs, tmp_path, kind
     summary = json.loads((run / "summary.json").read_text())
     n = len(summary["predictions"])
     assert page.eval("document.querySelectorAll('table.verdicts tbody tr').length") == n
-    holds = sum(bool(p["holds"]) for p in summary["predictions"])
-    assert page.eval("document.querySelectorAll('table.verdicts tr.holds').length") == holds
-    assert page.eval("document.querySelectorAll('table.verdicts tr.fails').length") == n - holds
-    # the verdicts are coloured: green for holds, red for fails
+    verdicts = [verdict_of(p) for p in summary["predictions"]]
+    for v in ("holds", "fails", "inconclusive", "not_converged"):
+        rows = page.eval(f"document.querySelectorAll('table.verdicts tr.{v}').length")
+        assert rows == verdicts.count(v), v
+    # the verdicts are coloured: green for holds, red for fails, amber and purple for the
+    # undecided ones
     color = "c => getComputedStyle(document.querySelector(c + ' .badge')).color"
-    if holds:
-        assert page.eval(f"({color})('tr.holds')") == "rgb(26, 127, 55)"
-    if n - holds:
-        assert page.eval(f"({color})('tr.fails')") == "rgb(207, 34, 46)"
+    colors = {
+        "holds": "rgb(26, 127, 55)",
+        "fails": "rgb(207, 34, 46)",
+        "inconclusive": "rgb(154, 103, 0)",
+        "not_converged": "rgb(130, 80, 223)",
+    }
+    for v, rgb in colors.items():
+        if v in verdicts:
+            assert page.eval(f"({color})('tr.{v}')") == rgb, v
     images = page.eval(IMAGES_OK)
     figures = list((run / "figures").glob("*.png"))
     assert len(images) == len(figures) > 0
