@@ -1,7 +1,7 @@
 """Strict test configuration: float32 numerics, rank promotion raises, two fake CPU devices.
 
 The device count must be set before JAX initialises its backend, so it is set here, at
-import time of the test session.
+import time of the test run.
 """
 
 import logging

@@ -1,5 +1,5 @@
 """Real run folders for the report tests: two tiny ``multiview simulate`` runs, made once per
-test session by the console script (as a user would) and shared by the test modules."""
+test run by the console script (as a user would) and shared by the test modules."""
 
 from __future__ import annotations
 
@@ -71,5 +71,5 @@ def make_runs(root: Path, noise_scales=NOISE_SCALES) -> list[Path]:
 
 
 def tiny_runs(tmp_path_factory) -> list[Path]:
-    """The test session's two runs (made by the first module that asks, reused after)."""
+    """The test run's two runs (made by the first module that asks, reused after)."""
     return make_runs(tmp_path_factory.getbasetemp() / "tiny-runs")

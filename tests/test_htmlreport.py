@@ -1,7 +1,7 @@
 """The self-contained HTML report of a run folder and the comparison of two runs.
 
 Two real (tiny) ``multiview simulate`` runs, differing only in ``--noise-scale``, are made once
-per session by the console script (see ``run_folders.py``); a real ``theorems`` run folder (its JSON and Markdown) is
+per test run by the console script (see ``run_folders.py``); a real ``theorems`` run folder (its JSON and Markdown) is
 kept in ``tests/data/theorems_run``.
 """
 
