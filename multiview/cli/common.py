@@ -43,7 +43,6 @@ __all__ = [
     "print_predictions",
     "JsonOpt",
     "OutOpt",
-    "NewOutOpt",
     "QuietOpt",
     "VerboseOpt",
     "ResumeOpt",
@@ -279,15 +278,6 @@ OutOpt = Annotated[
         "--out",
         help="results folder: created if missing; one holding another run is refused unless "
         "--resume or --force (default runs/COMMAND-TIMESTAMP)",
-    ),
-]
-#: ``--out`` of the commands that have no ``--resume`` (their help names only their options).
-NewOutOpt = Annotated[
-    Optional[str],  # noqa: UP045 - a str, so that --out '' is refused (Path('') is '.')
-    typer.Option(
-        "--out",
-        help="results folder: created if missing; one holding another run is refused unless "
-        "--force (default runs/COMMAND-TIMESTAMP)",
     ),
 ]
 QuietOpt = Annotated[
