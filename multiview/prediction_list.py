@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
-from multiview.report.html_parts import esc, verdict_badge
+from multiview.report.page_parts import esc, verdict_badge
 from multiview.report.tables import (
     fmt_interval,
     fmt_measured,

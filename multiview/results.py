@@ -27,7 +27,7 @@ from multiview.io import load_npz, read_json, to_jsonable
 from multiview.outdir import claim_run_dir, holds_run
 from multiview.prediction_list import Predictions, predictions_from
 from multiview.report.cifar import write_report
-from multiview.report.html_parts import esc
+from multiview.report.page_parts import esc
 from multiview.report.simulation import write_simulation
 from multiview.report.sweep import write_sweep
 from multiview.report.tables import (

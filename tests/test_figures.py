@@ -8,8 +8,8 @@ from PIL import Image
 
 import multiview as mv
 from multiview.report import plots
-from multiview.report.html import build_report
-from multiview.report.html_parts import WIDE_PX
+from multiview.report.page import build_report
+from multiview.report.page_parts import WIDE_PX
 from multiview.report.simulation import write_simulation_figures
 
 FIGURES = {

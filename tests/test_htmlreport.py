@@ -20,7 +20,7 @@ from run_folders import tiny_runs
 from typer.testing import CliRunner
 
 from multiview.cli.report import report_command
-from multiview.report.html import ReportError, build_comparison, build_report, flatten
+from multiview.report.page import ReportError, build_comparison, build_report, flatten
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from run_folders import tiny_runs
 
-from multiview.report.html import build_comparison, build_report
+from multiview.report.page import build_comparison, build_report
 from multiview.report.tables import verdict_of
 
 BINARIES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")

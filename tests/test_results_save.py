@@ -12,7 +12,7 @@ from rich.console import Console
 import multiview as mv
 from multiview.errors import ConfigError
 from multiview.prediction_list import Predictions
-from multiview.report.html_parts import fmt_mean_std
+from multiview.report.page_parts import fmt_mean_std
 from multiview.report.tables import fmt_measured, verdict_table
 from multiview.stats import format_mean_std
 

@@ -1,6 +1,6 @@
 """``multiview report RUN [RUN ...]``: (re)build a run's ``report.html``, or compare runs.
 
-A shim over :mod:`multiview.report.html`; register it with ``register(app)`` or
+A shim over :mod:`multiview.report.page`; register it with ``register(app)`` or
 ``app.command("report")(report_command)``. Errors print one line, ``error: ...``, on stderr
 and exit 2.
 """
@@ -15,7 +15,7 @@ import typer
 from multiview.cli.common import add_command
 from multiview.cli.runs import print_json
 from multiview.report.compare import default_comparison_path
-from multiview.report.html import ReportError, build_comparison, build_report
+from multiview.report.page import ReportError, build_comparison, build_report
 
 __all__ = ["report_command", "register"]
 

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from multiview.io import atomic_write_bytes, atomic_write_text, run_metadata, write_json
-from multiview.report.html import build_report
+from multiview.report.page import build_report
 from multiview.report.plots import plt
 from multiview.stats import INTERVAL_CONVENTION, STD_CONVENTION
 

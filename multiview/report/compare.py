@@ -17,7 +17,7 @@ from multiview.report.compare_stats import (
     metric_stats,
     seed_sharing,
 )
-from multiview.report.html_parts import (
+from multiview.report.page_parts import (
     esc,
     figure_html,
     fmt_mean_std,

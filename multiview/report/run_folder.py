@@ -1,4 +1,4 @@
-"""Reading a run folder as the CLI writes it, for the pages of :mod:`multiview.report.html`.
+"""Reading a run folder as the CLI writes it, for the pages of :mod:`multiview.report.page`.
 
 Only the folder's files are read (``summary.json``, ``config.json``, ``report.md``,
 ``table.md``, ``figures/*.png``, top-level ``*.png``, ``sweep.json``), never the package's

@@ -9,7 +9,7 @@ import numpy as np
 
 from multiview.io import run_metadata, save_npz, write_json
 from multiview.report import plots
-from multiview.report.html import build_report
+from multiview.report.page import build_report
 from multiview.report.prediction_plots import plot_lottery, plot_memorization, plot_training_curves
 from multiview.report.run_tables import write_run_tables
 from multiview.sim.config import SimConfig, config_to_dict

@@ -10,7 +10,7 @@ import numpy as np
 from multiview.experiments.sweep import grid_arrays
 from multiview.io import write_json
 from multiview.report import plots
-from multiview.report.html import build_report
+from multiview.report.page import build_report
 
 __all__ = ["HEATMAPS", "KD_HEATMAPS", "phase_diagram", "plot_heatmaps", "write_sweep"]
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from multiview.io import atomic_write_text, write_json
 from multiview.report import plots
-from multiview.report.html import build_report
+from multiview.report.page import build_report
 from multiview.report.run_tables import write_run_tables
 from multiview.report.simulation import write_config, write_simulation_figures
 from multiview.report.tables import predictions_markdown

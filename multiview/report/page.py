@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from multiview.report.compare import build_comparison
-from multiview.report.html_parts import (
+from multiview.report.page_parts import (
     SKIP_SECTIONS,
     esc,
     figure_html,
