@@ -264,7 +264,8 @@ def sweep(
 
     Arguments:
         cfg: the base configuration (None: the ``default`` preset).
-        x, y: the axes, ``("noise_scale", [1.0, 2.0])`` or ``"noise_scale=1,2"``.
+        x: the first axis, ``("noise_scale", [1.0, 2.0])`` or ``"noise_scale=1,2"``.
+        y: the second axis, in the same form.
         out: if given, the run folder ``multiview sweep --out`` writes (cells are saved as
             they finish, so ``resume=True`` continues an interrupted sweep).
         ensemble_size: K of each cell's ensembles (<= seeds).

@@ -189,7 +189,8 @@ def run_distributed_simulation(
         out: results directory shared by all processes (blocks go to ``out/blocks``).
         seed_block: seeds per block (0: one block per process).
         resume: keep blocks already in ``out/blocks`` (made with the same config).
-        on_chunk, on_block: progress callbacks, as for :func:`run_simulation`.
+        on_chunk: the trainer's progress callback, as for :func:`run_simulation`.
+        on_block: called after each block of seeds, as for :func:`run_simulation`.
         check_memory: see :func:`multiview.sim.distributed.plan_distributed`.
 
     Returns:

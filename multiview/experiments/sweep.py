@@ -211,7 +211,8 @@ def run_sweep(
 
     Arguments:
         cfg: base configuration.
-        x, y: ``(field, values)`` of the two axes (distinct fields).
+        x: ``(field, values)`` of the first axis.
+        y: ``(field, values)`` of the second axis (a field other than ``x``'s).
         out: results directory (``out/cells/*.json``, ``out/sweep.json``).
         resume: keep cells already on disk (refused if one was made with another config).
         ensemble_size: K of the ensembles of each cell.
