@@ -4,7 +4,7 @@ Times one training step of S seeds (tiny CNN by default, real step function from
 multiview.cifar.train) for each ``seed_parallel`` strategy, after a warm-up call, and prints a
 Markdown table. Usage:
 
-    python benchmarks/cifar_bench.py [--arch tiny --width 16 --seeds 5 --batch 200 --repeats 5]
+    python -m benchmarks.cifar_bench [--arch tiny --width 16 --seeds 5 --batch 200 --repeats 5]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """File what a GPU run brought back, and read it against the GPU targets.
 
-    python benchmarks/file_gpu_results.py FILES_AT [--results benchmarks/results] [--run N]
+    python -m benchmarks.file_gpu_results FILES_AT [--results benchmarks/results] [--run N]
 
 ``FILES_AT`` is the folder copied back from ``benchmarks/gpu_run.sh``'s ``$OUT``:
 ``gpu.json``, ``gpu.md``, ``gpu_log.txt``, the CIFAR table's ``table.md``, ``summary.json``,

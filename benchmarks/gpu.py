@@ -3,6 +3,9 @@
     bash benchmarks/gpu.sh [--out DIR] [--data ZIP] [--budget SECONDS]
     bash benchmarks/gpu.sh --smoke --out /tmp/x      # CPU smoke run (the test suite runs it)
 
+(``gpu.sh`` sets the environment and runs ``python -m benchmarks.gpu`` from the repository
+root.)
+
 Stages, in priority order; each is timed, guarded (a failing stage is recorded and the next
 one runs) and skipped when the time budget is spent. Results are rewritten atomically after
 every stage to ``OUT/gpu.json`` and ``OUT/gpu.md``, so a run killed at its limit still leaves
@@ -56,16 +59,16 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from gpu_kd import kd_cell, kd_grid  # benchmarks/, this script's folder
-from gpu_report import markdown
-from gpu_variants import STEP_PARTS, step_variants
 
+from benchmarks.gpu_kd import kd_cell, kd_grid
+from benchmarks.gpu_report import markdown
+from benchmarks.gpu_variants import STEP_PARTS, step_variants
 from multiview.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_SEEDS = (64, 256, 1024, 4096)
 SMOKE_SEEDS = (2, 4)
-CLI = [sys.executable, "-c", "from multiview.cli import main; main()"]
+CLI = [sys.executable, "-m", "multiview"]
 
 
 class Run:

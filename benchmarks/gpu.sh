@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One prepared measurement on a GPU; see benchmarks/gpu.py for the stages.
+# One prepared measurement on a GPU: python -m benchmarks.gpu from the repository root, with
+# the environment below; see benchmarks/gpu.py for the stages.
 #   bash benchmarks/gpu.sh [--out DIR] [--data cifar10-jpeg.zip] [--budget 450]
 #   bash benchmarks/gpu.sh --smoke --out /tmp/gpu-smoke     # CPU check, run by the tests
 set -euo pipefail
@@ -12,4 +13,4 @@ PY="${PYTHON:-python3}"
 if [ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ] && ! "$PY" -c 'import jax' 2>/dev/null; then
   PY=.venv/bin/python
 fi
-exec "$PY" benchmarks/gpu.py "$@"
+exec "$PY" -m benchmarks.gpu "$@"

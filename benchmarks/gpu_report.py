@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from gpu_variants import check_cell  # benchmarks/, this script's folder
+from benchmarks.gpu_variants import check_cell
 
 
 def _f(x, fmt="{:.3f}"):
@@ -109,7 +109,7 @@ def variants_markdown(st: dict) -> list[str]:
     """gpu.md lines of the ``step_variants`` stage (finished, or ``partial``: cut)."""
     nan = float("nan")
     lines = [
-        f"Step variants (multiview/bench/step_variants.py), preset {st['preset']!r}, median of "
+        f"Step variants (benchmarks/step_variants.py), preset {st['preset']!r}, median of "
         f"{st['rounds']} interleaved calls of {st['steps_per_call']} steps; copy bandwidth "
         f'{st["copy_bandwidth_bytes_per_s"] / 1e12:.2f} TB/s. "fp32 passes": the time beyond '
         "the GEMMs at the fp32 peak, in reads or writes of the fp32 pre-activation tensor at "
@@ -152,7 +152,7 @@ def variants_markdown(st: dict) -> list[str]:
         lines += [
             "",
             "The fused weight-gradient kernel alone, per candidate tiles "
-            "(multiview/bench/tune_wgrad.py; the fastest of each dtype is the one timed in the "
+            "(benchmarks/tune_wgrad.py; the fastest of each dtype is the one timed in the "
             "step above; fraction: of the matmul peak of its operand dtype):",
             "",
             "| dtype | tiles | us / call | TFLOP/s | of peak | compile + first call (s) |",

@@ -1,9 +1,9 @@
-"""The ``step_variants`` stage of benchmarks/gpu.py (logic in multiview/bench/step_variants.py).
+"""The ``step_variants`` stage of benchmarks/gpu.py (logic in benchmarks/step_variants.py).
 
 Times the trainer's GD step and the variants of it still in question: first, at 1,024 seeds
 in a child process beside its own baseline, the hand-fused Pallas weight gradient
 (``ISOLATED``: fp32, bf16, and fp32 operands with a bf16 store), each with the tiles that
-timed fastest for the kernel alone (multiview/bench/tune_wgrad.py); then (``TIMED``) the bf16
+timed fastest for the kernel alone (benchmarks/tune_wgrad.py); then (``TIMED``) the bf16
 pre-activation store, now the trainer's ``bfloat16-store``, and the custom VJPs that keep only
 the fp32 or bf16 tensor, with cuBLAS and with Triton GEMMs, at 1,024 and 4,096 seeds of the
 default preset, in interleaved rounds on the same card. After each part the rows so far are
@@ -13,14 +13,14 @@ many fp32 passes over the pre-activation tensor", and writes each variant's comp
 timed program itself: no extra compilation) to ``OUT/hlo/<variant>.txt`` with a summary of
 its kernels. At 1,024 seeds every timed program is also checked on the card: one more call of
 its chunk, from 30x the initial weights, must move the weights as the baseline compiled at
-"highest" precision does (multiview/bench/variant_runs.py; an update error and its tolerance
+"highest" precision does (benchmarks/variant_runs.py; an update error and its tolerance
 per row), so a kernel that is fast but wrong on Triton reads as wrong. 4,096 seeds are
 skipped when the 1,024-seed block took over ``CAP_S``.
 
 Run alone it times the variants on whatever JAX sees (the CPU numbers of
 benchmarks/results/step_variants_cpu.md):
 
-    python benchmarks/gpu_variants.py --seeds 8,64 --steps 10 --rounds 5
+    python -m benchmarks.gpu_variants --seeds 8,64 --steps 10 --rounds 5
 """
 
 from __future__ import annotations
@@ -36,18 +36,18 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from multiview.bench import bench_config, machine_info, model_flops_per_seed_step
-from multiview.bench.fused_wgrad import CANDIDATES
-from multiview.bench.hlo import hlo_summary
-from multiview.bench.step_variants import (
+from benchmarks.fused_wgrad import CANDIDATES
+from benchmarks.hlo import hlo_summary
+from benchmarks.step_variants import (
     PALLAS_DTYPE,
     VARIANTS,
     copy_bandwidth,
     implied_passes,
     tensor_bytes,
 )
-from multiview.bench.tune_wgrad import tune_tiles
-from multiview.bench.variant_runs import hlo_text, time_variants
+from benchmarks.tune_wgrad import tune_tiles
+from benchmarks.variant_runs import hlo_text, time_variants
+from multiview.bench import bench_config, machine_info, model_flops_per_seed_step
 from multiview.io import atomic_write_text
 
 #: Run 2 settled the GEMM-layout and saved-derivative variants (no gain, and 0.6x); the
@@ -137,9 +137,10 @@ def _isolated(preset: str, seeds: int, steps: int, rounds: int, out: Path, error
     variants = ",".join(("baseline", *ISOLATED))
     result = out / "isolated.json"
     result.unlink(missing_ok=True)
-    cmd = [sys.executable, __file__, "--preset", preset, "--seeds", str(seeds)]
-    cmd += ["--steps", str(steps), "--rounds", str(rounds), "--variants", variants]
-    cmd += ["--json", str(result), "--hlo-dir", str(out / "hlo"), "--tune"]
+    cmd = [sys.executable, "-m", "benchmarks.gpu_variants", "--preset", preset]
+    cmd += ["--seeds", str(seeds), "--steps", str(steps), "--rounds", str(rounds)]
+    cmd += ["--variants", variants, "--json", str(result), "--hlo-dir", str(out / "hlo"), "--tune"]
+    # the repository root on the path: ``-m benchmarks.gpu_variants`` runs from any folder
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

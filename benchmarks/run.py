@@ -1,7 +1,7 @@
 """Run the benchmark suite, save the JSON beside this script and print Markdown tables.
 
-    python benchmarks/run.py                 # default preset, 1..256 seeds, paper preset, torch
-    python benchmarks/run.py --quick         # smoke run
+    python -m benchmarks.run                 # default preset, 1..256 seeds, paper preset, torch
+    python -m benchmarks.run --quick         # smoke run
 
 The same numbers come from ``multiview bench --json``; this script only formats them for
 benchmarks/README.md.

@@ -2,7 +2,7 @@
 full-batch GD steps under each variant from the same initializations; test predictions,
 weights and learned views compared with the trainer's own step (``baseline``).
 
-    python benchmarks/step_variants_physics.py [OUT.json]
+    python -m benchmarks.step_variants_physics [OUT.json]
 
 "learned" is a view whose best neuron's correlation exceeds half the largest correlation of
 that run (a coarse, threshold-free-of-tuning agreement measure, not the report's metric).
@@ -18,8 +18,8 @@ import time
 import jax
 import numpy as np
 
+from benchmarks.step_variants import variant_loss_fn
 from multiview.bench.jax_runs import problem
-from multiview.bench.step_variants import variant_loss_fn
 from multiview.sim.config import preset
 from multiview.sim.data import make_datasets
 from multiview.sim.model import correlations, forward

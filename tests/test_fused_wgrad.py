@@ -1,4 +1,4 @@
-"""The fused weight-gradient kernel (multiview/bench/fused_wgrad.py): right in Pallas's
+"""The fused weight-gradient kernel (benchmarks/fused_wgrad.py): right in Pallas's
 interpreter, the same merged over seeds as one seed at a time, and it lowers to Triton for a
 GPU on this CPU machine, so a lowering error shows here and not on a GPU."""
 
@@ -9,8 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.bench import bench_config
-from multiview.bench.fused_wgrad import (
+from benchmarks.fused_wgrad import (
     CANDIDATES,
     TILES,
     Tiles,
@@ -19,6 +18,7 @@ from multiview.bench.fused_wgrad import (
     reference_wgrad,
     weight_gradient,
 )
+from multiview.bench import bench_config
 from multiview.bench.jax_runs import problem
 from multiview.sim.data import inputs_and_labels
 from multiview.sim.losses import cross_entropy_with_accuracy

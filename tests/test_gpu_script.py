@@ -3,7 +3,6 @@ smoke mode runs every stage on the CPU at tiny sizes, and on a CPU without --smo
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import gpu, gpu_report, gpu_variants
 from multiview.cifar.fixtures import write_image_zip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,54 +168,47 @@ def test_gpu_run_script_smoke_runs_the_table_and_every_stage(tmp_path):
     assert "| float32 | 4 |" in md and "| bf16_vjp_pre | 4 |" in md and "| bf16_store | 2 |" in md
 
 
-def _bench(name: str):
-    """A module of benchmarks/ (they import their folder's siblings by name)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.pop(0)
-
-
 def test_a_cut_kernel_child_still_gives_its_tuning_rows(tmp_path, monkeypatch):
     # The child writes its JSON after tuning; cut later (the GPU run's clock), the stage keeps
     # the tuning rows and says the child was cut, instead of losing the child's work.
-    gv = _bench("gpu_variants")
     partial = {"rows": [], "errors": [], "hlo": {}, "kernels": [{"dtype": "float32"}]}
 
     def cut(cmd, **kw):
         (tmp_path / "isolated.json").write_text(json.dumps(partial))
         raise subprocess.TimeoutExpired(cmd, kw["timeout"])
 
-    monkeypatch.setattr(gv.subprocess, "run", cut)
+    monkeypatch.setattr(gpu_variants.subprocess, "run", cut)
     errors: list[str] = []
-    rows, hlo, kernels = gv._isolated("quick", 2, 2, 1, tmp_path, errors, 60.0)
+    rows, hlo, kernels = gpu_variants._isolated("quick", 2, 2, 1, tmp_path, errors, 60.0)
     assert (rows, hlo, kernels) == ([], {}, [{"dtype": "float32"}])
     assert errors == ["isolated kernels: cut after 60 s"]
     # an earlier run's file is not taken for this one's
     monkeypatch.setattr(
-        gv.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "boom")
+        gpu_variants.subprocess,
+        "run",
+        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "boom"),
     )
     errors = []
-    assert gv._isolated("quick", 2, 2, 1, tmp_path, errors, 60.0) == ([], {}, [])
+    assert gpu_variants._isolated("quick", 2, 2, 1, tmp_path, errors, 60.0) == ([], {}, [])
     assert errors == ["isolated kernels: exit 1: boom"]
 
 
 def test_the_stage_saves_the_kernels_rows_before_the_xla_block(tmp_path, monkeypatch):
     # Cut during the XLA variants (here: they raise), gpu.json already holds the kernels'
     # rows as a "partial" stage, and gpu.md shows them.
-    gv, gpu_report = _bench("gpu_variants"), _bench("gpu_report")
     row = {"variant": "pallas", "seeds": 2, "step_s": 1e-3, "best_step_s": 1e-3}
-    monkeypatch.setattr(gv, "_isolated", lambda *a: ([{**row, "process": "child"}], {}, []))
+    monkeypatch.setattr(
+        gpu_variants, "_isolated", lambda *a: ([{**row, "process": "child"}], {}, [])
+    )
 
     def cut(*a, **kw):
         raise RuntimeError("cut")
 
-    monkeypatch.setattr(gv, "_time_block", cut)
+    monkeypatch.setattr(gpu_variants, "_time_block", cut)
     saved = []
 
     class Run:
-        smoke, out, step_parts = True, tmp_path, gv.STEP_PARTS
+        smoke, out, step_parts = True, tmp_path, gpu_variants.STEP_PARTS
         results = {"smoke": True, "budget_s": 1, "stages": {"peak": {}}}
 
         def left(self):
@@ -226,7 +219,7 @@ def test_the_stage_saves_the_kernels_rows_before_the_xla_block(tmp_path, monkeyp
 
     run = Run()
     with pytest.raises(RuntimeError, match="cut"):
-        gv.step_variants(run)
+        gpu_variants.step_variants(run)
     assert [s["status"] for s in saved] == ["partial"]
     assert [r["variant"] for r in saved[0]["rows"]] == ["pallas"]
     md = gpu_report.markdown({**run.results, "elapsed_s": 1})
@@ -262,7 +255,7 @@ def test_second_call_script_runs_one_part_of_the_stage_and_packs_it(tmp_path):
 
 
 def test_a_stage_that_fails_late_keeps_the_rows_it_saved(tmp_path):
-    run = _bench("gpu").Run(tmp_path, 100.0, True)
+    run = gpu.Run(tmp_path, 100.0, True)
 
     def stage():
         run.results["stages"]["step_variants"] = {"status": "partial", "rows": [{"v": 1}]}

@@ -1,4 +1,4 @@
-"""The GD-step variants timed on a GPU (multiview/bench/step_variants.py) compute the trainer's
+"""The GD-step variants timed on a GPU (benchmarks/step_variants.py) compute the trainer's
 gradient, run, and their compiled programs can be read; the roofline arithmetic of
 benchmarks/README.md holds."""
 
@@ -9,10 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.bench import bench_config
-from multiview.bench.hlo import hlo_summary
-from multiview.bench.jax_runs import problem
-from multiview.bench.step_variants import (
+from benchmarks.hlo import hlo_summary
+from benchmarks.step_variants import (
     TOLERANCE,
     TRITON_ONLY,
     VARIANTS,
@@ -25,7 +23,7 @@ from multiview.bench.step_variants import (
     variant_loss_fn,
     vjp_scores_fn,
 )
-from multiview.bench.variant_runs import (
+from benchmarks.variant_runs import (
     VariantRun,
     agreement,
     compiler_options,
@@ -33,6 +31,8 @@ from multiview.bench.variant_runs import (
     time_variants,
     update_errors,
 )
+from multiview.bench import bench_config
+from multiview.bench.jax_runs import problem
 from multiview.sim.losses import ce_loss_fn, cross_entropy_with_accuracy
 from multiview.sim.model import forward
 

@@ -1,12 +1,12 @@
-"""Tuning the fused kernel's tiles (multiview/bench/tune_wgrad.py): every candidate is timed
+"""Tuning the fused kernel's tiles (benchmarks/tune_wgrad.py): every candidate is timed
 or says why not, the fastest is chosen, and a failing candidate costs only its own row."""
 
 import pytest
 
-import multiview.bench.tune_wgrad as tune_module
+import benchmarks.tune_wgrad as tune_module
+from benchmarks.fused_wgrad import TILES, Tiles
+from benchmarks.tune_wgrad import kernel_flops, kernel_operands, tune_tiles
 from multiview.bench import bench_config
-from multiview.bench.fused_wgrad import TILES, Tiles
-from multiview.bench.tune_wgrad import kernel_flops, kernel_operands, tune_tiles
 
 SMALL = (Tiles(32, 64, 128, 4, 4), Tiles(16, 128, 128, 8, 4))
 

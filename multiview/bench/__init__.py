@@ -1,11 +1,10 @@
-"""Benchmarks of the seed-parallel trainer against the machine's limit and per-seed loops.
+"""Benchmarks of the seed-parallel trainer against the machine's limit and per-seed loops: what
+``multiview bench`` runs.
 
 ``timing`` (timers, the matmul peak, machine facts) -> ``jax_runs`` (the trainer's chunk and
-a jitted per-seed loop) and ``torch_loop`` (the PyTorch loop) -> ``suite`` (``run_bench``);
-``step_variants``: other formulations of the GD step, for the GPU script, among them
-``fused_wgrad``'s Pallas kernel, whose tiles ``tune_wgrad`` picks by timing it alone;
-``variant_runs`` times them as the trainer runs them and checks on the device that they train
-the same models; ``hlo`` reads the programs they compiled (import them by name).
+a jitted per-seed loop) and ``torch_loop`` (the PyTorch loop) -> ``suite`` (``run_bench``).
+The GPU research code (other formulations of the GD step, a Pallas kernel) lives in the
+repository's ``benchmarks/``, outside the package.
 """
 
 from multiview.bench.jax_runs import bf16_check, prepare_jax_loop, prepare_vmapped

@@ -32,12 +32,13 @@ def problem(cfg: SimConfig, seeds: int):
 
 def sharded_chunk(cfg: SimConfig, seeds: int, steps: int, loss_fn=None, record_fn=None):
     """The trainer's jitted chunk of ``steps`` steps (:func:`multiview.sim.train.make_chunk`,
-    a schedule that never ends, the seeds sharded over every local device) around
-    ``loss_fn`` (default: the trainer's loss), and its arguments ``(w (seeds, k, m, d),
-    data, keys (seeds,))``, weights and keys sharded, data replicated. Called as
-    ``chunk(w, data, 0, keys) -> (w, records)``."""
+    the seeds sharded over every local device) around ``loss_fn`` (default: the trainer's
+    loss), and its arguments ``(w (seeds, k, m, d), data, keys (seeds,))``, weights and keys
+    sharded, data replicated. Called as ``chunk(w, data, 0, keys) -> (w, records)``, again
+    and again: each call runs steps ``0 .. steps - 1`` of a one-chunk schedule, all of them
+    before its end, so every call updates the weights ``steps`` times."""
     data, w0, keys, default_loss = problem(cfg, seeds)
-    tcfg = TrainConfig(steps=steps * 10**6, lr=cfg.train.lr, chunks=10**6)  # never ends
+    tcfg = TrainConfig(steps=steps, lr=cfg.train.lr, chunks=1)
     mesh = seed_mesh()
     (w, keys), _ = shard_seeds((w0, keys), mesh)
     chunk = make_chunk(loss_fn or default_loss, record_fn, tcfg, cfg.data.n_train, mesh)

@@ -1,8 +1,8 @@
 """Choosing the fused weight-gradient kernel's tiles by timing the kernel alone.
 
-Why: the tiles of :mod:`multiview.bench.fused_wgrad` are guesses made without a GPU, and a
+Why: the tiles of :mod:`benchmarks.fused_wgrad` are guesses made without a GPU, and a
 GPU run is one call of a few minutes. So the GPU script times each of a few
-candidates (:data:`~multiview.bench.fused_wgrad.CANDIDATES`) on the operands of the step it
+candidates (:data:`~benchmarks.fused_wgrad.CANDIDATES`) on the operands of the step it
 is about to time, in interleaved rounds, and times the whole step with the fastest. A
 candidate that fails to compile (Triton out of shared memory or registers) is a row with its
 error, not a failed stage. The rows also say what the kernel itself reaches: its FLOP/s
@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview.bench.fused_wgrad import TILES, Tiles, fused_wgrad
+from benchmarks.fused_wgrad import TILES, Tiles, fused_wgrad
 from multiview.bench.timing import round_times
 from multiview.sim.config import SimConfig
 

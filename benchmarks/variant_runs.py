@@ -1,4 +1,4 @@
-"""The step variants of :mod:`multiview.bench.step_variants` as the trainer runs them, on
+"""The step variants of :mod:`benchmarks.step_variants` as the trainer runs them, on
 whatever device JAX sees: each variant's jitted chunk (the trainer's own ``make_chunk`` around
 the variant's loss), timed in interleaved rounds (:func:`time_variants`), its compiled program
 for offline reading (:func:`hlo_text`), and a check that the program just timed trains the same
@@ -20,13 +20,13 @@ import time
 import jax
 import numpy as np
 
-from multiview.bench.jax_runs import sharded_chunk
-from multiview.bench.step_variants import (
+from benchmarks.step_variants import (
     COMPILER_OPTIONS,
     TOLERANCE,
     VARIANTS,
     variant_loss_fn,
 )
+from multiview.bench.jax_runs import sharded_chunk
 from multiview.bench.timing import round_times
 from multiview.sim.config import SimConfig
 

@@ -23,7 +23,7 @@ of the step, so a timing of all of them on the same card says which hypothesis h
   only (:data:`COMPILER_OPTIONS`), so XLA may fuse ``g * ReLU~'(pre)`` into the second
   GEMM: 3 passes.
 - ``pallas`` / ``bf16_pallas``: that fusion written by hand, a Pallas (Triton) kernel for the
-  weight gradient (:mod:`multiview.bench.fused_wgrad`): 3 passes whatever XLA decides.
+  weight gradient (:mod:`benchmarks.fused_wgrad`): 3 passes whatever XLA decides.
 - ``mixed_vjp_pre_triton`` / ``mixed_pallas``: fp32 operands (TF32 GEMMs on a GPU, so the
   fp32 peak is theirs) with the tensor stored in bf16, compiled with Triton GEMMs so that the
   forward GEMM can write bf16 itself (a convert epilogue): the TF32 step's GEMMs at half
@@ -32,8 +32,8 @@ of the step, so a timing of all of them on the same card says which hypothesis h
 Every variant is a per-seed loss (:func:`variant_loss_fn`) that the trainer's own chunk
 (:func:`multiview.sim.train.make_chunk`: jit of a vmap over seeds of a ``lax.scan`` over
 steps, the data shared) runs, so only the loss differs from what is timed in ``sim_step``.
-:func:`gradients` compares them; :mod:`multiview.bench.variant_runs` times their chunks, gives
-the compiled programs for offline reading (parsed by :mod:`multiview.bench.hlo`) and checks
+:func:`gradients` compares them; :mod:`benchmarks.variant_runs` times their chunks, gives
+the compiled programs for offline reading (parsed by :mod:`benchmarks.hlo`) and checks
 on the device that each timed program trains the same models; :func:`floor_seconds` /
 :func:`implied_passes` are the roofline arithmetic of ``benchmarks/README.md``.
 """
@@ -47,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview.bench.fused_wgrad import Tiles, pallas_scores_fn, stored_gemm
+from benchmarks.fused_wgrad import Tiles, pallas_scores_fn, stored_gemm
 from multiview.bench.jax_runs import problem
 from multiview.bench.timing import model_flops_per_seed_step
 from multiview.sim.config import ModelConfig, SimConfig
