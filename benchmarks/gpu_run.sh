@@ -34,7 +34,7 @@ PY="${PYTHON:-python3}"
 log="$work/bench/gpu_log.txt"
 (nvidia-smi -L; "$PY" -c 'import jax; print(jax.__version__, jax.devices())') 2>&1 | tee "$log"
 t0=$(date +%s)
-timeout "$table_s" "$PY" scripts/cifar_run.py --preset "${PRESET:-gpu}" --data "$data" \
+timeout "$table_s" "$PY" -m multiview cifar --preset "${PRESET:-gpu}" --data "$data" \
   --out "$work/cifar" --data-dir "$work/cache" ${CIFAR_ARGS:-} >"$work/cifar_log.txt" 2>&1 \
   || echo "cifar table: exit $? after $(($(date +%s) - t0)) s" >>"$work/cifar_log.txt"
 tr '\r' '\n' <"$work/cifar_log.txt" | grep -v '^\s*$' | tail -n 25

@@ -22,6 +22,7 @@ __all__ = [
     "bootstrap_interval",
     "welch_interval",
     "ratio_interval",
+    "rounded_interval",
 ]
 
 #: How "± std" is computed, for table captions.
@@ -226,3 +227,14 @@ def ratio_interval(numerator, denominator) -> dict[str, float]:
     root = float(np.sqrt(disc))
     lo, hi = (-qb - root) / (2 * qa), (-qb + root) / (2 * qa)
     return {"mean": ma / mb, "low": float(lo), "high": float(hi), **out}
+
+
+def rounded_interval(interval: dict, digits: int = 4) -> dict:
+    """An interval of this module (``paired_interval``, ``mean_interval``, ...) with its
+    floats rounded to ``digits`` and an undefined bound (NaN, or the infinite bound of
+    ``ratio_interval``) as ``None``, so a results file of them is strict JSON; counts
+    (``n``) are kept as they are."""
+    return {
+        k: (round(v, digits) if np.isfinite(v) else None) if isinstance(v, float) else v
+        for k, v in interval.items()
+    }

@@ -113,22 +113,3 @@ class CompileLog:
 def compile_log():
     """A :class:`CompileLog` to use as ``with compile_log as log: ...``."""
     return CompileLog()
-
-
-@pytest.fixture
-def load_script():
-    """``load_script("name")``: ``scripts/name.py`` imported as a fresh module (the scripts
-    are files, not a package); each call executes it anew, so monkeypatching one copy leaves
-    the next untouched."""
-    import importlib.util
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(name, root / "scripts" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load

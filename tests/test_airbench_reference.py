@@ -1,4 +1,4 @@
-"""scripts/airbench94_reference.py: the harness that runs airbench94's own file on this
+"""experiments/airbench_reference/airbench94_reference.py: the harness that runs airbench94's own file on this
 project's data on the CPU. The reference itself is not in this repository (and tests never
 download), so a stand-in written against the same interface checks the harness: its GPU calls
 reach the CPU, its training set is not class-sorted, and the results land where ``--out``
@@ -14,7 +14,12 @@ import pytest
 from multiview.cifar.fixtures import write_image_zip
 
 pytest.importorskip("torch")
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "airbench94_reference.py"
+SCRIPT = (
+    Path(__file__).resolve().parents[1]
+    / "experiments"
+    / "airbench_reference"
+    / "airbench94_reference.py"
+)
 
 # The reference's interface: a loader whose tensors go to `gpu=0`, fp16, .cuda(), CUDA events,
 # torchvision's Normalize, and ./cifar10/{train,test}.pt read relative to the working folder.

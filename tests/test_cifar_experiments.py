@@ -248,7 +248,10 @@ def test_a_run_cut_after_a_method_keeps_that_methods_runs(app, tiny_zip, tmp_pat
     runs = json.loads((out / "checkpoints" / "runs.json").read_text())["runs"]
     assert set(runs) == {"single", "ensemble", "kd"} and len(runs["kd"]) == 3
     # ... and their table, with the paired intervals of what finished
-    script = [sys.executable, str(ROOT / "scripts" / "cifar_partial_table.py")]
+    script = [
+        sys.executable,
+        str(ROOT / "experiments" / "cifar_distillation" / "cifar_partial_table.py"),
+    ]
     table = subprocess.run([*script, str(out / "checkpoints" / "runs.json")], **QUIET)
     assert table.returncode == 0, table.stderr
     assert "| knowledge distillation |" in table.stdout and "| 3 |" in table.stdout

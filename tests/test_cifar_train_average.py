@@ -1,10 +1,11 @@
-"""scripts/cifar_train_average.py: the trained average retrained from a run folder, in the
+"""experiments/cifar_train_average/cifar_train_average.py: the trained average retrained from a run folder, in the
 pipeline's recipe (reproducing the folder exactly) and with members moving at a single's pace."""
 
 import json
 
 import pytest
 
+from experiments.cifar_train_average import cifar_train_average
 from multiview.cifar.data import load_cifar
 from multiview.cifar.experiments import run_cifar
 from multiview.cifar.fixtures import write_image_zip
@@ -13,10 +14,8 @@ from multiview.report.cifar import write_report
 
 
 @pytest.mark.slow  # ~20 s: a whole tiny run_cifar, then four retrainings
-def test_retrained_averages_reproduce_the_run_and_pair_with_it(
-    tmp_path, monkeypatch, capsys, load_script
-):
-    script = load_script("cifar_train_average")
+def test_retrained_averages_reproduce_the_run_and_pair_with_it(tmp_path, monkeypatch, capsys):
+    script = cifar_train_average
     monkeypatch.setenv("MULTIVIEW_DATA_DIR", str(tmp_path / "cache"))
     data = write_image_zip(
         tmp_path / "d.zip", classes=("a", "b", "c"), per_class_train=16, per_class_test=8

@@ -1,9 +1,10 @@
-"""scripts/rf_full_data.py: the pipeline's random-feature protocol, one feature set at a time."""
+"""experiments/rf_contrast/rf_full_data.py: the pipeline's random-feature protocol, one feature set at a time."""
 
 import json
 
 import pytest
 
+from experiments.rf_contrast import rf_full_data
 from multiview.cifar.data import load_cifar
 from multiview.cifar.experiments import prepare_data, run_cifar
 from multiview.cifar.fixtures import write_image_zip
@@ -17,16 +18,14 @@ def tiny_zip(tmp_path_factory):
 
 
 @pytest.mark.slow  # run_cifar trains the tiny CNNs too (~40 s on 2 cores)
-def test_the_script_reproduces_the_pipelines_random_feature_rows(tiny_zip, tmp_path, load_script):
+def test_the_script_reproduces_the_pipelines_random_feature_rows(tiny_zip, tmp_path):
     # Same seeds, feature keys, data orders and teacher as run_cifar's rf_* rows: the script
     # streams the features instead of caching them, and must not change a single accuracy.
     cfg = preset_config("tiny", seeds=4, ensemble_size=2, train_average_runs=2)
     data = prepare_data(load_cifar(str(tiny_zip)), cfg)
     pipeline = run_cifar(cfg, data, tmp_path / "run")["runs"]
     kd = (cfg.distill.alpha, cfg.distill.temperature)
-    mine = load_script("rf_full_data").run_setting(data, cfg.rf, (kd,), 4, 2, 2, lambda _m: None)[
-        "runs"
-    ]
+    mine = rf_full_data.run_setting(data, cfg.rf, (kd,), 4, 2, 2, lambda _m: None)["runs"]
     pct = {k: [100 * v for v in vals] for k, vals in pipeline.items()}
     assert mine["single"] == pytest.approx(pct["rf_single"], abs=1e-9)
     assert mine["ensemble"] == pytest.approx(pct["rf_ensemble"], abs=1e-9)
@@ -36,9 +35,9 @@ def test_the_script_reproduces_the_pipelines_random_feature_rows(tiny_zip, tmp_p
 
 
 def test_results_file_resumes_by_setting_and_bad_input_is_one_line(
-    tiny_zip, tmp_path, monkeypatch, capsys, load_script
+    tiny_zip, tmp_path, monkeypatch, capsys
 ):
-    script = load_script("rf_full_data")
+    script = rf_full_data
     tiny = preset_config("tiny").rf
     monkeypatch.setattr(script, "SETTINGS", {"t": (tiny, ((0.5, 1.0),))})
     out = tmp_path / "rf.jsonl"

@@ -1,14 +1,15 @@
-"""scripts/rf_train_average.py: both parameterizations of training the average, paired with
+"""experiments/rf_contrast/rf_train_average.py: both parameterizations of training the average, paired with
 rf_full_data.py's members and ensembles, reproducing its train_average runs exactly."""
 
 import json
 
+from experiments.rf_contrast import rf_full_data, rf_train_average
 from multiview.cifar.fixtures import write_image_zip
 from multiview.cifar.presets import preset_config
 
 
-def test_train_average_reproduces_and_pairs(tmp_path, monkeypatch, capsys, load_script):
-    full_script, script = load_script("rf_full_data"), load_script("rf_train_average")
+def test_train_average_reproduces_and_pairs(tmp_path, monkeypatch, capsys):
+    full_script, script = rf_full_data, rf_train_average
     settings = {"t": (preset_config("tiny").rf, ((0.5, 1.0),))}
     monkeypatch.setattr(full_script, "SETTINGS", settings)
     monkeypatch.setattr(script, "SETTINGS", settings)

@@ -1,14 +1,13 @@
-"""scripts/rf_whiten_probe.py: one random-feature model per feature map, a line each."""
+"""experiments/rf_contrast/rf_whiten_probe.py: one random-feature model per feature map, a line each."""
 
 import json
 
+from experiments.rf_contrast import rf_whiten_probe
 from multiview.cifar.fixtures import write_image_zip
 
 
-def test_probe_writes_a_line_per_setting_and_refuses_bad_input(
-    tmp_path, monkeypatch, capsys, load_script
-):
-    probe = load_script("rf_whiten_probe")
+def test_probe_writes_a_line_per_setting_and_refuses_bad_input(tmp_path, monkeypatch, capsys):
+    probe = rf_whiten_probe
     monkeypatch.setattr(probe, "PROBES", ((4, 16, 2, None), (4, 16, 2, 0.1)))
     data = write_image_zip(
         tmp_path / "d.zip", classes=("a", "b"), per_class_train=8, per_class_test=4

@@ -1,5 +1,6 @@
 """The project's statistics helpers: mean ± std and the paired 95% t-interval."""
 
+import json
 import math
 
 import numpy as np
@@ -7,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from multiview.stats import mean_std, paired_interval, t_quantile_975
+from multiview.stats import (
+    mean_std,
+    paired_interval,
+    ratio_interval,
+    rounded_interval,
+    t_quantile_975,
+)
 
 finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
 pairs = st.integers(2, 12).flatmap(
@@ -78,3 +85,11 @@ def test_paired_interval_covers_95_percent(n, seed):
 
 def test_mean_std_is_population_std():
     assert mean_std([1.0, 3.0]) == (2.0, 1.0)
+
+
+def test_rounded_interval_is_strict_json():
+    one_pair = rounded_interval(paired_interval([1.23456], [1.0]))
+    assert one_pair == {"mean": 0.2346, "low": None, "high": None, "half_width": None, "n": 1}
+    unbounded = rounded_interval(ratio_interval([1.0, 3.0], [0.1, 0.3]), digits=2)
+    assert unbounded["low"] is None and unbounded["n_numerator"] == 2
+    json.dumps(one_pair, allow_nan=False)

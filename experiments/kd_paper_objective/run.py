@@ -1,7 +1,7 @@
 """The paper's KD objective on the ``separated`` preset at the temperature of its own scale.
 
-    python experiments/kd_paper_objective/run.py              # the study (about an hour, 2 cores)
-    python experiments/kd_paper_objective/run.py --smoke      # tiny sizes, seconds
+    python -m experiments.kd_paper_objective.run              # the study (about an hour, 2 cores)
+    python -m experiments.kd_paper_objective.run --smoke      # tiny sizes, seconds
 
 Trains the separated sweep once (``seeds`` single models; ``seeds // 8`` disjoint 8-member
 teacher ensembles, one student each), then distils every cell from the same teachers, with

@@ -1,6 +1,6 @@
 """Train 8 seeds of a preset at given (k, N, steps) and append one JSON line per run.
 
-    python experiments/schedule_scaling/run.py --k 20 --n-train 400 --steps 3000 6000
+    python -m experiments.schedule_scaling.run --k 20 --n-train 400 --steps 3000 6000
 
 Each run records k, N, steps, lr, seeds, wall seconds, and the Theorem-1 metrics (train,
 multi-view and single-view test accuracy, fraction of classes with one view learned) to

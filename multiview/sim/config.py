@@ -257,7 +257,7 @@ PRESETS: dict[str, SimConfig] = {
         train=TrainConfig(steps=4000, chunks=40),
         seeds=64,
     ),
-    # the scale-separated regime (multiview.sim.regimes, results/kd_search/)
+    # the scale-separated regime (multiview.sim.regimes, experiments/kd_search/)
     **{
         name: SimConfig(
             data=DataConfig(**r["data"]),

@@ -4,7 +4,7 @@
 (per section); ``THEOREMS_REGIMES[name]`` the experiment settings
 (:class:`multiview.sim.config.TheoremsConfig`) that belong to it: its KD objective, its
 student schedule. ``multiview theorems --preset NAME`` applies both; explicit options
-override them. The search that found the regime: ``results/kd_search/``.
+override them. The search that found the regime: ``experiments/kd_search/``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Which parameters of the default preset show Theorem 1 at finite size?"""

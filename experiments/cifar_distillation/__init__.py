@@ -1,0 +1,1 @@
+"""How much of the ensemble's gain does distillation recover on CIFAR-10, and with which recipe?"""

@@ -1,0 +1,1 @@
+"""Which regime lets distillation and self-distillation transfer views (the separated preset)?"""

@@ -1,0 +1,1 @@
+"""The README's figures and verdict table, regenerated from the presets."""

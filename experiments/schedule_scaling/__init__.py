@@ -1,0 +1,1 @@
+"""How a preset's training schedule scales with k and N."""
