@@ -34,7 +34,7 @@ everything it measured.
    (first includes compilation): test accuracy, seconds per model, images per second.
 7. ``cifar_epochs`` (after ``simulate_bf16_store``): one ``gpu``-preset model at 2x and at
    3x its epochs, to see whether longer training closes the gap to lossless CIFAR-10's 93.5%.
-8. ``kd_grid``: the distillation regime search at larger k (the scale-separated regime, ``results/kd_search/``): each cell a fresh
+8. ``kd_grid``: the distillation regime search at larger k (the scale-separated regime, ``experiments/kd_search/``): each cell a fresh
    process running single models, ensembles, KD and self-distillation; cells come from
    ``benchmarks/gpu_kd_grid.json`` in order, until the budget is spent, the ``separated-gpu``
    preset first (k = 40, logit matching; not run yet), then the Hinton / paper cells run 1
