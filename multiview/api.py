@@ -45,6 +45,7 @@ from multiview.results import (
     load,
     theorems_run,
 )
+from multiview.sim.blocks import check_saved_blocks
 from multiview.sim.config import (
     SimConfig,
     TheoremsConfig,
@@ -62,6 +63,7 @@ __all__ = [
     "cifar_experiments",
     "distill",
     "ensemble",
+    "plan_simulation",
     "preset",
     "self_distill",
     "simulate",
@@ -103,6 +105,17 @@ def theorems_config(preset: str | None = None, **overrides: Any) -> TheoremsConf
     return theorems_preset(preset, **overrides)
 
 
+def plan_simulation(cfg: SimConfig, seed_block: int = 0, *, distributed: bool = False) -> int:
+    """The seeds :func:`simulate` trains at once: ``seed_block`` if it fits in memory (0: as
+    many as fit), checked before anything is written or trained.
+
+    Raises :class:`~multiview.ConfigError` (naming the largest block that fits) when it does
+    not. A distributed job plans over its processes once it has started
+    (:func:`multiview.sim.distributed.plan_distributed`): ``seed_block`` is returned as given.
+    """
+    return seed_block if distributed else plan_seed_block(cfg, seed_block)
+
+
 def simulate(
     cfg: SimConfig | None = None,
     *,
@@ -129,11 +142,14 @@ def simulate(
     """
     cfg = cfg if cfg is not None else named_preset("default")
     out = Path(out) if out is not None else None
+    if distributed and out is None:
+        raise ValueError("distributed=True needs out (the shared results folder)")
+    seed_block = plan_simulation(cfg, seed_block, distributed=distributed)  # memory check
+    if resume and out is not None and not distributed:
+        check_saved_blocks(out, cfg, seed_block)  # a damaged block: set aside (said so) now
     with progress_display(progress) as display:
         on_chunk = display(f"{cfg.seeds} seeds")
         if distributed:
-            if out is None:
-                raise ValueError("distributed=True needs out (the shared results folder)")
             res = run_distributed_simulation(
                 cfg,
                 out,
@@ -147,7 +163,7 @@ def simulate(
                 cfg,
                 on_chunk=on_chunk,
                 out=out,
-                seed_block=plan_seed_block(cfg, seed_block),  # memory check
+                seed_block=seed_block,
                 resume=resume,
                 on_block=display.block,
             )
