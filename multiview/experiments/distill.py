@@ -33,7 +33,7 @@ from multiview.sim.dark_knowledge import (
 )
 from multiview.sim.data import inputs_and_labels
 from multiview.sim.losses import cross_entropy_with_accuracy, kd_objective
-from multiview.sim.metrics import ensemble_scores, group_seeds
+from multiview.sim.metrics import ensemble_scores
 from multiview.sim.model import forward
 from multiview.sim.seeds import init_keys
 from multiview.sim.single import (
@@ -46,6 +46,7 @@ from multiview.sim.single import (
     training_data,
 )
 from multiview.sim.train import train
+from multiview.stats import group_seeds
 
 __all__ = [
     "kd_loss_fn",

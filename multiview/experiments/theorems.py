@@ -30,10 +30,10 @@ from multiview.sim.blocks import BLOCKS_DIR, block_path, check_saved_blocks
 from multiview.sim.config import MAX_STEPS, SimConfig, TheoremsConfig, config_to_dict
 from multiview.sim.grading import convergence, gate
 from multiview.sim.kernels import KernelConfig
-from multiview.sim.metrics import group_seeds
 from multiview.sim.parallel import auto_seed_block, check_models_fit
 from multiview.sim.single import model_scores, summarize_metrics
 from multiview.sim.stages import STAGES_DIR, StageStore
+from multiview.stats import group_seeds
 
 __all__ = [
     "PARTS",
