@@ -22,8 +22,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from multiview.errors import ConfigError
 from multiview.memory import available_memory_bytes, gib
@@ -74,12 +73,12 @@ def seed_mesh(devices: Sequence[jax.Device] | None = None, *, local: bool = True
 
 def seed_sharding(mesh: Mesh) -> NamedSharding:
     """Leading axis split over the mesh's ``"seeds"`` axis."""
-    return NamedSharding(mesh, P(SEED_AXIS))
+    return NamedSharding(mesh, PartitionSpec(SEED_AXIS))
 
 
 def replicated_sharding(mesh: Mesh) -> NamedSharding:
     """A full copy on every device of the mesh."""
-    return NamedSharding(mesh, P())
+    return NamedSharding(mesh, PartitionSpec())
 
 
 def padded_size(n: int, multiple: int) -> int:
