@@ -55,6 +55,7 @@ from multiview.sim.config import (
 )
 from multiview.sim.config import preset as named_preset
 from multiview.sim.data import make_datasets
+from multiview.sim.experiment_config import KernelConfig, recorded_kernels
 from multiview.sim.parallel import plan_seed_block
 from multiview.sim.seeds import data_key
 from multiview.sim.train import History
@@ -184,6 +185,7 @@ def theorems(
     out: PathLike | None = None,
     progress: Any = True,
     resume: bool = False,
+    kc: KernelConfig | None = None,
 ) -> TheoremsRun:
     """Single models, then the requested experiments (``parts`` of ``ensemble``,
     ``average``, ``kd``, ``sd``, ``rf``, ``gaussian``, ``ablation``; default all), every
@@ -201,18 +203,29 @@ def theorems(
         progress: True, False or an open display.
         resume: reuse the stages already saved in ``out`` by a run of the same config (an
             interrupted one): the results are bit for bit those of an uninterrupted run.
+        kc: the kernel baselines' settings (the ``rf`` part; default
+            :class:`~multiview.KernelConfig()`), recorded in ``out/config.json`` when not
+            the default.
     """
     cfg = cfg if cfg is not None else (sim.config if sim is not None else named_preset("default"))
     th = th if th is not None else TheoremsConfig()
     with progress_display(progress) as display:
         reused = _reuse(cfg, sim)
-        expect_stages(display, stage_count(tuple(parts), sim_given=reused is not None))
+        expect_stages(display, stage_count(tuple(parts), sim_given=reused is not None, kc=kc))
         where = None if out is None else Path(out)
         res = run_theorems(
-            cfg, th, progress=display, parts=tuple(parts), sim=reused, out=where, resume=resume
+            cfg,
+            th,
+            progress=display,
+            parts=tuple(parts),
+            sim=reused,
+            out=where,
+            resume=resume,
+            kc=kc,
         )
     if out is not None:
-        summary = write_theorems(res, Path(out), dataclasses.asdict(th))
+        kernels = recorded_kernels(kc)
+        summary = write_theorems(res, Path(out), dataclasses.asdict(th), kernels=kernels)
     else:
         summary = theorems_summary(res)
     return theorems_run(res, th, summary)

@@ -21,8 +21,8 @@ import numpy as np
 from multiview.experiments import Progress, no_progress
 from multiview.sim.config import SimConfig, TheoremsConfig
 from multiview.sim.data import Datasets
+from multiview.sim.experiment_config import KernelConfig
 from multiview.sim.kernels import (
-    KernelConfig,
     contract,
     dual_features,
     gram_and_offset,
