@@ -52,6 +52,7 @@ _EXPORTS = {
     "write_theorems": "multiview.report.theorems",
     "PRESETS": "multiview.sim.config",
     "DataConfig": "multiview.sim.config",
+    "KernelConfig": "multiview.sim.experiment_config",
     "ModelConfig": "multiview.sim.config",
     "SimConfig": "multiview.sim.config",
     "TheoremsConfig": "multiview.sim.config",
@@ -76,6 +77,7 @@ __all__ = [
     "__version__",
     # configs and presets
     "DataConfig",
+    "KernelConfig",
     "ModelConfig",
     "PRESETS",
     "SimConfig",

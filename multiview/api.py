@@ -45,6 +45,7 @@ from multiview.results import (
     load,
     theorems_run,
 )
+from multiview.sim.blocks import check_saved_blocks
 from multiview.sim.config import (
     SimConfig,
     TheoremsConfig,
@@ -54,6 +55,7 @@ from multiview.sim.config import (
 )
 from multiview.sim.config import preset as named_preset
 from multiview.sim.data import make_datasets
+from multiview.sim.experiment_config import KernelConfig, recorded_kernels
 from multiview.sim.parallel import plan_seed_block
 from multiview.sim.seeds import data_key
 from multiview.sim.train import History
@@ -62,6 +64,7 @@ __all__ = [
     "cifar_experiments",
     "distill",
     "ensemble",
+    "plan_simulation",
     "preset",
     "self_distill",
     "simulate",
@@ -103,6 +106,17 @@ def theorems_config(preset: str | None = None, **overrides: Any) -> TheoremsConf
     return theorems_preset(preset, **overrides)
 
 
+def plan_simulation(cfg: SimConfig, seed_block: int = 0, *, distributed: bool = False) -> int:
+    """The seeds :func:`simulate` trains at once: ``seed_block`` if it fits in memory (0: as
+    many as fit), checked before anything is written or trained.
+
+    Raises :class:`~multiview.ConfigError` (naming the largest block that fits) when it does
+    not. A distributed job plans over its processes once it has started
+    (:func:`multiview.sim.distributed.plan_distributed`): ``seed_block`` is returned as given.
+    """
+    return seed_block if distributed else plan_seed_block(cfg, seed_block)
+
+
 def simulate(
     cfg: SimConfig | None = None,
     *,
@@ -129,11 +143,14 @@ def simulate(
     """
     cfg = cfg if cfg is not None else named_preset("default")
     out = Path(out) if out is not None else None
+    if distributed and out is None:
+        raise ValueError("distributed=True needs out (the shared results folder)")
+    seed_block = plan_simulation(cfg, seed_block, distributed=distributed)  # memory check
+    if resume and out is not None and not distributed:
+        check_saved_blocks(out, cfg, seed_block)  # a damaged block: set aside (said so) now
     with progress_display(progress) as display:
         on_chunk = display(f"{cfg.seeds} seeds")
         if distributed:
-            if out is None:
-                raise ValueError("distributed=True needs out (the shared results folder)")
             res = run_distributed_simulation(
                 cfg,
                 out,
@@ -147,7 +164,7 @@ def simulate(
                 cfg,
                 on_chunk=on_chunk,
                 out=out,
-                seed_block=plan_seed_block(cfg, seed_block),  # memory check
+                seed_block=seed_block,
                 resume=resume,
                 on_block=display.block,
             )
@@ -168,6 +185,7 @@ def theorems(
     out: PathLike | None = None,
     progress: Any = True,
     resume: bool = False,
+    kc: KernelConfig | None = None,
 ) -> TheoremsRun:
     """Single models, then the requested experiments (``parts`` of ``ensemble``,
     ``average``, ``kd``, ``sd``, ``rf``, ``gaussian``, ``ablation``; default all), every
@@ -185,18 +203,29 @@ def theorems(
         progress: True, False or an open display.
         resume: reuse the stages already saved in ``out`` by a run of the same config (an
             interrupted one): the results are bit for bit those of an uninterrupted run.
+        kc: the kernel baselines' settings (the ``rf`` part; default
+            :class:`~multiview.KernelConfig()`), recorded in ``out/config.json`` when not
+            the default.
     """
     cfg = cfg if cfg is not None else (sim.config if sim is not None else named_preset("default"))
     th = th if th is not None else TheoremsConfig()
     with progress_display(progress) as display:
         reused = _reuse(cfg, sim)
-        expect_stages(display, stage_count(tuple(parts), sim_given=reused is not None))
+        expect_stages(display, stage_count(tuple(parts), sim_given=reused is not None, kc=kc))
         where = None if out is None else Path(out)
         res = run_theorems(
-            cfg, th, progress=display, parts=tuple(parts), sim=reused, out=where, resume=resume
+            cfg,
+            th,
+            progress=display,
+            parts=tuple(parts),
+            sim=reused,
+            out=where,
+            resume=resume,
+            kc=kc,
         )
     if out is not None:
-        summary = write_theorems(res, Path(out), dataclasses.asdict(th))
+        kernels = recorded_kernels(kc)
+        summary = write_theorems(res, Path(out), dataclasses.asdict(th), kernels=kernels)
     else:
         summary = theorems_summary(res)
     return theorems_run(res, th, summary)

@@ -1,4 +1,5 @@
-"""Summary statistics over seeds (or runs): the one mean ± std of the project.
+"""Summary statistics over seeds (or runs): the one mean ± std of the project, the one
+accuracy and the one grouping of seeds into ensembles.
 
 Convention, used by every table and summary (simulator and CIFAR alike): the mean and the
 *population* standard deviation (``ddof = 0``) of the finite values; NaN marks a seed where
@@ -10,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "accuracy",
+    "group_seeds",
     "STD_CONVENTION",
     "INTERVAL_CONVENTION",
     "mean_std",
@@ -41,6 +44,27 @@ _T975 = (
     2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423,
 )  # fmt: skip
 _Z975 = 1.959963984540054
+
+
+def accuracy(scores, labels, xp=np):
+    """The fraction of rows of ``scores`` ``(..., n, k)`` whose argmax is the label
+    (``labels`` ``(n,)``): shape ``(...)``, e.g. ``(S,)`` per seed from ``(S, n, k)``.
+
+    ``xp`` is the array module: NumPy (a float64 result) or ``jax.numpy`` (float32, and it
+    works on traced arrays inside ``jax.jit``).
+    """
+    pred = xp.argmax(scores, axis=-1)
+    labels = xp.asarray(labels)  # broadcast by hand: JAX may be set to refuse rank promotion
+    return xp.mean(pred == labels.reshape((1,) * (pred.ndim - 1) + labels.shape), axis=-1)
+
+
+def group_seeds(n_seeds: int, K: int, max_groups: int | None = None) -> np.ndarray:
+    """``(G, K)`` disjoint seed (or model) indices for ensembles of ``K``: group g holds
+    seeds ``gK .. gK + K - 1``; ``G = n_seeds // K``, at most ``max_groups``."""
+    G = n_seeds // K
+    if max_groups is not None:
+        G = min(G, max_groups)
+    return np.arange(G * K).reshape(G, K)
 
 
 def mean_std(values) -> tuple[float, float]:

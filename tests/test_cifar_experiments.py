@@ -14,7 +14,6 @@ from multiview.cifar.config import CifarConfig
 from multiview.cifar.experiments import (
     METHODS,
     PAIRING,
-    ensemble_groups,
     paired_differences,
     runs_summary,
     versus_ensemble,
@@ -24,6 +23,7 @@ from multiview.cifar.presets import PRESETS, preset_config
 from multiview.cli import app as multiview_app
 from multiview.errors import ConfigError, DataError
 from multiview.report.cifar import format_table
+from multiview.stats import group_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Methods a run has only when asked for (``--kd-teacher both``, a student epoch multiplier).
@@ -212,7 +212,7 @@ def test_paired_differences_pair_by_seed_and_group():
         "train_average": [0.56],
     }
     runs.update({f"rf_{m}": v for m, v in runs.items()})
-    d = paired_differences(runs, ensemble_groups(4, 2))
+    d = paired_differences(runs, group_seeds(4, 2).tolist())
     assert d["ensemble"]["mean"] == pytest.approx(100 * np.mean([0.60 - 0.55, 0.66 - 0.60]))
     assert d["ensemble"]["n"] == 2
     assert d["kd"]["mean"] == pytest.approx(100 * np.mean([0.02, 0.01, 0.03, 0.01]))
@@ -221,7 +221,7 @@ def test_paired_differences_pair_by_seed_and_group():
     assert d["train_average"]["n"] == 1 and d["train_average"]["mean"] == pytest.approx(1.0)
     assert d["rf_kd"]["mean"] == pytest.approx(d["kd"]["mean"])  # no rf_fresh_single: vs rf_single
     runs["rf_fresh_single"] = [0.52, 0.61, 0.58, 0.66]
-    d = paired_differences(runs, ensemble_groups(4, 2))
+    d = paired_differences(runs, group_seeds(4, 2).tolist())
     assert d["rf_kd"]["mean"] == pytest.approx(0) and d["rf_kd"]["pairing"] == PAIRING["rf_kd"]
     # Trained averages against the ensemble: run j vs ensemble j, as many pairs as both have.
     v = versus_ensemble(runs)
@@ -261,8 +261,8 @@ def test_a_run_cut_after_a_method_keeps_that_methods_runs(app, tiny_zip, tmp_pat
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
-def test_ensemble_groups_are_disjoint_runs_of_k():
-    assert ensemble_groups(5, 2) == [[0, 1], [2, 3]]
+def test_ensembles_are_built_from_disjoint_runs_of_k_models():
+    assert group_seeds(5, 2).tolist() == [[0, 1], [2, 3]]
 
 
 @pytest.mark.slow

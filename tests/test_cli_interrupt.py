@@ -53,7 +53,7 @@ def test_ctrl_c_exits_130_without_a_traceback(delay, stop, tmp_path):
 # A Ctrl-C while typer parses the options never reaches the command's handler; typer 0.29
 # turns it into a bare exit code 130 (earlier versions raised Abort). The slow test above
 # hit that window once in CI (no message at all); these pin the exit's own line.
-_RUN = "from multiview.console import run, interrupt_reported\n"
+_RUN = "from multiview.signals import run, interrupt_reported\n"
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_an_interrupt_wrapped_by_a_library_is_still_an_interrupt(capsys):
     import typer
 
     from multiview.cli.common import interruptible
-    from multiview.console import caused_by_interrupt
+    from multiview.signals import caused_by_interrupt
 
     wrapped = _wrapped_interrupt()
     assert caused_by_interrupt(wrapped) and caused_by_interrupt(KeyboardInterrupt())

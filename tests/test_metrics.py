@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 from multiview.sim import metrics as M
 from multiview.sim.config import ModelConfig
 from multiview.sim.model import forward
-from multiview.stats import mean_std, mean_std_dict
+from multiview.stats import accuracy, group_seeds, mean_std, mean_std_dict
 
 FINITE = st.floats(-1e3, 1e3, allow_nan=False, width=32)
 learned_arrays = hnp.arrays(bool, hnp.array_shapes(min_dims=3, max_dims=3, max_side=5))
@@ -68,7 +68,7 @@ def test_a_learned_view_is_at_or_above_one_absolute_cut_anchored_on_half_varrho(
 @given(hnp.arrays(np.float32, (2, 5, 3), elements=FINITE), st.integers(0, 2**31 - 1))
 def test_accuracy_counts_argmax_hits(scores, seed):
     y = np.random.default_rng(seed).integers(0, 3, 5)
-    acc = M.accuracy(scores, y)
+    acc = accuracy(scores, y)
     assert acc.shape == (2,) and np.all((acc >= 0) & (acc <= 1))
     np.testing.assert_allclose(acc, [(np.argmax(s, -1) == y).mean() for s in scores])
 
@@ -87,7 +87,7 @@ def test_predict_in_batches_equals_the_model_on_all_samples_at_once():
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 8))
 def test_groups_are_disjoint_consecutive_runs(n, K):
-    g = M.group_seeds(n, K)
+    g = group_seeds(n, K)
     assert g.shape == (n // K, K)
     assert len(np.unique(g)) == g.size and (g.size == 0 or g.max() < n)
     if g.size:

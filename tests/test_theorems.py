@@ -11,8 +11,8 @@ from multiview.experiments.average import as_wide_model
 from multiview.experiments.ensemble import theory_single_view
 from multiview.experiments.theorems import run_theorems
 from multiview.sim.config import ModelConfig, TheoremsConfig
-from multiview.sim.metrics import group_seeds
 from multiview.sim.model import forward
+from multiview.stats import group_seeds
 
 runner = CliRunner()
 

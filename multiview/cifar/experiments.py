@@ -42,7 +42,6 @@ import numpy as np
 from multiview.cifar.config import CifarConfig, NetConfig
 from multiview.cifar.data import CifarData, class_balanced_subset, data_fingerprint
 from multiview.cifar.distill import train_students
-from multiview.cifar.losses import accuracy
 from multiview.cifar.nets import Net, build_net, param_count
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.random_features import (
@@ -54,13 +53,13 @@ from multiview.cifar.random_features import (
 from multiview.cifar.summary import (
     METHODS,
     PAIRING,
-    ensemble_groups,
     paired_differences,
     runs_summary,
     versus_ensemble,
 )
 from multiview.cifar.train import EpochReport, train_models
 from multiview.io import write_json
+from multiview.stats import accuracy, group_seeds
 
 __all__ = [
     "METHODS",
@@ -68,7 +67,6 @@ __all__ = [
     "net_for",
     "prepare_data",
     "run_cifar",
-    "ensemble_groups",
     "paired_differences",
     "versus_ensemble",
     "runs_summary",
@@ -93,11 +91,6 @@ def net_for(cfg: CifarConfig, data: CifarData) -> Net:
     if cfg.net.num_classes == data.num_classes:
         return build_net(cfg.net)
     return build_net(NetConfig(cfg.net.arch, cfg.net.width, cfg.net.depth, data.num_classes))
-
-
-def _acc(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Accuracy over the last two axes of ``logits`` ``(..., N, C)`` -> ``(...)``."""
-    return np.asarray(accuracy(logits, labels))
 
 
 def run_cifar(
@@ -132,7 +125,7 @@ def run_cifar(
     ck = Path(out_dir) / "checkpoints"
     base = jax.random.key(cfg.seed)
     s, k, r = cfg.seeds, cfg.ensemble_size, cfg.train_average_runs
-    groups = ensemble_groups(s, k)
+    groups = group_seeds(s, k).tolist()  # a list of lists: written to runs.json
     runs: dict[str, list[float]] = {}
     whole: dict[str, float] = {}
     # Training-set accuracy per run (un-augmented training images) of the single models and
@@ -183,20 +176,22 @@ def run_cifar(
         return trained, test
 
     def record_method(name: str, test: np.ndarray) -> None:
-        runs[name] = _acc(test, data.test_y).tolist()
+        runs[name] = accuracy(test, data.test_y, xp=jnp).tolist()
         record()
 
     # ------------------------------------------------------------------ CNN
     single, single_test = train("single", 1, s)
-    runs["single"] = _acc(single_test, data.test_y).tolist()
-    runs["ensemble"] = [float(_acc(single_test[g].mean(0), data.test_y)) for g in groups]
+    runs["single"] = accuracy(single_test, data.test_y, xp=jnp).tolist()
+    runs["ensemble"] = [
+        float(accuracy(single_test[g].mean(0), data.test_y, xp=jnp)) for g in groups
+    ]
     # The ensemble of every single model, one number (the paper's Figure 1 ensembles all its
     # 10 seeds); the paired rows use disjoint groups of K so that the ensemble has a spread.
-    whole.update(models=s, ensemble=float(_acc(single_test.mean(0), data.test_y)))
+    whole.update(models=s, ensemble=float(accuracy(single_test.mean(0), data.test_y, xp=jnp)))
     log(f"single {np.mean(runs['single']):.4f}, ensemble {np.mean(runs['ensemble']):.4f}")
     record()
     single_train = predict_logits(net, single, data.train_x, cfg=cfg.train)[:, 0]  # (S, N, C)
-    fit["single"] = _acc(single_train, data.train_y).tolist()
+    fit["single"] = accuracy(single_train, data.train_y, xp=jnp).tolist()
     teacher_modes = train_students(
         lambda *a, **kw: train(*a, **kw)[1],
         cfg,
@@ -207,9 +202,9 @@ def run_cifar(
     )
     if "average" not in cfg.skip:
         avg, avg_test = train("train_average", 4, r, members=k)
-        runs["train_average"] = _acc(avg_test, data.test_y).tolist()
+        runs["train_average"] = accuracy(avg_test, data.test_y, xp=jnp).tolist()
         avg_train = predict_logits(net, avg, data.train_x, cfg=cfg.train).mean(axis=1)
-        fit["train_average"] = _acc(avg_train, data.train_y).tolist()
+        fit["train_average"] = accuracy(avg_train, data.train_y, xp=jnp).tolist()
         del avg, avg_train
         record()
     log(", ".join(f"{m} {np.mean(runs[m]):.4f}" for m in runs if m not in ("single", "ensemble")))
@@ -253,7 +248,7 @@ def _random_features(cfg, data, base, runs, fit, whole, seconds, log, record) ->
     """The random-feature counterparts (module docstring); fills ``runs``, ``fit`` (training
     accuracy), ``whole`` and ``seconds`` in place, calling ``record`` after each part."""
     s, k, r = cfg.seeds, cfg.ensemble_size, cfg.train_average_runs
-    groups = ensemble_groups(s, k)
+    groups = group_seeds(s, k).tolist()
     t0 = time.perf_counter()
     rf_key = jax.random.fold_in(base, 5)
     feature_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -282,29 +277,36 @@ def _random_features(cfg, data, base, runs, fit, whole, seconds, log, record) ->
         return rf_logits(te, heads).mean(0), rf_logits(tr, heads).mean(0)
 
     rf_single = [rf_run([i], i) for i in range(s)]
-    runs["rf_single"] = [float(_acc(te, data.test_y)) for te, _ in rf_single]
-    fit["rf_single"] = [float(_acc(tr, data.train_y)) for _, tr in rf_single]
+    runs["rf_single"] = [float(accuracy(te, data.test_y, xp=jnp)) for te, _ in rf_single]
+    fit["rf_single"] = [float(accuracy(tr, data.train_y, xp=jnp)) for _, tr in rf_single]
     log(f"rf_single: {s} runs in {time.perf_counter() - t0:.1f} s")
     record()
     runs["rf_ensemble"] = [
-        float(_acc(np.mean([rf_single[i][0] for i in g], 0), data.test_y)) for g in groups
+        float(accuracy(np.mean([rf_single[i][0] for i in g], 0), data.test_y, xp=jnp))
+        for g in groups
     ]
-    whole["rf_ensemble"] = float(_acc(np.mean([te for te, _ in rf_single], 0), data.test_y))
+    whole["rf_ensemble"] = float(
+        accuracy(np.mean([te for te, _ in rf_single], 0), data.test_y, xp=jnp)
+    )
     rf_teacher = np.mean([rf_single[i][1] for i in groups[0]], 0)
     for i in range(s):  # features of the single models are no longer needed
         feature_cache.pop(i, None)
-    runs["rf_kd"] = [float(_acc(rf_run([s + i], i, rf_teacher)[0], data.test_y)) for i in range(s)]
+    runs["rf_kd"] = [
+        float(accuracy(rf_run([s + i], i, rf_teacher)[0], data.test_y, xp=jnp)) for i in range(s)
+    ]
     # The students' features without a teacher: random features of different seeds differ
     # by about a point, so rf_kd is paired with these, not with rf_single (docs/cifar.md).
-    runs["rf_fresh_single"] = [float(_acc(rf_run([s + i], i)[0], data.test_y)) for i in range(s)]
+    runs["rf_fresh_single"] = [
+        float(accuracy(rf_run([s + i], i)[0], data.test_y, xp=jnp)) for i in range(s)
+    ]
     for name in ("rf_train_average", "rf_concat_head"):
         runs[name], fit[name] = [], []
     for j in range(r):
         ids = [2 * s + j * k + m for m in range(k)]
         for name, concat in (("rf_train_average", False), ("rf_concat_head", True)):
             te, tr = rf_run(ids, 2 * s + j, concat=concat)
-            runs[name].append(float(_acc(te, data.test_y)))
-            fit[name].append(float(_acc(tr, data.train_y)))
+            runs[name].append(float(accuracy(te, data.test_y, xp=jnp)))
+            fit[name].append(float(accuracy(tr, data.train_y, xp=jnp)))
         for i in ids:
             feature_cache.pop(i, None)
     seconds["random_features"] = time.perf_counter() - t0

@@ -1,11 +1,12 @@
-"""Losses: cross-entropy with label smoothing, and Hinton's distillation loss."""
+"""Losses: cross-entropy with label smoothing, and Hinton's distillation loss (the accuracy is
+:func:`multiview.stats.accuracy`)."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
-__all__ = ["cross_entropy", "distillation_loss", "accuracy"]
+__all__ = ["cross_entropy", "distillation_loss"]
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array, *, smoothing: float = 0.0) -> jax.Array:
@@ -47,10 +48,3 @@ def distillation_loss(
     kl = jnp.sum(p_teacher * (jnp.log(jnp.clip(p_teacher, 1e-12)) - log_p_student), axis=-1)
     soft = (t * t) * jnp.mean(kl)
     return alpha * soft + (1.0 - alpha) * cross_entropy(logits, labels, smoothing=smoothing)
-
-
-def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Fraction of rows of ``logits`` ``(..., B, C)`` whose argmax equals ``labels`` ``(B,)``."""
-    pred = jnp.argmax(logits, axis=-1)
-    labels = jnp.asarray(labels).reshape((1,) * (pred.ndim - 1) + labels.shape)
-    return jnp.mean(pred == labels, axis=-1)

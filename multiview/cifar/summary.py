@@ -4,7 +4,8 @@ teacher modes and against the as-long control, and each student's recovered shar
 ensemble's gain (a ratio with its Fieller interval).
 
 ``runs`` maps a method to its per-run test accuracies (fractions); ``groups`` are the disjoint
-groups of K single models the ensembles (and the trained averages) are built from.
+groups of K single models the ensembles (and the trained averages) are built from
+(:func:`multiview.stats.group_seeds`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ __all__ = [
     "PAIRING",
     "CONTRASTS",
     "STUDENTS",
-    "ensemble_groups",
     "paired_differences",
     "contrasts",
     "recovered_shares",
@@ -80,11 +80,6 @@ CONTRASTS = (
     ("self_distill", "single_long"),
     ("self_distill_precomputed", "single_long"),
 )
-
-
-def ensemble_groups(n_models: int, k: int) -> list[list[int]]:
-    """Disjoint groups of ``k`` consecutive model indices out of ``n_models``."""
-    return [list(range(g * k, (g + 1) * k)) for g in range(n_models // k)]
 
 
 def _points(runs: dict, name: str) -> np.ndarray:

@@ -38,10 +38,11 @@ from multiview.cifar.augment import alternating_flips, augment, normalize
 from multiview.cifar.checkpoint import checkpoint_tag, load_checkpoint, save_checkpoint
 from multiview.cifar.config import SEED_PARALLEL, CifarTrainConfig, DistillConfig
 from multiview.cifar.data import class_balanced_subset
-from multiview.cifar.losses import accuracy, cross_entropy, distillation_loss
+from multiview.cifar.losses import cross_entropy, distillation_loss
 from multiview.cifar.nets import Net
 from multiview.cifar.optim import lookahead_init, lookahead_step, make_optimizer
 from multiview.errors import ConfigError
+from multiview.stats import accuracy
 
 __all__ = [
     "make_init",
@@ -228,7 +229,7 @@ def make_step(
                     temperature=distill.temperature,
                     smoothing=cfg.label_smoothing,
                 )
-            return loss, (new_state, loss, accuracy(logits, yb))
+            return loss, (new_state, loss, accuracy(logits, yb, xp=jnp))
 
         grads, (new_state, loss, acc) = jax.grad(loss_fn, has_aux=True)(params)
         if not cfg.lookahead_every:

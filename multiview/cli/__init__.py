@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from multiview.cli import bench, cifar, report, simulate, sweep, theorems
 from multiview.cli.common import app, console
-from multiview.console import run
+from multiview.signals import run
 
 __all__ = ["app", "main", "run_command_line"]
 
@@ -48,6 +48,7 @@ def run_command_line() -> int:
 
 
 def main() -> None:
-    """Entry point of the ``multiview`` command line (see :mod:`multiview.console`, which
-    the console script and ``python -m multiview`` call: Ctrl-C exits 130 every time)."""
+    """Run the command line with Ctrl-C and SIGTERM handled (:mod:`multiview.signals`). The
+    console script and ``python -m multiview`` start from :mod:`multiview.console` instead,
+    which handles them from before this package (and JAX) is imported."""
     run(run_command_line)

@@ -24,10 +24,10 @@ from rich.table import Table
 
 from multiview.cli.config_options import with_config_options
 from multiview.cli.runs import print_json
-from multiview.console import caused_by_interrupt, interrupt_reported, stop_word
 from multiview.errors import DamagedFileWarning, MultiviewError
 from multiview.progress import TerminalProgress
 from multiview.report.tables import verdict_table
+from multiview.signals import caused_by_interrupt, interrupt_reported, stop_word
 from multiview.stats import format_mean_std
 
 __all__ = [

@@ -1,6 +1,8 @@
 """The config options of every experiment command: ``--preset``, ``--config FILE``, one
 option per config field (and per experiment field), and ``KEY=VALUE`` overrides after the
-command, resolved in that order into the frozen configs the command receives."""
+command, resolved in that order into the frozen configs the command receives. The kernel
+baselines' settings (:class:`~multiview.sim.experiment_config.KernelConfig`) have no flags:
+``kernels.NAME=VALUE`` overrides and a ``[kernels]`` table of the config file set them."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from multiview.sim.config import (
     with_overrides,
 )
 from multiview.sim.config_file import ConfigValues, parse_overrides, read_config_file
+from multiview.sim.experiment_config import KernelConfig
 
 __all__ = ["ConfigFileOpt", "OverridesArg", "with_config_options"]
 
@@ -91,16 +94,18 @@ OverridesArg = Annotated[
     typer.Argument(
         metavar="KEY=VALUE",
         help="config overrides after the command, by field name or dotted: k=20 "
-        "data.noise_scale=1.5 theorems.teacher_size=4 (checked as the flags are)",
+        "data.noise_scale=1.5 theorems.teacher_size=4 kernels.rf_width=128 (checked as the "
+        "flags are)",
         show_default=False,
     ),
 ]
 
 
 def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Give ``func(cfg: SimConfig, [th: TheoremsConfig,] **rest)`` ``--preset``, ``--config
-    FILE``, ``KEY=VALUE`` overrides and one option per config field (and per experiment
-    field when it takes ``th``).
+    """Give ``func(cfg: SimConfig, [th: TheoremsConfig,] [kc: KernelConfig,] **rest)``
+    ``--preset``, ``--config FILE``, ``KEY=VALUE`` overrides and one option per config field
+    (and per experiment field when it takes ``th``; the kernel fields, when it takes ``kc``,
+    are set by ``kernels.NAME=VALUE`` overrides and the config file only).
 
     The wrapper resolves, in order, the preset, the config file, the flags and the
     overrides (a later one wins; a flag and an override that disagree are refused), and
@@ -109,10 +114,11 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     sig = inspect.signature(func)
     hints = typing.get_type_hints(func, include_extras=True)  # string annotations resolved
     wants_th = "th" in sig.parameters
+    wants_kc = "kc" in sig.parameters
     rest = [
         p.replace(annotation=hints.get(name, p.annotation))
         for name, p in sig.parameters.items()
-        if name not in ("cfg", "th")
+        if name not in ("cfg", "th", "kc")
     ]
     params = [
         inspect.Parameter(
@@ -158,6 +164,11 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
             raise ConfigError(
                 f"{', '.join(extra.theorems)}: an experiment field; this command has none"
             )
+        if extra.kernels and not wants_kc:
+            raise ConfigError(
+                f"{', '.join('kernels.' + n for n in extra.kernels)}: a kernel-baseline field; "
+                "this command runs no kernel baselines"
+            )
         _given_twice(flags, extra.sim)
         _given_twice(th_flags, extra.theorems)
         file = read_config_file(path) if path is not None else ConfigValues()
@@ -170,6 +181,8 @@ def with_config_options(func: Callable[..., Any]) -> Callable[..., Any]:
             th_given = {k: v for k, v in th_flags.items() if v is not None}
             th_values = {**file.theorems, **th_given, **extra.theorems}
             kwargs["th"] = _theorems_config(th_values, name)
+        if wants_kc:  # the file's kernel fields are ignored by a command without kernels
+            kwargs["kc"] = KernelConfig(**{**file.kernels, **extra.kernels})
         return func(cfg, **kwargs)
 
     wrapper.__signature__ = sig.replace(

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from multiview.api import plan_simulation
 from multiview.api import simulate as simulate_run
 from multiview.cli.common import (
     JsonOpt,
@@ -27,7 +28,7 @@ from multiview.cli.common import (
 )
 from multiview.cli.runs import ForceOpt, run_folder
 from multiview.errors import ConfigError
-from multiview.sim.blocks import BLOCKS_DIR, check_saved_blocks
+from multiview.sim.blocks import BLOCKS_DIR
 from multiview.sim.config import SimConfig, config_to_dict
 from multiview.sim.launch import (
     COORDINATOR_TIMEOUT_ENV,
@@ -35,7 +36,6 @@ from multiview.sim.launch import (
     distributed_env,
     maybe_initialize_distributed,
 )
-from multiview.sim.parallel import plan_seed_block
 
 __all__ = ["simulate", "register"]
 
@@ -94,24 +94,21 @@ def simulate(
                 highlight=False,
             )
         maybe_initialize_distributed()  # before --out is created: a failure leaves no folder
-    else:
-        block = plan_seed_block(cfg, seed_block)  # memory check; cut into blocks if needed
+    block = plan_simulation(cfg, seed_block, distributed=distributed)  # before --out is made
     # Processes of a distributed job share --out: each one may find the others' blocks.
     claim = {"resume": True, "lock": False} if distributed else {"resume": resume, "force": force}
     with run_folder(out, "simulate", config=config_to_dict(cfg), **claim) as run:
-        if resume and not distributed:
-            check_saved_blocks(run.path, cfg, block)  # a damaged block: one line, now
         with (
             ProgressDisplay(enabled=not (quiet or as_json)) as display,
             interruptible(_kept(run.path) if not run.staged else _replaced(run.final)),
         ):
-            # The API does the work (and writes the run folder); the CLI claims the folder,
-            # checks before compute, shows progress and prints.
+            # The API does the work (the memory plan, the resume checks, the run folder's
+            # files); the CLI claims the folder, shows progress and prints.
             result = simulate_run(
                 cfg,
                 out=run.path,
                 progress=display,
-                seed_block=seed_block if distributed else block,
+                seed_block=block,
                 resume=resume,
                 distributed=distributed,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,7 @@ from multiview.experiments.theorems import (
 from multiview.report.theorems import write_theorems
 from multiview.sim.blocks import BLOCKS_DIR
 from multiview.sim.config import SimConfig, TheoremsConfig, config_to_dict
+from multiview.sim.experiment_config import KernelConfig, recorded_kernels
 from multiview.sim.stages import STAGES_DIR
 
 __all__ = ["COMMANDS", "register", "run_and_write"]
@@ -57,18 +59,22 @@ def run_and_write(
     quiet: bool,
     resume: bool = False,
     kept: str | Callable[[], str] | None = None,
+    kc: KernelConfig | None = None,
 ):
     """Run the requested parts with progress bars and write the report into ``out``; each
     finished stage is saved there as it finishes (``resume``: reused), and an interrupt
-    says what was ``kept`` (default: the stages saved in ``out``)."""
+    says what was ``kept`` (default: the stages saved in ``out``). ``kc``: the kernel
+    baselines' settings (None: the defaults)."""
     check_settings(cfg, th, parts)  # before anything is trained
     kept = _kept(out) if kept is None else kept
     with ProgressDisplay(enabled=not quiet) as display:
-        display.expect(stage_count(parts))
+        display.expect(stage_count(parts, kc=kc))
         with interruptible(kept):
-            res = run_theorems(cfg, th, progress=display, parts=parts, out=out, resume=resume)
+            res = run_theorems(
+                cfg, th, progress=display, parts=parts, out=out, resume=resume, kc=kc
+            )
     with interruptible(kept):  # every stage is saved: a resumed run only writes the report
-        return write_theorems(res, out, dataclasses.asdict(th))
+        return write_theorems(res, out, dataclasses.asdict(th), kernels=recorded_kernels(kc))
 
 
 def _kept(out: Path) -> Callable[[], str]:
@@ -98,6 +104,7 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
     def command(
         cfg: SimConfig,
         th: TheoremsConfig,
+        kc: KernelConfig | None = None,
         out: OutOpt = None,
         as_json: JsonOpt = False,
         quiet: QuietOpt = False,
@@ -108,10 +115,12 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
         started = time.time()
         check_settings(cfg, th, parts)  # one line before the folder is touched
         recorded = {"sim": config_to_dict(cfg), "theorems": dataclasses.asdict(th)}
+        if recorded_kernels(kc) is not None:
+            recorded["kernels"] = recorded_kernels(kc)
         with run_folder(out, prefix, resume=resume, force=force, config=recorded) as run:
             kept = _replaced(run.final) if run.staged else _kept(run.path)
             summary = run_and_write(
-                cfg, th, parts, run.path, quiet or as_json, resume=resume, kept=kept
+                cfg, th, parts, run.path, quiet or as_json, resume=resume, kept=kept, kc=kc
             )
         shown = {"predictions": summary["predictions"]}
         if as_json:
@@ -122,6 +131,11 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
 
     command.__doc__ = doc
     command.__name__ = prefix.replace("-", "_")
+    if "rf" not in parts:  # no kernel baselines: no kernels.NAME=VALUE overrides
+        sig = inspect.signature(command)
+        command.__signature__ = sig.replace(
+            parameters=[p for p in sig.parameters.values() if p.name != "kc"]
+        )
     return with_config_options(command)
 
 

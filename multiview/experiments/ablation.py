@@ -28,7 +28,7 @@ from multiview.sim.predictions import (
     combine,
     from_units,
 )
-from multiview.stats import mean_std_dict
+from multiview.stats import accuracy, mean_std_dict
 
 __all__ = ["remove_feature", "remove_own_view", "run_view_ablation"]
 
@@ -70,7 +70,7 @@ def remove_own_view(data: Dataset, features: jax.Array, view: int) -> Dataset:
 
 def _per_view_acc(scores: list[np.ndarray], y: np.ndarray) -> np.ndarray:
     """``(M, V)`` accuracy of ``M`` models with each view removed (``scores[l] (M, n, k)``)."""
-    return np.stack([M.accuracy(s, y) for s in scores], axis=1)
+    return np.stack([accuracy(s, y) for s in scores], axis=1)
 
 
 def _class_view_acc(scores: list[np.ndarray], y: np.ndarray, k: int) -> np.ndarray:
@@ -125,7 +125,7 @@ def run_view_ablation(
         learned_removed = (take(lv) & mask).sum(-1) / mask.sum(-1)
         other = (lv + 1) % V if V == 2 else np.where(lv == 0, 1, 0)
         other_removed = (take(other) & mask).sum(-1) / mask.sum(-1)
-    intact = M.accuracy(M.predict(cfg.model, sim.weights, ds.x), y)
+    intact = accuracy(M.predict(cfg.model, sim.weights, ds.x), y)
 
     ens = [ensemble_scores(s, groups) for s in sc]
     ens_acc = _per_view_acc(ens, y).mean(-1)

@@ -19,11 +19,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.experiments import Progress, no_progress
-from multiview.sim import metrics as M
 from multiview.sim.config import SimConfig, TheoremsConfig
 from multiview.sim.data import Datasets
+from multiview.sim.experiment_config import KernelConfig
 from multiview.sim.kernels import (
-    KernelConfig,
     contract,
     dual_features,
     gram_and_offset,
@@ -32,7 +31,7 @@ from multiview.sim.kernels import (
     sample_weights,
     train_linear,
 )
-from multiview.sim.metrics import ensemble_scores, group_seeds, overall_accuracy
+from multiview.sim.metrics import ensemble_scores, overall_accuracy
 from multiview.sim.predictions import (
     THRESHOLDS,
     Prediction,
@@ -42,7 +41,7 @@ from multiview.sim.predictions import (
     within,
 )
 from multiview.sim.seeds import INIT_OFFSETS, init_keys
-from multiview.stats import mean_std, mean_std_dict
+from multiview.stats import accuracy, group_seeds, mean_std, mean_std_dict
 
 __all__ = ["run_kernel_kind", "kernel_predictions", "run_kernel_baselines"]
 
@@ -87,9 +86,9 @@ def _fit_models(kind, cfg, kc, th, datasets, members, keys, teacher=None, on_chu
 
 def _accs(scores: dict[str, np.ndarray], datasets: Datasets, mu: float) -> dict[str, np.ndarray]:
     a = {
-        "train_acc": M.accuracy(scores["train"], datasets.train.y),
-        "test_acc_multi": M.accuracy(scores["multi"], datasets.test_multi.y),
-        "test_acc_single": M.accuracy(scores["single"], datasets.test_single.y),
+        "train_acc": accuracy(scores["train"], datasets.train.y),
+        "test_acc_multi": accuracy(scores["multi"], datasets.test_multi.y),
+        "test_acc_single": accuracy(scores["single"], datasets.test_single.y),
     }
     a["test_acc_overall"] = overall_accuracy(a["test_acc_multi"], a["test_acc_single"], mu)
     return a

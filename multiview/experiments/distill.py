@@ -33,7 +33,7 @@ from multiview.sim.dark_knowledge import (
 )
 from multiview.sim.data import inputs_and_labels
 from multiview.sim.losses import cross_entropy_with_accuracy, kd_objective
-from multiview.sim.metrics import ensemble_scores, group_seeds
+from multiview.sim.metrics import ensemble_scores
 from multiview.sim.model import forward
 from multiview.sim.seeds import init_keys
 from multiview.sim.single import (
@@ -46,6 +46,7 @@ from multiview.sim.single import (
     training_data,
 )
 from multiview.sim.train import train
+from multiview.stats import group_seeds
 
 __all__ = [
     "kd_loss_fn",
@@ -233,14 +234,14 @@ def run_self_distill(
 ) -> dict[str, Any]:
     """Students from sweep seed ``2p + 1`` distilled from the single model of seed ``2p``.
 
-    Returns (besides diagnostics) per pair ``(P,)``: ``student`` metrics, ``pair_single`` the
+    Returns (besides diagnostics) per pair ``(n_pairs,)``: ``student`` metrics, ``pair_single`` the
     mean single-view accuracy of the pair's two single models (the baseline of both gains),
     ``pair_ensemble`` the accuracies of their 2-ensemble, ``union_covered`` (the student
     learned at least the union of the pair's views, per class; 0 for a student under the
     multi-view gate is applied by the verdict, not here).
     """
-    P = min(th.sd_pairs, cfg.seeds // 2)
-    teachers, students = 2 * np.arange(P), 2 * np.arange(P) + 1
+    n_pairs = min(th.sd_pairs, cfg.seeds // 2)
+    teachers, students = 2 * np.arange(n_pairs), 2 * np.arange(n_pairs) + 1
     keys = init_keys(cfg)[students]
     w0 = init_weights_from(cfg, keys)
     params, history = train_students(
@@ -250,17 +251,17 @@ def run_self_distill(
     cut = float(sim.per_seed["learned_cut"][0])
     per_student = evaluate_single_models(cfg, sim.data, w, history, cut)
     learned = sim.per_seed["learned"]
-    union = learned[teachers] | learned[students]  # (P, k, V)
+    union = learned[teachers] | learned[students]  # (n_pairs, k, V)
     got = per_student["learned"]
     pairs = np.stack([teachers, students], 1)
     diag = distill_diagnostics(cfg, th, sim, scores["train"][teachers], per_student, w)
     return {
         "diagnostics": diag,
         "w": w,
-        "pairs": P,
+        "pairs": n_pairs,
         "student": per_student,
         "union": union,
-        "union_match": (got == union).all(axis=-1).mean(axis=-1),  # (P,) classes matching
+        "union_match": (got == union).all(axis=-1).mean(axis=-1),  # (n_pairs,) classes matching
         "union_covered": (got | ~union).all(axis=-1).mean(axis=-1),  # learned >= union
         "pair_single": sim.per_seed["test_acc_single"][pairs].mean(1),
         "pair_ensemble": accuracies(

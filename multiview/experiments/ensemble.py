@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from multiview.sim import metrics as M
 from multiview.sim.config import SimConfig, TheoremsConfig
 from multiview.sim.data import Datasets
-from multiview.sim.metrics import ensemble_scores, group_seeds
+from multiview.sim.metrics import ensemble_scores
+from multiview.stats import accuracy, group_seeds
 
 __all__ = ["ensemble_curve", "theory_single_view", "run_ensemble"]
 
@@ -61,10 +61,10 @@ def ensemble_curve(
         groups = group_seeds(S, K)
         out["K"].append(K)
         out["acc_multi"].append(
-            M.accuracy(ensemble_scores(scores_multi, groups), datasets.test_multi.y)
+            accuracy(ensemble_scores(scores_multi, groups), datasets.test_multi.y)
         )
         out["acc_single"].append(
-            M.accuracy(ensemble_scores(scores_single, groups), datasets.test_single.y)
+            accuracy(ensemble_scores(scores_single, groups), datasets.test_single.y)
         )
         out["view_coverage"].append(learned[groups].any(axis=1).mean(axis=(1, 2)))
     out["theory_single"] = theory_single_view(np.array(out["K"]), cfg.data.views)

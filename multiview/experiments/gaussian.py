@@ -46,7 +46,7 @@ from multiview.sim import metrics as M
 from multiview.sim.config import SimConfig, TheoremsConfig
 from multiview.sim.data import Dataset
 from multiview.sim.losses import ce_loss_fn
-from multiview.sim.metrics import ensemble_scores, group_seeds
+from multiview.sim.metrics import ensemble_scores
 from multiview.sim.model import forward, init_weights
 from multiview.sim.predictions import (
     THRESHOLDS,
@@ -58,7 +58,7 @@ from multiview.sim.predictions import (
 from multiview.sim.seeds import INIT_OFFSETS, data_stream
 from multiview.sim.single import init_models
 from multiview.sim.train import train
-from multiview.stats import mean_std, mean_std_dict
+from multiview.stats import accuracy, group_seeds, mean_std, mean_std_dict
 
 __all__ = [
     "GaussianConfig",
@@ -220,11 +220,11 @@ def run_variant(
     s_test = M.predict(cfg.model, w, te.x)
     K = min(th.teacher_size, S)
     groups = group_seeds(S, K)
-    single = M.accuracy(s_test, te.y)
-    ens = M.accuracy(ensemble_scores(s_test, groups), te.y)
+    single = accuracy(s_test, te.y)
+    ens = accuracy(ensemble_scores(s_test, groups), te.y)
     return {
         "K": K,
-        "train_acc": M.accuracy(M.predict(cfg.model, w, tr.x), tr.y),
+        "train_acc": accuracy(M.predict(cfg.model, w, tr.x), tr.y),
         "single": single,
         "ensemble": ens,
         "gain": ens - single[groups].mean(1),  # (G,) paired with each ensemble's members

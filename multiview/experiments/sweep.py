@@ -50,9 +50,9 @@ from multiview.sim.config import (
     config_to_dict,
     with_overrides,
 )
-from multiview.sim.metrics import ensemble_scores, group_seeds, overall_accuracy
+from multiview.sim.metrics import ensemble_scores, overall_accuracy
 from multiview.sim.single import model_scores
-from multiview.stats import mean_std
+from multiview.stats import accuracy, group_seeds, mean_std
 
 __all__ = [
     "parse_axis",
@@ -166,8 +166,8 @@ def _summarize(cfg: SimConfig, sim, ensemble_size: int) -> dict[str, Any]:
         groups = group_seeds(cfg.seeds, K)
         sc_s = M.predict(cfg.model, sim.weights, sim.data.test_single.x)
         sc_m = M.predict(cfg.model, sim.weights, sim.data.test_multi.x)
-        ens_s = M.accuracy(ensemble_scores(sc_s, groups), sim.data.test_single.y)
-        ens_m = M.accuracy(ensemble_scores(sc_m, groups), sim.data.test_multi.y)
+        ens_s = accuracy(ensemble_scores(sc_s, groups), sim.data.test_single.y)
+        ens_m = accuracy(ensemble_scores(sc_m, groups), sim.data.test_multi.y)
         single_overall = overall_accuracy(np.mean(multi), np.mean(single), mu)
         out["ensemble_single_view"] = mean_std(ens_s)
         out["ensemble_gain"] = mean_std(ens_s - np.mean(single))

@@ -28,12 +28,12 @@ from multiview.experiments.simulate import SimulationResult, run_simulation
 from multiview.experiments.theorem_predictions import theorem_predictions
 from multiview.sim.blocks import BLOCKS_DIR, block_path, check_saved_blocks
 from multiview.sim.config import MAX_STEPS, SimConfig, TheoremsConfig, config_to_dict
+from multiview.sim.experiment_config import KernelConfig, recorded_kernels
 from multiview.sim.grading import convergence, gate
-from multiview.sim.kernels import KernelConfig
-from multiview.sim.metrics import group_seeds
 from multiview.sim.parallel import auto_seed_block, check_models_fit
 from multiview.sim.single import model_scores, summarize_metrics
 from multiview.sim.stages import STAGES_DIR, StageStore
+from multiview.stats import group_seeds
 
 __all__ = [
     "PARTS",
@@ -108,11 +108,19 @@ def check_settings(cfg: SimConfig, th: TheoremsConfig, parts: tuple[str, ...]) -
         )
 
 
-def stage_count(parts: tuple[str, ...], sim_given: bool = False) -> int:
+def _stages_of(part: str, kc: KernelConfig | None) -> int:
+    """The training stages of ``part`` (the kernel baselines': 3 for each kind run)."""
+    return 3 * len(kc.kinds) if part == "rf" and kc is not None else PART_STAGES[part][1]
+
+
+def stage_count(
+    parts: tuple[str, ...], sim_given: bool = False, kc: KernelConfig | None = None
+) -> int:
     """How many training stages (``progress(label)`` calls) :func:`run_theorems` makes for
-    ``parts``: the display's overall bar, ``stage i of N`` (a stage reused from disk on
-    resume is counted too: the display's ``skip``)."""
-    return (0 if sim_given else 1) + sum(PART_STAGES[p][1] for p in parts if p in PART_STAGES)
+    ``parts`` (``kc``: the kernel baselines' settings, default :class:`KernelConfig()`):
+    the display's overall bar, ``stage i of N`` (a stage reused from disk on resume is
+    counted too: the display's ``skip``)."""
+    return (0 if sim_given else 1) + sum(_stages_of(p, kc) for p in parts if p in PART_STAGES)
 
 
 def _reused(progress: Progress, label: str, count: int) -> None:
@@ -134,12 +142,16 @@ def _single_models(cfg: SimConfig, progress: Progress, out: Path | None, resume:
 
 
 def _stage(
-    stages: StageStore | None, progress: Progress, name: str, compute: Callable[[], Any]
+    stages: StageStore | None,
+    progress: Progress,
+    name: str,
+    compute: Callable[[], Any],
+    kc: KernelConfig | None = None,
 ) -> Any:
     """Part ``name``: read back from ``stages`` if it was saved there, else computed and
     saved (atomically) as soon as it is done."""
     if stages is not None and name in stages:
-        _reused(progress, *PART_STAGES[name])
+        _reused(progress, PART_STAGES[name][0], _stages_of(name, kc))
         return stages[name]
     result = compute()
     if stages is not None:
@@ -156,11 +168,13 @@ def run_theorems(
     sim: SimulationResult | None = None,
     out: Path | None = None,
     resume: bool = False,
+    kc: KernelConfig | None = None,
 ) -> dict[str, Any]:
     """Run the sweep and the requested experiments (of :data:`PARTS`); return results and
     predictions. Settings are checked first (:func:`check_settings`).
 
     Arguments:
+        kc: the kernel baselines' settings (the ``rf`` part; None: :class:`KernelConfig()`).
         out: if given, what is finished is saved in this folder as it finishes, so that an
             interrupted run keeps it: the single models as a block of seeds
             (``out/blocks``, :mod:`multiview.sim.blocks`), each part of
@@ -175,6 +189,8 @@ def run_theorems(
     stages = None
     if out is not None:
         key = {"sim": config_to_dict(cfg), "theorems": dataclasses.asdict(th), "parts": parts}
+        if recorded_kernels(kc) is not None:
+            key["kernels"] = recorded_kernels(kc)
         names = [p for p in parts if p in PART_STAGES]
         stages = StageStore(out / STAGES_DIR, key, names, resume=resume)
     if sim is None:
@@ -184,7 +200,7 @@ def run_theorems(
     cut = float(sim.per_seed["learned_cut"][0])
 
     def part(name: str, compute: Callable[[], Any]) -> Any:
-        return _stage(stages, progress, name, compute) if name in parts else None
+        return _stage(stages, progress, name, compute, kc) if name in parts else None
 
     avg = part(
         "average",
@@ -207,7 +223,8 @@ def run_theorems(
         "sd",
         lambda: run_self_distill(cfg, th, sim, scores, on_chunk=progress(PART_STAGES["sd"][0])),
     )
-    rf = part("rf", lambda: run_kernel_baselines(cfg, th, sim.data, progress))
+    kernels = kc if kc is not None else KernelConfig()
+    rf = part("rf", lambda: run_kernel_baselines(cfg, th, sim.data, progress, kernels))
     gaussian = part("gaussian", lambda: run_gaussian_control(cfg, th, progress))
     groups = group_seeds(cfg.seeds, min(8, cfg.seeds))
     kd_w, sd_w = (None if r is None else r["w"] for r in (kd, sd))

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from multiview.io import atomic_write_text
 from multiview.report.compare_stats import (
     comparison_figure,
     metric_delta,
@@ -26,7 +27,6 @@ from multiview.report.page_parts import (
     page,
     td_num,
     verdict_badge,
-    write_page,
 )
 from multiview.report.run_folder import ReportError, flatten, load_run
 from multiview.report.run_tables import read_per_seed
@@ -209,4 +209,4 @@ def build_comparison(
             )
     target = Path(out) if out is not None else default_comparison_path(runs)
     title = "multiview comparison: " + " vs ".join(names)
-    return write_page(target, page(title, f"{len(loaded)} runs side by side", "".join(body)))
+    return atomic_write_text(target, page(title, f"{len(loaded)} runs side by side", "".join(body)))

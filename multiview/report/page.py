@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from multiview.io import atomic_write_text
 from multiview.report.compare import build_comparison
 from multiview.report.page_parts import (
     SKIP_SECTIONS,
@@ -26,7 +27,6 @@ from multiview.report.page_parts import (
     sweep_section,
     td_num,
     verdict_badge,
-    write_page,
 )
 from multiview.report.run_folder import ReportError, flatten, load_run
 from multiview.report.tables import fmt_interval, fmt_measured, headline_text, verdict_text
@@ -117,4 +117,4 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     :class:`ReportError` (a ``ValueError``) naming the file when ``summary.json`` is missing or
     corrupt; other missing files are simply left out of the page."""
     run = load_run(run_dir)
-    return write_page(Path(out) if out else run["dir"] / "report.html", render_report(run))
+    return atomic_write_text(Path(out) if out else run["dir"] / "report.html", render_report(run))

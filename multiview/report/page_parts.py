@@ -9,8 +9,6 @@ import base64
 import html
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,6 @@ __all__ = [
     "sweep_section",
     "td_num",
     "verdict_badge",
-    "write_page",
 ]
 
 
@@ -221,21 +218,6 @@ def figure_html(name: str, data: bytes | None) -> str:
     return (
         f'<figure{wide}><img src="{uri}" alt="{esc(stem)}"><figcaption>{cap}</figcaption></figure>'
     )
-
-
-def write_page(path: Path, text: str) -> Path:
-    """Write atomically (a temporary sibling renamed into place), mode 0644."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):  # only when something failed
-            os.unlink(tmp)
-    return path
 
 
 def methods_table(methods: dict[str, Any]) -> str:

@@ -219,13 +219,19 @@ def run_conditions_markdown(summary: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def write_theorems(res: dict[str, Any], out: Path, th_config: dict[str, Any]) -> dict[str, Any]:
+def write_theorems(
+    res: dict[str, Any],
+    out: Path,
+    th_config: dict[str, Any],
+    kernels: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """``out/summary.json``, ``out/report.md``, ``out/config.json``, ``out/figures/`` and
-    ``out/report.html``."""
+    ``out/report.html``; ``kernels``: the kernel baselines' settings, recorded in
+    ``config.json`` when given (None: the defaults, not written)."""
     out = Path(out)
     sim = res["sim"]
     summary = theorems_summary(res)
-    write_config(out, sim.config, theorems=th_config)
+    write_config(out, sim.config, theorems=th_config, **({"kernels": kernels} if kernels else {}))
     write_run_tables(out, sim.per_seed, sim.history.steps, sim.history.records)  # the singles
     write_json(out / "summary.json", summary)
     figs = write_theorem_figures(res, out / "figures")

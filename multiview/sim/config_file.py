@@ -3,9 +3,10 @@
 A config file is a run folder's ``config.json`` (``{"config": {...}, "theorems": {...},
 "run": {...}}``: the resolved config, so the run is reproduced bit for bit), or a JSON or
 TOML file with the same fields, nested (``[data]`` / ``{"data": {...}}``) or flat
-(``k = 20``), with the experiment settings in a ``theorems`` table. ``key=value`` overrides
-name a field by its leaf name or dotted (``k=20``, ``data.noise_scale=1.5``,
-``theorems.teacher_size=4``). Every value is checked against the field's type here, and its
+(``k = 20``), with the experiment settings in a ``theorems`` table and the kernel baselines'
+in a ``kernels`` table. ``key=value`` overrides name a field by its leaf name or dotted
+(``k=20``, ``data.noise_scale=1.5``, ``theorems.teacher_size=4``); a kernel field only dotted
+(``kernels.rf_width=128``: its ``seeds`` and ``batch`` are not the simulation's). Every value is checked against the field's type here, and its
 range by the config classes, with the same one-line errors as the flags.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from multiview.errors import ConfigError
 from multiview.sim.config import DataConfig, ModelConfig, TrainConfig, all_fields
-from multiview.sim.experiment_config import TheoremsConfig
+from multiview.sim.experiment_config import KernelConfig, TheoremsConfig
 
 __all__ = ["ConfigValues", "read_config_file", "parse_overrides"]
 
@@ -35,15 +36,23 @@ _TH_TYPES = {
     f.name: type(getattr(TheoremsConfig(), f.name)) for f in dataclasses.fields(TheoremsConfig)
 }
 _TH_SECTION = "theorems"
+_KERNEL_TYPES = {
+    f.name: type(getattr(KernelConfig(), f.name)) for f in dataclasses.fields(KernelConfig)
+}
+_KERNEL_SECTION = "kernels"
+#: The element type of each tuple field (a list, or comma-separated on the command line).
+_ITEM_TYPES = {"ensemble_sizes": int, "kinds": str}
 
 
 @dataclasses.dataclass
 class ConfigValues:
     """Field values by leaf name: ``sim`` (data, model, train and top-level fields of
-    :class:`SimConfig`) and ``theorems`` (fields of :class:`TheoremsConfig`)."""
+    :class:`SimConfig`), ``theorems`` (fields of :class:`TheoremsConfig`) and ``kernels``
+    (fields of :class:`KernelConfig`)."""
 
     sim: dict[str, Any] = dataclasses.field(default_factory=dict)
     theorems: dict[str, Any] = dataclasses.field(default_factory=dict)
+    kernels: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _typed(name: str, value: Any, typ: type, where: str) -> Any:
@@ -52,11 +61,14 @@ def _typed(name: str, value: Any, typ: type, where: str) -> Any:
     def bad(must: str) -> ConfigError:
         return ConfigError(f"{name} = {value!r} is invalid{where}: must be {must}")
 
-    if typ is tuple:  # ensemble_sizes: a list, or comma-separated integers
+    if typ is tuple:  # ensemble_sizes, kinds: a list, or comma-separated values
+        item = _ITEM_TYPES.get(name, int)
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)):
-            raise bad("a list of integers, e.g. 1,2,4,8")
-        return tuple(_typed(name, v, int, where) for v in items)
+            raise bad("a list of integers, e.g. 1,2,4,8" if item is int else "a list, e.g. rf,ntk")
+        return tuple(
+            _typed(name, v.strip() if isinstance(v, str) else v, item, where) for v in items
+        )
     if isinstance(value, str) and typ is not str:
         text = value.strip()
         try:
@@ -81,9 +93,12 @@ def _typed(name: str, value: Any, typ: type, where: str) -> Any:
 
 
 def _place(name: str, section: str | None, where: str) -> str:
-    """Which config a leaf field belongs to (``sim`` or ``theorems``), checking that a
-    named ``section`` holds it."""
-    if section == _TH_SECTION:
+    """Which config a leaf field belongs to (``sim``, ``theorems`` or ``kernels``), checking
+    that a named ``section`` holds it."""
+    if section == _KERNEL_SECTION:
+        if name in _KERNEL_TYPES:
+            return "kernels"
+    elif section == _TH_SECTION:
         if name in _TH_TYPES:
             return "theorems"
     elif section in _SECTIONS:
@@ -100,20 +115,20 @@ def _place(name: str, section: str | None, where: str) -> str:
 
 def _add(values: ConfigValues, name: str, section: str | None, raw: Any, where: str) -> None:
     kind = _place(name, section, where)
-    types = _SIM_TYPES if kind == "sim" else _TH_TYPES
-    target = values.sim if kind == "sim" else values.theorems
-    target[name] = _typed(name, raw, types[name], where)
+    types = {"sim": _SIM_TYPES, "theorems": _TH_TYPES, "kernels": _KERNEL_TYPES}[kind]
+    getattr(values, kind)[name] = _typed(name, raw, types[name], where)
 
 
 def _from_mapping(body: dict[str, Any], where: str) -> ConfigValues:
     if isinstance(body.get("config"), dict):  # a run folder's config.json
         inner = dict(body["config"])
-        if isinstance(body.get(_TH_SECTION), dict):
-            inner[_TH_SECTION] = body[_TH_SECTION]
+        for section in (_TH_SECTION, _KERNEL_SECTION):
+            if isinstance(body.get(section), dict):
+                inner[section] = body[section]
         body = inner
     values = ConfigValues()
     for key, val in body.items():
-        if key in _SECTIONS or key == _TH_SECTION:
+        if key in _SECTIONS or key in (_TH_SECTION, _KERNEL_SECTION):
             if not isinstance(val, dict):
                 raise ConfigError(f"{key} is invalid{where}: must be a table of fields")
             for name, raw in val.items():
@@ -159,7 +174,7 @@ def parse_overrides(items: list[str] | None) -> ConfigValues:
                 f"{item!r} is not an override: give KEY=VALUE, e.g. k=20 or data.noise_scale=1.5"
             )
         section, _, name = key.rpartition(".")
-        if section and section not in _SECTIONS and section != _TH_SECTION:
+        if section and section not in _SECTIONS and section not in (_TH_SECTION, _KERNEL_SECTION):
             raise ConfigError(f"unknown config field {key!r}")
         _add(values, name.replace("-", "_"), section or None, raw, "")
     return values

@@ -90,9 +90,7 @@ def plan_distributed(
     maybe_initialize_distributed()
     index, count = jax.process_index(), jax.process_count()
     if check_memory:
-        fit = plan_seed_block(cfg, seed_block) or cfg.seeds
-        if seed_block <= 0 and fit < -(-cfg.seeds // count):
-            seed_block = fit
+        seed_block = plan_seed_block(cfg, seed_block, processes=count)
         if count > 1:  # hosts may differ in free memory: everyone uses process 0's blocks
             seed_block = int(multihost_utils.broadcast_one_to_all(np.int32(seed_block)))
     block, mine = process_blocks(cfg.seeds, seed_block, index, count)

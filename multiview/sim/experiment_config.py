@@ -3,17 +3,28 @@ objectives and readings, and the experiment settings that belong to a named pres
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from multiview.errors import ConfigError
 from multiview.sim.regimes import THEOREMS_REGIMES
 from multiview.sim.validate import check as _check
 from multiview.sim.validate import check_float as _float
 from multiview.sim.validate import check_int as _int
 from multiview.sim.validate import config_field as _field
 
-__all__ = ["KD_LOSSES", "KD_LOSS_NAMES", "KD_READINGS", "TheoremsConfig", "theorems_preset"]
+__all__ = [
+    "KD_LOSSES",
+    "KD_LOSS_NAMES",
+    "KD_READINGS",
+    "KINDS",
+    "KernelConfig",
+    "TheoremsConfig",
+    "recorded_kernels",
+    "theorems_preset",
+]
 
 
 @dataclass(frozen=True)
@@ -172,3 +183,56 @@ def theorems_preset(name: str, **overrides: Any) -> TheoremsConfig:
     """The :class:`TheoremsConfig` of preset ``name`` with ``overrides`` (not ``None``) applied."""
     given = {k: v for k, v in overrides.items() if v is not None}
     return TheoremsConfig(**{**THEOREMS_REGIMES.get(name, {}), **given})
+
+
+#: The kernel baselines: random features and the empirical NTK (:mod:`multiview.sim.kernels`).
+KINDS = ("rf", "ntk")
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """Settings of the kernel baselines (on top of the network's :class:`SimConfig`), the
+    ``rf`` part of ``multiview theorems``: ``kernels.NAME=VALUE`` overrides on the command
+    line, a ``[kernels]`` table in a config file, ``kc=`` in :func:`multiview.theorems`.
+
+    Attributes:
+        seeds: single models per kind (groups of ``th.teacher_size`` form the ensembles).
+        rf_width: M, random first-layer neurons shared by the classes.
+        rf_scale: first-layer std of RF models in units of ``init_std``.
+        rf_steps: GD steps of every RF model (its Gram is ill-conditioned: ~140 of 200
+            eigenvalues within 1e-3 of the largest at the default preset).
+        ntk_steps: GD steps of every NTK model (well-conditioned: ~195 of 200 eigenvalues
+            within 1e-2 of the largest, so it converges much faster).
+        lr_factor: the step in units of ``1 / L`` (see :mod:`multiview.sim.kernels`).
+        eig_floor: Gram eigenvalues below this fraction of the largest are dropped.
+        kinds: which kinds to run, among ``rf``, ``ntk``.
+        batch: samples per evaluation batch.
+    """
+
+    seeds: int = 16
+    rf_width: int = 256
+    rf_scale: float = 1.0
+    rf_steps: int = 4000
+    ntk_steps: int = 500
+    lr_factor: float = 1.0
+    eig_floor: float = 1e-6
+    kinds: tuple[str, ...] = KINDS
+    batch: int = 250
+
+    def __post_init__(self):
+        if not all(kd in KINDS for kd in self.kinds) or not self.kinds:
+            raise ConfigError(f"kinds = {self.kinds!r} is invalid: must be a subset of {KINDS}")
+        for name in ("seeds", "rf_width", "rf_steps", "ntk_steps", "batch"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{name} = {v!r} is invalid: must be an integer >= 1")
+        for name in ("rf_scale", "lr_factor", "eig_floor"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} = {getattr(self, name)!r} is invalid: must be > 0")
+
+
+def recorded_kernels(kc: KernelConfig | None) -> dict[str, Any] | None:
+    """The kernel settings a run records (``config.json``, its folder's marker, the key of
+    its saved stages): None for the defaults, so that a run keeping them writes the files
+    it always wrote."""
+    return None if kc is None or kc == KernelConfig() else dataclasses.asdict(kc)

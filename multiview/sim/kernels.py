@@ -37,21 +37,19 @@ pieces are module-level or cached factories, so nothing recompiles per model or 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from multiview.errors import ConfigError
 from multiview.sim.config import ModelConfig, SimConfig, TheoremsConfig
+from multiview.sim.experiment_config import KernelConfig
 from multiview.sim.losses import cross_entropy_with_accuracy, kd_objective
 from multiview.sim.model import forward, init_weights, smoothed_relu
 from multiview.sim.train import train
 
 __all__ = [
-    "KINDS",
-    "KernelConfig",
     "rf_init",
     "rf_features",
     "rf_feature_map",
@@ -68,49 +66,6 @@ __all__ = [
     "member_scores",
     "sample_weights",
 ]
-
-KINDS = ("rf", "ntk")
-
-
-@dataclass(frozen=True)
-class KernelConfig:
-    """Settings of the kernel baselines (on top of the network's :class:`SimConfig`).
-
-    Attributes:
-        seeds: single models per kind (groups of ``th.teacher_size`` form the ensembles).
-        rf_width: M, random first-layer neurons shared by the classes.
-        rf_scale: first-layer std of RF models in units of ``init_std``.
-        rf_steps: GD steps of every RF model (its Gram is ill-conditioned: ~140 of 200
-            eigenvalues within 1e-3 of the largest at the default preset).
-        ntk_steps: GD steps of every NTK model (well-conditioned: ~195 of 200 eigenvalues
-            within 1e-2 of the largest, so it converges much faster).
-        lr_factor: the step in units of ``1 / L`` (see the module docstring).
-        eig_floor: Gram eigenvalues below this fraction of the largest are dropped.
-        kinds: which kinds to run, among ``rf``, ``ntk``.
-        batch: samples per evaluation batch.
-    """
-
-    seeds: int = 16
-    rf_width: int = 256
-    rf_scale: float = 1.0
-    rf_steps: int = 4000
-    ntk_steps: int = 500
-    lr_factor: float = 1.0
-    eig_floor: float = 1e-6
-    kinds: tuple[str, ...] = KINDS
-    batch: int = 250
-
-    def __post_init__(self):
-        if not all(kd in KINDS for kd in self.kinds) or not self.kinds:
-            raise ConfigError(f"kinds = {self.kinds!r} is invalid: must be a subset of {KINDS}")
-        for name in ("seeds", "rf_width", "rf_steps", "ntk_steps", "batch"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise ConfigError(f"{name} = {v!r} is invalid: must be an integer >= 1")
-        for name in ("rf_scale", "lr_factor", "eig_floor"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} = {getattr(self, name)!r} is invalid: must be > 0")
-
 
 # --------------------------------------------------------------------------- the two kinds
 

@@ -77,11 +77,11 @@ def ce_loss_fn(model: ModelConfig, matmul_dtype: str = "float32"):
     ``matmul_dtype`` is ``TrainConfig.dtype``: float32, bfloat16 (bf16 operands, float32
     pre-activations) or bfloat16-store (bf16 operands and bf16 pre-activations).
     """
-    mm, store = TRAIN_DTYPES[matmul_dtype]
+    operand_dtype, store = TRAIN_DTYPES[matmul_dtype]
 
     def loss_fn(w, data, idx):
         x, y = inputs_and_labels(data["train"], idx)
-        scores = forward(model, w, x, matmul_dtype=mm, store_dtype=store)
+        scores = forward(model, w, x, matmul_dtype=operand_dtype, store_dtype=store)
         loss, acc = cross_entropy_with_accuracy(scores, y)
         return loss, {"acc": acc}
 

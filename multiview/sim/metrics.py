@@ -24,9 +24,7 @@ __all__ = [
     "lottery_agreement",
     "predict",
     "predict_fn",
-    "accuracy",
     "memorization",
-    "group_seeds",
     "ensemble_scores",
     "overall_accuracy",
 ]
@@ -114,11 +112,6 @@ def predict_fn(model: ModelConfig):
     return jax.jit(jax.vmap(predict_scores, in_axes=(0, None)))
 
 
-def accuracy(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-seed accuracy ``(S,)`` of scores ``(S, n, k)`` against labels ``(n,)``."""
-    return (np.argmax(scores, axis=-1) == np.asarray(y)[None]).mean(axis=-1)
-
-
 def memorization(
     model: ModelConfig,
     w: jax.Array,
@@ -162,14 +155,6 @@ def memorization(
             "flip_learned": (flips * lrn).sum(-1) / lrn.sum(-1),
             "n_unlearned": unl.sum(-1),
         }
-
-
-def group_seeds(n_seeds: int, K: int, max_groups: int | None = None) -> np.ndarray:
-    """``(G, K)`` disjoint seed indices: group g holds seeds ``gK .. gK + K - 1``."""
-    G = n_seeds // K
-    if max_groups is not None:
-        G = min(G, max_groups)
-    return np.arange(G * K).reshape(G, K)
 
 
 def ensemble_scores(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:

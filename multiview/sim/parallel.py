@@ -22,8 +22,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from multiview.errors import ConfigError
 from multiview.memory import available_memory_bytes, gib
@@ -74,12 +73,12 @@ def seed_mesh(devices: Sequence[jax.Device] | None = None, *, local: bool = True
 
 def seed_sharding(mesh: Mesh) -> NamedSharding:
     """Leading axis split over the mesh's ``"seeds"`` axis."""
-    return NamedSharding(mesh, P(SEED_AXIS))
+    return NamedSharding(mesh, PartitionSpec(SEED_AXIS))
 
 
 def replicated_sharding(mesh: Mesh) -> NamedSharding:
     """A full copy on every device of the mesh."""
-    return NamedSharding(mesh, P())
+    return NamedSharding(mesh, PartitionSpec())
 
 
 def padded_size(n: int, multiple: int) -> int:
@@ -246,11 +245,15 @@ def check_results_fit(cfg, available_bytes: int | None = None, fraction: float =
         )
 
 
-def plan_seed_block(cfg, seed_block: int = 0, available_bytes: int | None = None) -> int:
-    """The seed block to run ``cfg`` with: ``seed_block`` if it fits, else a clear error.
+def plan_seed_block(
+    cfg, seed_block: int = 0, available_bytes: int | None = None, processes: int = 1
+) -> int:
+    """The seed block to run ``cfg`` with: ``seed_block`` if it fits, else a clear error. The
+    one memory plan of a simulation (one process or a ``jax.distributed`` job).
 
-    ``seed_block = 0`` (all seeds at once) becomes the largest block that fits, so a sweep
-    larger than memory is cut into blocks automatically. Returns 0 when all seeds fit together.
+    ``seed_block = 0`` (all seeds at once; with ``processes`` > 1, one block per process)
+    becomes the largest block that fits, so a sweep larger than memory is cut into blocks
+    automatically. Returns 0 when each process's share of the seeds fits at once.
     """
     if seed_block > cfg.seeds:
         raise ConfigError(
@@ -260,7 +263,7 @@ def plan_seed_block(cfg, seed_block: int = 0, available_bytes: int | None = None
     fit = auto_seed_block(cfg, available_bytes)
     check_results_fit(cfg, available_bytes)
     if seed_block <= 0:
-        return 0 if fit >= cfg.seeds else fit
+        return 0 if fit >= -(-cfg.seeds // processes) else fit
     if seed_block > fit:
         raise ConfigError(
             f"--seed-block {seed_block} does not fit in memory (about "

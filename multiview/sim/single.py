@@ -21,7 +21,7 @@ from multiview.sim.losses import ce_loss_fn
 from multiview.sim.model import init_weights
 from multiview.sim.seeds import data_stream, init_keys
 from multiview.sim.train import History, train
-from multiview.stats import mean_std
+from multiview.stats import accuracy, mean_std
 
 __all__ = [
     "SCALAR_METRICS",
@@ -164,11 +164,11 @@ def evaluate_single_models(
     if cut is None:
         cut = M.view_cut(lam_final, cfg.model.varrho)
     return {
-        "train_acc": M.accuracy(M.predict(cfg.model, w, datasets.train.x), datasets.train.y),
-        "test_acc_multi": M.accuracy(
+        "train_acc": accuracy(M.predict(cfg.model, w, datasets.train.x), datasets.train.y),
+        "test_acc_multi": accuracy(
             M.predict(cfg.model, w, datasets.test_multi.x), datasets.test_multi.y
         ),
-        "test_acc_single": M.accuracy(
+        "test_acc_single": accuracy(
             M.predict(cfg.model, w, datasets.test_single.x), datasets.test_single.y
         ),
         "lambda_init": lam0,
@@ -190,9 +190,9 @@ def accuracies(scores: dict[str, np.ndarray], datasets: Datasets) -> dict[str, n
     """``train_acc``, ``test_acc_multi``, ``test_acc_single`` ``(S,)`` from
     :func:`model_scores`-shaped scores."""
     return {
-        "train_acc": M.accuracy(scores["train"], datasets.train.y),
-        "test_acc_multi": M.accuracy(scores["multi"], datasets.test_multi.y),
-        "test_acc_single": M.accuracy(scores["single"], datasets.test_single.y),
+        "train_acc": accuracy(scores["train"], datasets.train.y),
+        "test_acc_multi": accuracy(scores["multi"], datasets.test_multi.y),
+        "test_acc_single": accuracy(scores["single"], datasets.test_single.y),
     }
 
 
