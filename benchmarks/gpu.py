@@ -258,10 +258,10 @@ def _cifar_data(run: Run, data: Path | None):
 
 def _cifar_models(run: Run, cfg, ds, seeds: list[int]) -> list[dict]:
     """Train one model per seed (stopping early when the budget is short); test accuracy."""
-    from multiview.cifar.losses import accuracy
     from multiview.cifar.nets import build_net
     from multiview.cifar.predict import predict_logits
     from multiview.cifar.train import train_models
+    from multiview.stats import accuracy
 
     net = build_net(cfg.net)
     n = int(ds.train_x.shape[0])
@@ -276,7 +276,7 @@ def _cifar_models(run: Run, cfg, ds, seeds: list[int]) -> list[dict]:
         jax.block_until_ready(trained.params)
         train_s = time.perf_counter() - t
         logits = predict_logits(net, trained, ds.test_x, cfg=cfg.train)[0, 0]
-        acc = float(np.asarray(accuracy(logits, ds.test_y)))
+        acc = float(np.asarray(accuracy(logits, ds.test_y, xp=jax.numpy)))
         sec = time.perf_counter() - t
         models.append(
             {

@@ -23,12 +23,12 @@ import numpy as np
 
 from multiview.cifar.data import load_cifar
 from multiview.cifar.experiments import prepare_data
-from multiview.cifar.losses import accuracy
 from multiview.cifar.nets import build_net
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.presets import preset_config
 from multiview.cifar.train import train_models
 from multiview.io import write_json
+from multiview.stats import accuracy
 
 
 def main() -> None:
@@ -85,7 +85,7 @@ def main() -> None:
     for level, (flip, translate) in enumerate(((False, False), (True, False), (True, True))):
         c = dataclasses.replace(train, tta_flip=flip, tta_translate=translate)
         logits = predict_logits(net, trained, data.test_x, cfg=c)[0, 0]
-        tta[f"tta{level}"] = float(np.asarray(accuracy(logits, data.test_y)))
+        tta[f"tta{level}"] = float(np.asarray(accuracy(logits, data.test_y, xp=jax.numpy)))
     result = {
         "preset": a.preset,
         "net": dataclasses.asdict(net_cfg),

@@ -52,13 +52,12 @@ from multiview.cifar.config import (
     RFConfig,
 )
 from multiview.cifar.data import load_cifar
-from multiview.cifar.experiments import ensemble_groups, net_for, prepare_data
-from multiview.cifar.losses import accuracy
+from multiview.cifar.experiments import net_for, prepare_data
 from multiview.cifar.predict import predict_logits
 from multiview.cifar.train import train_models
 from multiview.errors import ConfigError, DataError
 from multiview.io import atomic_write_text
-from multiview.stats import paired_interval, rounded_interval
+from multiview.stats import accuracy, group_seeds, paired_interval, rounded_interval
 
 #: variant -> (learning-rate factor, epochs factor), in units of K.
 VARIANTS = {"pipeline": (False, False), "lrK": (True, False), "epochsK": (False, True)}
@@ -83,7 +82,7 @@ def variant_config(cfg: CifarConfig, variant: str) -> CifarConfig:
 
 def _pct(logits: np.ndarray, labels: np.ndarray) -> list[float]:
     """Accuracy in % of logits ``(R, N, C)`` per run."""
-    return [100 * float(a) for a in np.asarray(accuracy(logits, labels))]
+    return [100 * float(a) for a in np.asarray(accuracy(logits, labels, xp=jax.numpy))]
 
 
 def _train(cfg: CifarConfig, data, stream: int, runs: int, members: int, ckpt: Path, log):
@@ -158,7 +157,7 @@ def main(argv: list[str]) -> int:
         return _error(f"--data {args.data}: {e}")
     if data.train_x.shape[0] != summary["data"]["n_train"]:
         return _error(f"--data {args.data} is not the data of {run_dir}")
-    groups = ensemble_groups(cfg.seeds, cfg.ensemble_size)
+    groups = group_seeds(cfg.seeds, cfg.ensemble_size).tolist()
     n = min(cfg.train_average_runs, len(groups))
     tag = "" if args.epochs is None else f"-e{args.epochs}"
     if args.epochs is not None and any(

@@ -31,9 +31,9 @@ import numpy as np
 import multiview as mv
 from multiview.experiments.distill import run_kd
 from multiview.sim.config import config_to_dict, theorems_preset
-from multiview.sim.metrics import ensemble_scores, group_seeds
+from multiview.sim.metrics import ensemble_scores
 from multiview.sim.single import model_scores
-from multiview.stats import paired_interval
+from multiview.stats import group_seeds, paired_interval
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "cells.jsonl"

@@ -42,13 +42,12 @@ import numpy as np
 
 from multiview.cifar.config import DistillConfig, RFConfig
 from multiview.cifar.data import load_cifar
-from multiview.cifar.experiments import ensemble_groups, prepare_data
-from multiview.cifar.losses import accuracy
+from multiview.cifar.experiments import prepare_data
 from multiview.cifar.presets import preset_config
 from multiview.cifar.random_features import make_random_features, rf_logits, train_rf_heads
 from multiview.errors import DataError
 from multiview.io import atomic_write_text
-from multiview.stats import paired_interval, rounded_interval
+from multiview.stats import accuracy, group_seeds, paired_interval, rounded_interval
 
 # name -> (random features, KD settings (alpha, temperature) to try; the first is the preset's)
 SETTINGS: dict[str, tuple[RFConfig, tuple[tuple[float, float], ...]]] = {
@@ -78,7 +77,7 @@ RF_DEFAULTS = {f.name: f.default for f in dataclasses.fields(RFConfig)}
 def accuracy_percent(logits, y) -> float:
     """Test or train accuracy in %, as ``run_cifar`` computes it (x 100): ``logits`` ``(N, C)``,
     ``y`` ``(N,)``."""
-    return 100 * float(accuracy(logits, y))
+    return 100 * float(accuracy(logits, y, xp=jnp))
 
 
 def _fmt(value: float | None) -> str:
@@ -118,7 +117,7 @@ def run_setting(data, rf: RFConfig, kds, s: int, k: int, average_runs: int, log)
         runs["single_train"].append(accuracy_percent(train_logits[-1], data.train_y))
         del tr, te
         log(f"  single {i}: test {runs['single'][-1]:.2f} train {runs['single_train'][-1]:.2f}")
-    groups = ensemble_groups(s, k)
+    groups = group_seeds(s, k).tolist()
     runs["ensemble"] = [
         accuracy_percent(np.mean([test_logits[i] for i in g], 0), data.test_y) for g in groups
     ]

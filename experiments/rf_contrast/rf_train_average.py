@@ -39,7 +39,7 @@ import numpy as np
 
 from experiments.rf_contrast.rf_full_data import RF_DEFAULTS, SETTINGS, accuracy_percent
 from multiview.cifar.data import load_cifar
-from multiview.cifar.experiments import ensemble_groups, prepare_data
+from multiview.cifar.experiments import prepare_data
 from multiview.cifar.presets import preset_config
 from multiview.cifar.random_features import (
     concat_features,
@@ -49,7 +49,7 @@ from multiview.cifar.random_features import (
 )
 from multiview.errors import DataError
 from multiview.io import atomic_write_text
-from multiview.stats import paired_interval, rounded_interval
+from multiview.stats import group_seeds, paired_interval, rounded_interval
 
 
 def run_averages(data, rf, s: int, k: int, runs: int, log) -> dict:
@@ -133,7 +133,7 @@ def main(argv: list[str]) -> int:
         s, k = row["config"]["seeds"], row["config"]["k"]
         stored = row["runs"]["train_average"]
         singles = row["runs"]["single"]
-        members = [float(np.mean([singles[i] for i in g])) for g in ensemble_groups(s, k)]
+        members = [float(np.mean([singles[i] for i in g])) for g in group_seeds(s, k).tolist()]
         members, ensemble = members[: len(stored)], row["runs"]["ensemble"][: len(stored)]
         print(f"{name}: {len(stored)} runs of {k} x {rf.dim} features", flush=True)
         t0 = time.perf_counter()

@@ -26,10 +26,10 @@ import jax
 
 from multiview.cifar.config import RFConfig
 from multiview.cifar.data import load_cifar
-from multiview.cifar.losses import accuracy
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
 from multiview.errors import DataError
 from multiview.io import atomic_write_text
+from multiview.stats import accuracy
 
 # (filters, pool, head epochs, whitening eps or None for raw pixels): features = filters *
 # (32 / pool)^2; the first is the `gpu` preset's RF
@@ -72,8 +72,8 @@ def main(argv: list[str]) -> int:
         key = jax.random.key(0)
         tr, te = random_features(key, rf, data.train_x, data.test_x)
         heads = train_rf_heads(tr[None], data.train_y, rf, key=jax.random.fold_in(key, 1))
-        test = 100 * float(accuracy(rf_logits(te[None], heads)[0], data.test_y))
-        train = 100 * float(accuracy(rf_logits(tr[None], heads)[0], data.train_y))
+        test = 100 * float(accuracy(rf_logits(te[None], heads)[0], data.test_y, xp=jax.numpy))
+        train = 100 * float(accuracy(rf_logits(tr[None], heads)[0], data.train_y, xp=jax.numpy))
         del tr, te
         line = {
             "rf": dataclasses.asdict(rf),
