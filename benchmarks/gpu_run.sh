@@ -10,7 +10,7 @@
 # gets 420 s: run 2's CNN methods took 331 s of it, and the random-feature rows come after.
 # Each part runs under its own timeout, so the packing at the end always happens; the table
 # prints a line per method with its seconds (no --json), so a cut run still says where it was.
-# CPU rehearsal (tests/test_gpu_script.py): SMOKE=1 PRESET=tiny bash benchmarks/gpu_run.sh \
+# CPU rehearsal (tests/benchmarks/test_gpu_script.py): SMOKE=1 PRESET=tiny bash benchmarks/gpu_run.sh \
 #   /tmp/x tiny.zip 120 180; SKIP (default kd_grid,cifar,sim_step: measured in runs 1 and 2;
 #   cifar_epochs still trains the preset; step_variants has new variants) and GPU_RUN_WORK (the
 #   scratch folder, default a fresh temporary one) are environment settings too.

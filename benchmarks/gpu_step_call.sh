@@ -3,7 +3,7 @@
 # stage: the matmul peak and that stage's missing part alone, packed into at most 8 files.
 #   bash benchmarks/gpu_step_call.sh OUT PARTS SECONDS   (PARTS: xla, kernels or kernels,xla)
 # SECONDS is the device call's timeout_s: gpu.sh is killed 15 s before it, so the files are
-# always packed. CPU rehearsal (tests/test_gpu_script.py): SMOKE=1 ... /tmp/x xla 120
+# always packed. CPU rehearsal (tests/benchmarks/test_gpu_script.py): SMOKE=1 ... /tmp/x xla 120
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$1 parts=$2 seconds=$3

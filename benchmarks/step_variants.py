@@ -90,7 +90,7 @@ VARIANTS = (
 )
 
 #: Largest accepted ``max |g - g_baseline| / max |g_baseline|`` per seed (checked by
-#: tests/test_step_variants.py): fp32 variants differ from the baseline only in summation
+#: tests/benchmarks/test_step_variants.py): fp32 variants differ from the baseline only in summation
 #: order, bf16 ones by rounding (measured: 4e-7, 8e-3 and 8e-4 on the quick preset).
 TOLERANCE = {
     "baseline": 0.0,

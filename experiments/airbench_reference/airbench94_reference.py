@@ -6,7 +6,7 @@
 
 Why: the ``gpu`` preset (this project's port of airbench94) reaches ~90.6-90.9% on the shared
 JPEG CIFAR-10, where airbench94 reports 94.01% on the lossless set. The equivalence test
-(tests/test_airbench_torch.py) pins the optimizer step, but it was written from airbench's
+(tests/benchmarks/test_airbench_torch.py) pins the optimizer step, but it was written from airbench's
 stated hyperparameters, so it cannot catch a misreading shared by both of its sides, nor a
 difference in the data pipeline or the evaluation. This script runs the reference file itself,
 unmodified on disk (its SHA-256 is recorded), on the same decoded images: if it also lands

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "kd_paper_objective" / "run.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "kd_paper_objective" / "run.py"
 
 
 @pytest.fixture

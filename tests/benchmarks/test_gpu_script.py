@@ -15,7 +15,7 @@ import pytest
 from benchmarks import gpu, gpu_report, gpu_variants
 from multiview.cifar.fixtures import write_image_zip
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "gpu.sh"
 GPU_RUN = ROOT / "benchmarks" / "gpu_run.sh"
 
@@ -77,7 +77,7 @@ def test_gpu_run_script_smoke_runs_the_table_and_every_stage(tmp_path):
         assert {"cifar_log.txt", "cifar/checkpoints/runs.json", "bench/kd_grid.jsonl"} <= names
         assert "bench/isolated.json" in names  # the kernels' child, for a cut stage
     # what is run on the returned folder afterwards: filed in a new run folder, read against
-    # the targets (benchmarks/file_gpu_results.py; tests/test_file_gpu_results.py: details)
+    # the targets (benchmarks/file_gpu_results.py; tests/benchmarks/test_file_gpu_results.py: details)
     results = tmp_path / "results"
     filed = subprocess.run(
         [

@@ -25,7 +25,7 @@ from multiview.cifar.fixtures import (
 from multiview.cifar.presets import preset_config
 from multiview.errors import ConfigError, DataError
 
-SHARED_ZIP = Path(__file__).parents[1] / ".." / "shared" / "data" / "cifar10-jpeg.zip"
+SHARED_ZIP = Path(__file__).parents[2] / ".." / "shared" / "data" / "cifar10-jpeg.zip"
 
 
 def test_cifar10_pickles_load_with_pixels_labels_and_counts(tmp_path):

@@ -224,7 +224,7 @@ def test_report_renders_without_errors_or_requests(browser, runs, tmp_path, kind
     run = runs[0]
     if kind == "theorems":  # the stored theorems run, with a real run's figures
         run = tmp_path / "theorems"
-        shutil.copytree(Path(__file__).resolve().parent / "data" / "theorems_run", run)
+        shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "theorems_run", run)
         shutil.copytree(runs[0] / "figures", run / "figures")
     report = build_report(run)
     page = Page(browser, report.as_uri())

@@ -15,7 +15,7 @@ from multiview.cifar.fixtures import write_image_zip
 
 pytest.importorskip("torch")
 SCRIPT = (
-    Path(__file__).resolve().parents[1]
+    Path(__file__).resolve().parents[2]
     / "experiments"
     / "airbench_reference"
     / "airbench94_reference.py"

@@ -19,7 +19,7 @@ from multiview.sim.config import PRESETS
 from multiview.sim.config_file import parse_overrides, read_config_file
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tiny_toml() -> str:

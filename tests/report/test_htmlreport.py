@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from multiview.cli.report import report_command
 from multiview.report.page import ReportError, build_comparison, build_report, flatten
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")

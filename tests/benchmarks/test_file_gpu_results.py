@@ -11,7 +11,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "file_gpu_results.py"
 TF32, BF16 = 400e12, 800e12
 

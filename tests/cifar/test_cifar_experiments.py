@@ -25,7 +25,7 @@ from multiview.errors import ConfigError, DataError
 from multiview.report.cifar import format_table
 from multiview.stats import group_seeds
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: Methods a run has only when asked for (``--kd-teacher both``, a student epoch multiplier).
 OPTIONAL = {"kd_precomputed", "self_distill_precomputed", "single_long"}
 QUIET = {"capture_output": True, "text": True, "timeout": 120}
