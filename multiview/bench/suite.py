@@ -78,9 +78,11 @@ def run_bench(
         "steps": 2 if quick else 10,
         "rounds": 1 if quick else 5,
         "loop_steps": 1 if quick else 2,
-        "mm": 1024 if quick else 4096,
+        "matmul_size": 1024 if quick else 4096,  # the square matmul whose FLOP/s is the peak
     }
-    a = jax.random.normal(jax.random.key(0), (plan["mm"], plan["mm"]), jnp.float32)
+    a = jax.random.normal(
+        jax.random.key(0), (plan["matmul_size"], plan["matmul_size"]), jnp.float32
+    )
     matmul = jax.jit(lambda x: x @ x)
     out: dict[str, Any] = {
         "preset": preset_name if config is None else "custom",
@@ -107,7 +109,7 @@ def run_bench(
 
 def _comparison(cfg, cs, plan, matmul, a, *, torch, quick, bf16) -> dict[str, Any]:
     """Matmul, vmapped (+ records, + bf16), jitted loop and PyTorch loop at ``cs`` seeds."""
-    steps, loop_steps, mm = plan["steps"], plan["loop_steps"], plan["mm"]
+    steps, loop_steps, matmul_size = plan["steps"], plan["loop_steps"], plan["matmul_size"]
     per = model_flops_per_seed_step(cfg)
     runners = {
         "matmul": matmul_runner(matmul, a),
@@ -123,7 +125,7 @@ def _comparison(cfg, cs, plan, matmul, a, *, torch, quick, bf16) -> dict[str, An
         for n in torch_thread_counts():
             runners[f"torch_{n}"] = prepare_torch_loop(*args, steps=loop_steps, threads=n)
     best = best_times(runners, plan["rounds"])
-    peak = 2 * mm**3 / best["matmul"]
+    peak = 2 * matmul_size**3 / best["matmul"]
     t_vmap = best["vmapped"] / steps
     t_loop = best["jax_loop"] / loop_steps
     out: dict[str, Any] = {
@@ -172,7 +174,7 @@ def _torch_version() -> str:
 
 def _throughput(cfg, seeds, plan, matmul, a, say) -> list[dict[str, Any]]:
     """One row per seed count: step time, seed-steps/s, model FLOP/s, fraction of peak."""
-    steps, mm = plan["steps"], plan["mm"]
+    steps, matmul_size = plan["steps"], plan["matmul_size"]
     per = model_flops_per_seed_step(cfg)
     rows = []
     for s in seeds:
@@ -182,7 +184,7 @@ def _throughput(cfg, seeds, plan, matmul, a, say) -> list[dict[str, Any]]:
             max(1, plan["rounds"] // 2),
         )
         t = runs["step"] / steps
-        local_peak = 2 * mm**3 / runs["matmul"]
+        local_peak = 2 * matmul_size**3 / runs["matmul"]
         rows.append(
             {
                 "seeds": s,
@@ -198,20 +200,20 @@ def _throughput(cfg, seeds, plan, matmul, a, say) -> list[dict[str, Any]]:
 
 def _large_preset(large, plan, matmul, a, torch, say) -> dict[str, Any]:
     """The larger preset at 1 and 8 seeds (with the PyTorch loop at 8 seeds)."""
-    mm = plan["mm"]
+    matmul_size = plan["matmul_size"]
     lcfg = bench_config(large)
     lper = model_flops_per_seed_step(lcfg)
     lrows = []
     for s in (1, 8):
         say(f"large preset {large!r}, {s} seeds ...")
-        lr = {"matmul": matmul_runner(matmul, a), "step": prepare_vmapped(lcfg, s, 2)}
+        runners = {"matmul": matmul_runner(matmul, a), "step": prepare_vmapped(lcfg, s, 2)}
         if torch and s == 8:
             largs = torch_args(lcfg, s, problem)
             for n in torch_thread_counts():
-                lr[f"torch_{n}"] = prepare_torch_loop(*largs, steps=1, threads=n)
-        runs = best_times(lr, 2)
+                runners[f"torch_{n}"] = prepare_torch_loop(*largs, steps=1, threads=n)
+        runs = best_times(runners, 2)
         t = runs["step"] / 2
-        local_peak = 2 * mm**3 / runs["matmul"]
+        local_peak = 2 * matmul_size**3 / runs["matmul"]
         row = {
             "seeds": s,
             "step_s": t,

@@ -62,8 +62,8 @@ def _cpu() -> CifarConfig:
     # cpu-small's recipe with more, shorter runs, so that every paired difference gets a
     # tighter interval: 12 seeds in 3 disjoint 4-ensembles (the ensemble's difference has n = 3), 12
     # KD and 12 self-distilled students each paired with single model i, and 3 jointly
-    # trained averages, run j paired with single group j (n = 3; formerly one run, no
-    # interval); 10 epochs instead of 16. 48 model trainings of 10 epochs on 4,000 images:
+    # trained averages, run j paired with single group j (n = 3: one run would
+    # have no interval); 10 epochs instead of 16. 48 model trainings of 10 epochs on 4,000 images:
     # about 1.5x cpu-small's work.
     return _cpu_small().replace(
         preset="cpu",
@@ -120,13 +120,13 @@ def _gpu() -> CifarConfig:
         train=dataclasses.replace(AIRBENCH94, label_smoothing=0.0),
         distill=DistillConfig(alpha=0.9, temperature=4.0),
         # 256 random filters on whitened 3x3 patches, pooled to 4x4 (4,096 features): 68% per
-        # model on the full data, the paper's NTK-style 66.68% and more; the earlier 64 filters
+        # model on the full data, the paper's NTK-style 66.68% and more; 64 filters
         # on raw pixels, pooled to 8x8, reached 60% (docs/cifar.md, "Whitened random features")
         rf=RFConfig(channels=256, pool=8, epochs=30, lr=0.02, whiten=True),
         # The paper's 10 seeds in two disjoint 5-ensembles, so that the ensemble and the trained
         # averages (2 runs of 5, each paired with its group) have a spread (n = 2); the paper's
-        # ensemble of all 10 seeds is reported beside them (``whole_ensemble``). Formerly
-        # one 10-ensemble: n = 1, no interval, and the second trained average went unpaired.
+        # ensemble of all 10 seeds is reported beside them (``whole_ensemble``). One
+        # 10-ensemble would have n = 1, no interval, and a second trained average unpaired.
         seeds=10,
         ensemble_size=5,
         train_average_runs=2,

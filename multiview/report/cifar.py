@@ -67,20 +67,17 @@ def format_table(summary: dict) -> str:
         "|---|---|---|---|---|",
     ]
     for m, label in LABELS.items():
-        if m not in summary["methods"]:  # e.g. rf_fresh_single in older summaries
+        if m not in summary["methods"]:  # a method this run did not train
             continue
         stats = summary["methods"][m]
         n = len(summary["runs"][m])
         d = diffs.get(m)
-        if d is None and m in summary.get("gains_points", {}):  # summaries before pairing
-            cell, pairs = f"{summary['gains_points'][m]:+.2f} (unpaired)", ""
-        else:
-            cell, pairs = _difference_cell(d), ("" if d is None else str(d["n"]))
+        cell, pairs = _difference_cell(d), ("" if d is None else str(d["n"]))
         lines.append(
             f"| {label} | {100 * stats['mean']:.2f} +- {100 * stats['std']:.2f} | {n} "
             f"| {cell} | {pairs} |"
         )
-    if shares := summary.get("recovered_share"):  # none in summaries before 2026-12-08
+    if shares := summary.get("recovered_share"):  # only when a student was distilled
         lines.append(
             "\nShare of the ensemble's gain recovered (%, mean student gain / mean ensemble "
             "gain, 95% Fieller interval): "
@@ -100,14 +97,13 @@ def format_table(summary: dict) -> str:
             + " (consistent: on the student's own augmented batch; precomputed: once, on the "
             "un-augmented training images)."
         )
-    if vs := summary.get("versus_ensemble"):  # none in summaries from before 2026-11-28
+    if vs := summary.get("versus_ensemble"):  # only when averages were trained
         cells = [f"{LABELS[m]} {_difference_cell(d)}" for m, d in vs.items()]
         lines.append(
             "\nTrained averages vs the ensemble (points, run j vs ensemble j, 95% CI; they "
             "share no model): " + "; ".join(cells) + "."
         )
-    # None in a cut run's table (runs.json) and in older summaries; with S == K it is the
-    # ensemble row itself.
+    # None in a cut run's table (runs.json); with S == K it is the ensemble row itself.
     whole = summary.get("whole_ensemble", {})
     if whole and whole["models"] != summary.get("config", {}).get("ensemble_size"):
         means = {m: stats["mean"] for m, stats in summary["methods"].items()}
@@ -121,7 +117,7 @@ def format_table(summary: dict) -> str:
             f"\nEnsemble of all {whole['models']} single models (one ensemble, no interval; the "
             "paper's Figure 1 ensembles its 10 seeds): " + "; ".join(cells) + "."
         )
-    if fit := summary.get("train_accuracy"):  # none in a cut run's table or older summaries
+    if fit := summary.get("train_accuracy"):  # none in a cut run's table (runs.json)
         cells = [f"{LABELS[m]} {100 * sum(v) / len(v):.2f}" for m, v in fit.items() if v]
         lines.append(
             "\nTraining-set accuracy (%, mean over runs; the training images evaluated as the "
