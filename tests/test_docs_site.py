@@ -86,10 +86,12 @@ def test_nav_files_exist_and_every_page_is_in_the_nav():
 
 
 def test_figures_the_pages_show_exist():
-    """A page shows a figure of the top-level figures/ as ``../figures/NAME.png`` (the site
-    serves that folder: docs/hooks/figures.py)."""
+    """A page shows a figure of the top-level figures/ as ``../figures/NAME.png``, or a study's
+    as ``../experiments/<study>/results/NAME.png`` (the site serves both folders:
+    docs/hooks/figures.py)."""
     for page in DOCS.rglob("*.md"):
-        for target in re.findall(r"\]\((\.\./figures/[^)\s]+)\)", page.read_text()):
+        pattern = r"\]\((\.\./(?:figures|experiments)/[^)\s]+)\)"
+        for target in re.findall(pattern, page.read_text()):
             assert (page.parent / target).resolve().is_file(), f"{page.name}: {target}"
 
 
@@ -108,3 +110,4 @@ def test_the_site_builds_strictly(tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     assert (tmp_path / "api" / "index.html").is_file()
     assert (tmp_path / "figures" / "lambda.png").is_file()
+    assert (tmp_path / "experiments" / "phase_diagram" / "results" / "phase_diagram.png").is_file()
