@@ -31,8 +31,7 @@ for reading in ("softening", "sharpening"):
                 "wall": round(time.time() - t0),
                 "preds": preds,
                 "contrast": d["teacher_contrast"],
-                "oracle": {k: v for k, v in d["oracle"].items() if k != "teacher_contrast"},
-                "oracle_contrast": d["oracle"]["teacher_contrast"],
+                "oracle": d.get("oracle"),  # Lambda and the six ideal-teacher variants
                 "real": d["real_teacher"],
                 "student_noise": d["student_noise"],
                 "student_lambda": d["student_lambda"],
