@@ -24,12 +24,12 @@ from pathlib import Path
 
 import jax
 
+from experiments.rf_contrast.rf_full_data import accuracy_percent
 from multiview.cifar.config import RFConfig
 from multiview.cifar.data import load_cifar
 from multiview.cifar.random_features import random_features, rf_logits, train_rf_heads
 from multiview.errors import DataError
 from multiview.io import atomic_write_text
-from multiview.stats import accuracy
 
 # (filters, pool, head epochs, whitening eps or None for raw pixels): features = filters *
 # (32 / pool)^2; the first is the `gpu` preset's RF
@@ -72,8 +72,8 @@ def main(argv: list[str]) -> int:
         key = jax.random.key(0)
         tr, te = random_features(key, rf, data.train_x, data.test_x)
         heads = train_rf_heads(tr[None], data.train_y, rf, key=jax.random.fold_in(key, 1))
-        test = 100 * float(accuracy(rf_logits(te[None], heads)[0], data.test_y, xp=jax.numpy))
-        train = 100 * float(accuracy(rf_logits(tr[None], heads)[0], data.train_y, xp=jax.numpy))
+        test = accuracy_percent(rf_logits(te[None], heads)[0], data.test_y)
+        train = accuracy_percent(rf_logits(tr[None], heads)[0], data.train_y)
         del tr, te
         line = {
             "rf": dataclasses.asdict(rf),

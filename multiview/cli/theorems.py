@@ -115,8 +115,8 @@ def _command(parts: tuple[str, ...], prefix: str, doc: str):
         started = time.time()
         check_settings(cfg, th, parts)  # one line before the folder is touched
         recorded = {"sim": config_to_dict(cfg), "theorems": dataclasses.asdict(th)}
-        if recorded_kernels(kc) is not None:
-            recorded["kernels"] = recorded_kernels(kc)
+        if (kernels := recorded_kernels(kc)) is not None:
+            recorded["kernels"] = kernels
         with run_folder(out, prefix, resume=resume, force=force, config=recorded) as run:
             kept = _replaced(run.final) if run.staged else _kept(run.path)
             summary = run_and_write(

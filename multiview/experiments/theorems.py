@@ -189,8 +189,8 @@ def run_theorems(
     stages = None
     if out is not None:
         key = {"sim": config_to_dict(cfg), "theorems": dataclasses.asdict(th), "parts": parts}
-        if recorded_kernels(kc) is not None:
-            key["kernels"] = recorded_kernels(kc)
+        if (kernels := recorded_kernels(kc)) is not None:
+            key["kernels"] = kernels
         names = [p for p in parts if p in PART_STAGES]
         stages = StageStore(out / STAGES_DIR, key, names, resume=resume)
     if sim is None:

@@ -32,14 +32,19 @@ _SECTIONS = {
     "train": {f.name for f in dataclasses.fields(TrainConfig)},
 }
 _SIM_TYPES = {name: typ for name, typ, _ in all_fields()}
-_TH_TYPES = {
-    f.name: type(getattr(TheoremsConfig(), f.name)) for f in dataclasses.fields(TheoremsConfig)
-}
+
+
+def _field_types(cls) -> dict[str, type]:
+    """Each field of the config class ``cls`` and the type of its default."""
+    return {f.name: type(getattr(cls(), f.name)) for f in dataclasses.fields(cls)}
+
+
+_TH_TYPES = _field_types(TheoremsConfig)
 _TH_SECTION = "theorems"
-_KERNEL_TYPES = {
-    f.name: type(getattr(KernelConfig(), f.name)) for f in dataclasses.fields(KernelConfig)
-}
+_KERNEL_TYPES = _field_types(KernelConfig)
 _KERNEL_SECTION = "kernels"
+#: The tables beside the simulation's sections: the experiment and kernel-baseline settings.
+_EXTRA_SECTIONS = (_TH_SECTION, _KERNEL_SECTION)
 #: The element type of each tuple field (a list, or comma-separated on the command line).
 _ITEM_TYPES = {"ensemble_sizes": int, "kinds": str}
 
@@ -122,13 +127,13 @@ def _add(values: ConfigValues, name: str, section: str | None, raw: Any, where: 
 def _from_mapping(body: dict[str, Any], where: str) -> ConfigValues:
     if isinstance(body.get("config"), dict):  # a run folder's config.json
         inner = dict(body["config"])
-        for section in (_TH_SECTION, _KERNEL_SECTION):
+        for section in _EXTRA_SECTIONS:
             if isinstance(body.get(section), dict):
                 inner[section] = body[section]
         body = inner
     values = ConfigValues()
     for key, val in body.items():
-        if key in _SECTIONS or key in (_TH_SECTION, _KERNEL_SECTION):
+        if key in _SECTIONS or key in _EXTRA_SECTIONS:
             if not isinstance(val, dict):
                 raise ConfigError(f"{key} is invalid{where}: must be a table of fields")
             for name, raw in val.items():
@@ -174,7 +179,7 @@ def parse_overrides(items: list[str] | None) -> ConfigValues:
                 f"{item!r} is not an override: give KEY=VALUE, e.g. k=20 or data.noise_scale=1.5"
             )
         section, _, name = key.rpartition(".")
-        if section and section not in _SECTIONS and section not in (_TH_SECTION, _KERNEL_SECTION):
+        if section and section not in _SECTIONS and section not in _EXTRA_SECTIONS:
             raise ConfigError(f"unknown config field {key!r}")
         _add(values, name.replace("-", "_"), section or None, raw, "")
     return values

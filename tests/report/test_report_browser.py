@@ -65,7 +65,7 @@ class Browser:
             "about:blank",
         ]
         # preexec_fn means a real fork, and once JAX has started in this process (any earlier
-        # test in the session) its at-fork hook warns that fork and threads do not mix, which
+        # test in this process) its at-fork hook warns that fork and threads do not mix, which
         # the suite's warnings-as-errors turns into an error. The child only execs Chromium.
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
